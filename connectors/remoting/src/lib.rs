@@ -1,0 +1,42 @@
+//! The RocketMQ "remoting" wire codec, as specified in `shared/docs/protocol.md`.
+//!
+//! A leaf crate: no tokio, no server logic. Everything here is a pure function of bytes.
+//!
+//! * [`frame`] — the frame codec (§1.2–§1.5): [`RemotingCommand`], the incremental
+//!   [`FrameDecoder`] (limits checked before anything is buffered, the body a zero-copy
+//!   [`bytes::Bytes`]), JSON header encoding (what every client can read) and both header
+//!   flavours on input (JSON and ROCKETMQ binary).
+//! * [`codes`] — request codes (§2.1), response codes (§2.2), [`LanguageCode`] (§1.6) and
+//!   version ordinals (§1.7).
+//! * [`ext`] — typed, Java-lenient access to `extFields` (§1.8) and [`HeaderError`].
+//! * [`header`] — one file per request family: typed request/response headers with
+//!   `from_ext` / `to_ext` (§2.3).
+//! * [`body`] — JSON bodies with serde (§2.3, §2.5), including fastjson's non-standard
+//!   forms (§2.4): unquoted integer map keys and `MessageQueue` object keys.
+//! * [`batch`] — the SEND_BATCH_MESSAGE body (§3.9), decoded into zero-copy records.
+//! * [`lenient`] — serde helpers accepting fastjson's loose typing (numbers for strings …).
+//!
+//! Nothing reachable from network input panics: malformed input is an error value.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod batch;
+pub mod body;
+pub mod codes;
+pub mod ext;
+pub mod frame;
+pub mod header;
+pub mod lenient;
+mod reader;
+
+pub use codes::language::LanguageCode;
+pub use ext::{ExtFields, HeaderError};
+pub use frame::{DecoderLimits, EncodeError, FrameDecoder, FrameError, RemotingCommand};
+pub use header::CommandHeader;

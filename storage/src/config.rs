@@ -1,0 +1,239 @@
+//! The store's settings, named and defaulted as RocketMQ's `MessageStoreConfig`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::consume_queue::{DEFAULT_UNITS_PER_FILE, UNIT_LEN};
+use crate::error::StoreError;
+use crate::flush::FlushDiskType;
+use crate::index_file::{DEFAULT_MAX_HASH_SLOTS, DEFAULT_MAX_INDEX_NUM};
+
+/// Store settings. Field names are RocketMQ's property names in snake case; [`StoreConfig::set`]
+/// takes the property names themselves (`mappedFileSizeCommitLog`, `flushDiskType`, …).
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `storePathRootDir`: CommitLog, ConsumeQueues, IndexFiles and the RocksDB live under it.
+    pub store_path_root_dir: PathBuf,
+    /// `mappedFileSizeCommitLog`, bytes per CommitLog segment (1 GiB).
+    pub mapped_file_size_commit_log: u64,
+    /// `mappedFileSizeConsumeQueue`, bytes per ConsumeQueue file (300,000 × 20).
+    pub mapped_file_size_consume_queue: u64,
+    /// `maxMessageSize`, the largest body (or whole encoded batch) accepted (4 MiB).
+    pub max_message_size: usize,
+    /// `flushDiskType`.
+    pub flush_disk_type: FlushDiskType,
+    /// `flushIntervalCommitLog` (500 ms), the ASYNC_FLUSH period.
+    pub flush_interval_commit_log: Duration,
+    /// `flushIntervalConsumeQueue` (1 s): ConsumeQueue/IndexFile flush and checkpoint period.
+    pub flush_interval_consume_queue: Duration,
+    /// `syncFlushTimeout` (5 s): how long a SYNC_FLUSH producer waits before FLUSH_DISK_TIMEOUT.
+    pub sync_flush_timeout: Duration,
+    /// `fileReservedTime`, hours a CommitLog segment is kept (72).
+    pub file_reserved_time_hours: u64,
+    /// `deleteWhen`, local hours at which expired segments are deleted ("04", or "01;04;23").
+    pub delete_when: Vec<u32>,
+    /// `diskMaxUsedSpaceRatio` (75 %): above it expired segments are deleted at any hour.
+    pub disk_max_used_space_ratio: u32,
+    /// `diskSpaceCleanForciblyRatio` (85 %): above it the oldest segment goes even if not expired.
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// `cleanResourceInterval` (10 s), how often retention runs.
+    pub clean_resource_interval: Duration,
+    /// `deleteFileBatchMax` (10), segments deleted per retention round at most.
+    pub delete_file_batch_max: usize,
+    /// `messageIndexEnable` (true).
+    pub message_index_enable: bool,
+    /// `maxHashSlotNum` (5,000,000).
+    pub max_hash_slot_num: u32,
+    /// `maxIndexNum` (20,000,000).
+    pub max_index_num: u32,
+    /// `checkCRCOnRecover` (true).
+    pub check_crc_on_recover: bool,
+    /// `accessMessageInMemoryMaxRatio` (40 %): messages within this share of RAM from the
+    /// CommitLog end are "hot" for pull batching.
+    pub access_message_in_memory_max_ratio: u32,
+    /// `maxTransferBytesOnMessageInMemory` (256 KiB).
+    pub max_transfer_bytes_on_message_in_memory: usize,
+    /// `maxTransferCountOnMessageInMemory` (32).
+    pub max_transfer_count_on_message_in_memory: usize,
+    /// `maxTransferBytesOnMessageInDisk` (64 KiB).
+    pub max_transfer_bytes_on_message_in_disk: usize,
+    /// `maxTransferCountOnMessageInDisk` (8).
+    pub max_transfer_count_on_message_in_disk: usize,
+    /// The broker's address as written into records (STOREHOSTADDRESS) and offsetMsgIds.
+    pub store_host: SocketAddr,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        StoreConfig {
+            store_path_root_dir: home.join("store"),
+            mapped_file_size_commit_log: 1 << 30,
+            mapped_file_size_consume_queue: DEFAULT_UNITS_PER_FILE * UNIT_LEN,
+            max_message_size: 4 * 1024 * 1024,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            flush_interval_commit_log: Duration::from_millis(500),
+            flush_interval_consume_queue: Duration::from_millis(1000),
+            sync_flush_timeout: Duration::from_millis(5000),
+            file_reserved_time_hours: 72,
+            delete_when: vec![4],
+            disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_resource_interval: Duration::from_millis(10_000),
+            delete_file_batch_max: 10,
+            message_index_enable: true,
+            max_hash_slot_num: DEFAULT_MAX_HASH_SLOTS,
+            max_index_num: DEFAULT_MAX_INDEX_NUM,
+            check_crc_on_recover: true,
+            access_message_in_memory_max_ratio: 40,
+            max_transfer_bytes_on_message_in_memory: 256 * 1024,
+            max_transfer_count_on_message_in_memory: 32,
+            max_transfer_bytes_on_message_in_disk: 64 * 1024,
+            max_transfer_count_on_message_in_disk: 8,
+            store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| StoreError::Config(format!("{key}={value:?}: {e}")))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool, StoreError> {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => Ok(true),
+        v if v.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(StoreError::Config(format!(
+            "{key}={value:?}: expected true or false"
+        ))),
+    }
+}
+
+fn parse_ratio(key: &str, value: &str) -> Result<u32, StoreError> {
+    let v: u32 = parse(key, value)?;
+    if !(1..=100).contains(&v) {
+        return Err(StoreError::Config(format!(
+            "{key}={value:?}: expected a percentage 1–100"
+        )));
+    }
+    Ok(v)
+}
+
+fn parse_hours(key: &str, value: &str) -> Result<Vec<u32>, StoreError> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| match h.parse::<u32>() {
+            Ok(v) if v < 24 => Ok(v),
+            _ => Err(StoreError::Config(format!(
+                "{key}={value:?}: {h:?} is not an hour 00–23"
+            ))),
+        })
+        .collect()
+}
+
+fn millis(key: &str, value: &str) -> Result<Duration, StoreError> {
+    Ok(Duration::from_millis(parse(key, value)?))
+}
+
+impl StoreConfig {
+    /// Applies one RocketMQ property. Returns `Ok(false)` when `key` is not a store setting, and
+    /// an error when the value does not parse.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, StoreError> {
+        match key {
+            "storePathRootDir" => self.store_path_root_dir = PathBuf::from(value.trim()),
+            "mappedFileSizeCommitLog" => {
+                let v: u64 = parse(key, value)?;
+                if v < 4096 {
+                    return Err(StoreError::Config(format!("{key}={value}: at least 4096 bytes")));
+                }
+                self.mapped_file_size_commit_log = v;
+            }
+            "mappedFileSizeConsumeQueue" => {
+                let v: u64 = parse(key, value)?;
+                // RocketMQ rounds to a whole number of units.
+                let units = (v / UNIT_LEN).max(1);
+                self.mapped_file_size_consume_queue = units * UNIT_LEN;
+            }
+            "maxMessageSize" => {
+                let v: usize = parse(key, value)?;
+                if v == 0 {
+                    return Err(StoreError::Config(format!("{key}={value}: must be positive")));
+                }
+                self.max_message_size = v;
+            }
+            "flushDiskType" => {
+                self.flush_disk_type = value.parse().map_err(StoreError::Config)?;
+            }
+            "flushIntervalCommitLog" => self.flush_interval_commit_log = millis(key, value)?,
+            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = millis(key, value)?,
+            "syncFlushTimeout" => self.sync_flush_timeout = millis(key, value)?,
+            "fileReservedTime" => self.file_reserved_time_hours = parse(key, value)?,
+            "deleteWhen" => self.delete_when = parse_hours(key, value)?,
+            "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = parse_ratio(key, value)?,
+            "diskSpaceCleanForciblyRatio" => self.disk_space_clean_forcibly_ratio = parse_ratio(key, value)?,
+            "cleanResourceInterval" => self.clean_resource_interval = millis(key, value)?,
+            "deleteFileBatchMax" => self.delete_file_batch_max = parse(key, value)?,
+            "messageIndexEnable" => self.message_index_enable = parse_bool(key, value)?,
+            "maxHashSlotNum" => self.max_hash_slot_num = parse(key, value)?,
+            "maxIndexNum" => self.max_index_num = parse(key, value)?,
+            "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(key, value)?,
+            "accessMessageInMemoryMaxRatio" => {
+                self.access_message_in_memory_max_ratio = parse_ratio(key, value)?
+            }
+            "maxTransferBytesOnMessageInMemory" => {
+                self.max_transfer_bytes_on_message_in_memory = parse(key, value)?
+            }
+            "maxTransferCountOnMessageInMemory" => {
+                self.max_transfer_count_on_message_in_memory = parse(key, value)?
+            }
+            "maxTransferBytesOnMessageInDisk" => {
+                self.max_transfer_bytes_on_message_in_disk = parse(key, value)?
+            }
+            "maxTransferCountOnMessageInDisk" => {
+                self.max_transfer_count_on_message_in_disk = parse(key, value)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Units per ConsumeQueue file.
+    pub fn consume_queue_units_per_file(&self) -> u64 {
+        self.mapped_file_size_consume_queue / UNIT_LEN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rocketmq_names_and_errors() {
+        let mut c = StoreConfig::default();
+        assert_eq!(c.mapped_file_size_commit_log, 1_073_741_824);
+        assert_eq!(c.consume_queue_units_per_file(), 300_000);
+        assert!(c.set("flushDiskType", "SYNC_FLUSH").unwrap());
+        assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
+        assert!(c.set("deleteWhen", "01;04;23").unwrap());
+        assert_eq!(c.delete_when, [1, 4, 23]);
+        assert!(c.set("mappedFileSizeConsumeQueue", "6000010").unwrap());
+        assert_eq!(c.mapped_file_size_consume_queue, 6_000_000);
+        assert!(!c.set("brokerName", "b").unwrap());
+        assert!(c.set("flushDiskType", "SOMETIMES").is_err());
+        assert!(c.set("deleteWhen", "25").is_err());
+        assert!(c.set("maxMessageSize", "lots").is_err());
+        assert!(c.set("diskMaxUsedSpaceRatio", "120").is_err());
+        assert!(c.set("messageIndexEnable", "yes").is_err());
+    }
+}

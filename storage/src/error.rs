@@ -1,0 +1,50 @@
+//! The store's error type.
+
+use std::path::PathBuf;
+
+use crate::record::{DecodeError, EncodeError};
+
+/// Everything the store can fail with. The broker turns these into RocketMQ response codes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("message is {size} bytes; maxMessageSize is {max}")]
+    MessageTooLarge { size: usize, max: usize },
+    #[error("record of {size} bytes cannot fit in a CommitLog segment of {segment_size} bytes")]
+    LargerThanSegment { size: usize, segment_size: u64 },
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error("corrupted record at CommitLog offset {offset} in {}: {reason}", file.display())]
+    Corrupted {
+        offset: u64,
+        file: PathBuf,
+        reason: DecodeError,
+    },
+    #[error("offset {offset} is outside the readable range [{min}, {max})")]
+    OffsetOutOfRange { offset: u64, min: u64, max: u64 },
+    #[error("store layout: {0}")]
+    Layout(String),
+    #[error("metadata store: {0}")]
+    Meta(#[from] rocksdb::Error),
+    #[error("metadata value for {key}: {reason}")]
+    MetaValue { key: String, reason: String },
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("the store directory {} is locked by another process", .0.display())]
+    Locked(PathBuf),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("flush did not complete within {0:?}")]
+    FlushTimeout(std::time::Duration),
+}
+
+/// Builds a closure that wraps an `io::Error` with what was being done.
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Io { context, source }
+}

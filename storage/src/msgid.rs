@@ -1,0 +1,91 @@
+//! offsetMsgId: the broker-assigned message id, store host + physical offset in upper-case hex
+//! (protocol.md §3.7). VIEW_MESSAGE_BY_ID and END_TRANSACTION carry it back to the broker.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// Why a string is not an offsetMsgId.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MsgIdError {
+    #[error("message id has {0} characters; expected 32 (IPv4) or 56 (IPv6)")]
+    BadLength(usize),
+    #[error("message id is not hexadecimal")]
+    NotHex,
+}
+
+/// The offsetMsgId of the record at `physical_offset` stored by `store_host`.
+pub fn offset_msg_id(store_host: SocketAddr, physical_offset: u64) -> String {
+    let mut bytes = Vec::with_capacity(28);
+    match crate::record::canonical_host(store_host) {
+        SocketAddr::V4(a) => bytes.extend_from_slice(&a.ip().octets()),
+        SocketAddr::V6(a) => bytes.extend_from_slice(&a.ip().octets()),
+    }
+    bytes.extend_from_slice(&i32::from(store_host.port()).to_be_bytes());
+    bytes.extend_from_slice(&physical_offset.to_be_bytes());
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02X}");
+    }
+    s
+}
+
+/// Splits an offsetMsgId into the store host and the physical offset.
+pub fn parse_offset_msg_id(id: &str) -> Result<(SocketAddr, u64), MsgIdError> {
+    let ip_len = match id.len() {
+        32 => 4,
+        56 => 16,
+        n => return Err(MsgIdError::BadLength(n)),
+    };
+    let mut bytes = Vec::with_capacity(id.len() / 2);
+    for pair in id.as_bytes().chunks(2) {
+        let s = std::str::from_utf8(pair).map_err(|_| MsgIdError::NotHex)?;
+        bytes.push(u8::from_str_radix(s, 16).map_err(|_| MsgIdError::NotHex)?);
+    }
+    let ip = if ip_len == 4 {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&bytes[..4]);
+        IpAddr::V4(Ipv4Addr::from(a))
+    } else {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&bytes[..16]);
+        IpAddr::V6(Ipv6Addr::from(a))
+    };
+    let mut port = [0u8; 4];
+    port.copy_from_slice(&bytes[ip_len..ip_len + 4]);
+    let mut off = [0u8; 8];
+    off.copy_from_slice(&bytes[ip_len + 4..]);
+    Ok((
+        SocketAddr::new(ip, i32::from_be_bytes(port) as u16),
+        u64::from_be_bytes(off),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_ipv4() {
+        let host: SocketAddr = "192.168.0.1:10911".parse().unwrap();
+        let id = offset_msg_id(host, 0x000A_1B2C);
+        assert_eq!(id, "C0A8000100002A9F00000000000A1B2C");
+        assert_eq!(parse_offset_msg_id(&id).unwrap(), (host, 0x000A_1B2C));
+    }
+
+    #[test]
+    fn ipv6_round_trip_and_errors() {
+        let host: SocketAddr = "[2001:db8::1]:10911".parse().unwrap();
+        let id = offset_msg_id(host, 42);
+        assert_eq!(id.len(), 56);
+        assert_eq!(parse_offset_msg_id(&id).unwrap(), (host, 42));
+        assert_eq!(parse_offset_msg_id("abc"), Err(MsgIdError::BadLength(3)));
+        assert_eq!(
+            parse_offset_msg_id("ZZA8000100002A9F00000000000A1B2C"),
+            Err(MsgIdError::NotHex)
+        );
+        assert_eq!(
+            parse_offset_msg_id("é8000100002A9F00000000000A1B2C0"),
+            Err(MsgIdError::NotHex)
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! A fixed-size file named by the 20-digit offset of its first byte, written with `pwrite` and
+//! read through a shared read-only mmap. CommitLog and ConsumeQueue files are both segments.
+//!
+//! Writes go through the file descriptor (one `pwrite` per group) and reads through the mapping:
+//! on Linux both see the same page cache, so bytes are readable through the map as soon as the
+//! `pwrite` returns. Readers only look below a position that the writer publishes after its write,
+//! so a reader never sees a half-written record.
+
+use std::fs::{File, OpenOptions};
+use std::ops::Deref;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use crate::error::{io_err, StoreError};
+
+/// Formats a segment file name: the offset as 20 zero-padded decimal digits.
+pub fn segment_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// Parses a segment file name; `None` for anything that is not 20 decimal digits.
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| name.parse().ok())
+        .flatten()
+}
+
+/// One segment file.
+#[derive(Debug)]
+pub struct Segment {
+    base: u64,
+    size: u64,
+    path: PathBuf,
+    file: File,
+    map: Mmap,
+}
+
+impl Segment {
+    /// Creates a new segment of `size` bytes (sparse: no data block is written).
+    /// The file appears under its final name only once it has its full size, so a crash while
+    /// creating it leaves at most a `.tmp` file behind, which [`list_segment_files`] ignores.
+    pub fn create(dir: &Path, base: u64, size: u64) -> Result<Segment, StoreError> {
+        let path = dir.join(segment_name(base));
+        let file = create_sized(&path, size)?;
+        Self::map(path, file, base, size)
+    }
+
+    /// Opens an existing segment; its length must be `size`.
+    pub fn open(path: &Path, base: u64, size: u64) -> Result<Segment, StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io_err(format!("opening segment {}", path.display())))?;
+        let len = file
+            .metadata()
+            .map_err(io_err(format!("reading metadata of {}", path.display())))?
+            .len();
+        if len != size {
+            return Err(StoreError::Layout(format!(
+                "segment {} is {len} bytes, expected {size} (is the configured file size the one it was written with?)",
+                path.display()
+            )));
+        }
+        Self::map(path.to_path_buf(), file, base, size)
+    }
+
+    fn map(path: PathBuf, file: File, base: u64, size: u64) -> Result<Segment, StoreError> {
+        // SAFETY: the mapping is read-only and the file is only ever written through `write_at`
+        // below positions that readers are not yet allowed to look at, and truncated only while
+        // the segment is exclusively owned during recovery (`zero_from`).
+        let map =
+            unsafe { Mmap::map(&file) }.map_err(io_err(format!("mapping segment {}", path.display())))?;
+        Ok(Segment {
+            base,
+            size,
+            path,
+            file,
+            map,
+        })
+    }
+
+    /// Global offset of the first byte.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// File size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Global offset one past the last byte.
+    pub fn end(&self) -> u64 {
+        self.base + self.size
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether `offset` lies in this segment.
+    pub fn contains(&self, offset: u64) -> bool {
+        offset >= self.base && offset < self.end()
+    }
+
+    /// Writes `data` at position `pos` of this segment.
+    pub fn write_at(&self, pos: u64, data: &[u8]) -> Result<(), StoreError> {
+        debug_assert!(pos + data.len() as u64 <= self.size);
+        self.file
+            .write_all_at(data, pos)
+            .map_err(io_err(format!("writing {}", self.path.display())))
+    }
+
+    /// The bytes at positions `[pos, pos + len)`, clamped to the file.
+    pub fn bytes(&self, pos: usize, len: usize) -> &[u8] {
+        let start = pos.min(self.map.len());
+        let end = pos.saturating_add(len).min(self.map.len());
+        &self.map[start..end]
+    }
+
+    /// Makes the file's data durable (`fdatasync`).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file
+            .sync_data()
+            .map_err(io_err(format!("syncing {}", self.path.display())))
+    }
+
+    /// Discards everything from position `pos` on: the tail becomes zeros again (used by recovery
+    /// to drop a torn tail). Needs exclusive ownership because the mapping is rebuilt.
+    pub fn zero_from(self, pos: u64) -> Result<Segment, StoreError> {
+        let Segment {
+            base,
+            size,
+            path,
+            file,
+            map,
+        } = self;
+        drop(map);
+        file.set_len(pos)
+            .and_then(|_| file.set_len(size))
+            .map_err(io_err(format!("truncating {}", path.display())))?;
+        file.sync_all()
+            .map_err(io_err(format!("syncing {}", path.display())))?;
+        Self::map(path, file, base, size)
+    }
+
+    /// Last-modified time of the file (retention's notion of age).
+    pub fn modified(&self) -> Result<std::time::SystemTime, StoreError> {
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .map_err(io_err(format!("reading metadata of {}", self.path.display())))
+    }
+}
+
+/// A zero-copy view of bytes inside a segment; keeps the segment mapped while it lives, even if
+/// retention deletes the file meanwhile.
+#[derive(Debug, Clone)]
+pub struct SegmentSlice {
+    segment: Arc<Segment>,
+    pos: usize,
+    len: usize,
+}
+
+impl SegmentSlice {
+    pub(crate) fn new(segment: Arc<Segment>, pos: usize, len: usize) -> SegmentSlice {
+        SegmentSlice { segment, pos, len }
+    }
+
+    /// Global offset of the first byte.
+    pub fn offset(&self) -> u64 {
+        self.segment.base + self.pos as u64
+    }
+
+    /// Turns the slice into `Bytes` without copying (for a response body).
+    pub fn into_bytes(self) -> bytes::Bytes {
+        bytes::Bytes::from_owner(self)
+    }
+}
+
+impl Deref for SegmentSlice {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.segment.bytes(self.pos, self.len)
+    }
+}
+
+impl AsRef<[u8]> for SegmentSlice {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// Creates `path` with `size` bytes (sparse) atomically: written as `path.tmp`, then renamed.
+pub fn create_sized(path: &Path, size: u64) -> Result<File, StoreError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(io_err(format!("creating {}", tmp.display())))?;
+    file.set_len(size)
+        .map_err(io_err(format!("sizing {}", tmp.display())))?;
+    if path.exists() {
+        return Err(StoreError::Layout(format!("{} exists already", path.display())));
+    }
+    std::fs::rename(&tmp, path).map_err(io_err(format!("renaming {}", tmp.display())))?;
+    Ok(file)
+}
+
+/// Lists the segment files of `dir` sorted by base offset; other files are ignored.
+pub fn list_segment_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(format!("listing {}", dir.display()))(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io_err(format!("listing {}", dir.display())))?;
+        if let Some(base) = entry.file_name().to_str().and_then(parse_segment_name) {
+            out.push((base, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(segment_name(1_073_741_824), "00000000001073741824");
+        assert_eq!(parse_segment_name("00000000001073741824"), Some(1_073_741_824));
+        assert_eq!(parse_segment_name("0000000000107374182"), None);
+        assert_eq!(parse_segment_name("0000000000107374182x"), None);
+        assert_eq!(parse_segment_name("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn write_then_read_through_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(dir.path(), 4096, 4096).unwrap();
+        seg.write_at(10, b"hello").unwrap();
+        assert_eq!(seg.bytes(10, 5), b"hello");
+        assert_eq!(seg.bytes(4094, 10).len(), 2);
+        let seg = Arc::new(seg);
+        let slice = SegmentSlice::new(seg.clone(), 10, 5);
+        assert_eq!(slice.offset(), 4106);
+        assert_eq!(&*slice.into_bytes(), b"hello");
+        let seg = Arc::try_unwrap(seg).unwrap().zero_from(12).unwrap();
+        assert_eq!(seg.bytes(10, 5), b"he\0\0\0");
+        assert!(Segment::open(seg.path(), 4096, 8192).is_err());
+    }
+}
