@@ -1,6 +1,11 @@
-//! The `sluice` binary. Today: store maintenance (`sluice store inspect`). The NameServer,
-//! broker and `standalone` subcommands arrive with the wire protocol (see README.md).
+//! The `sluice` binary: `namesrv`, `broker`, `standalone` (both in one process) and store
+//! maintenance. See README.md and ARCHITECTURE.md.
 
+mod broker;
+mod config;
+mod namesrv;
+mod net;
+mod standalone;
 mod store_cmd;
 
 use anyhow::Result;
@@ -19,6 +24,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a NameServer (default 127.0.0.1:9876).
+    Namesrv(namesrv::NamesrvArgs),
+    /// Run a broker from a RocketMQ broker.conf (default port 10911).
+    Broker(standalone::BrokerArgs),
+    /// NameServer and broker in one process with embedded defaults (data in ./data).
+    Standalone(standalone::StandaloneArgs),
     /// Store maintenance: open (and so recover) a data directory and report on it.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
@@ -31,7 +42,23 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         Command::Store(cmd) => store_cmd::run(cmd),
+        other => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("sluice-io")
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                match other {
+                    Command::Namesrv(args) => namesrv::run(args).await,
+                    Command::Broker(args) => standalone::run_broker(args).await,
+                    Command::Standalone(args) => standalone::run_standalone(args).await,
+                    Command::Store(_) => Ok(()),
+                }
+            })
+        }
     }
 }

@@ -83,12 +83,20 @@ pub fn parse(text: &str) -> Result<Vec<(String, String, usize)>, PropertiesError
         }
         logical.push_str(line);
         let (k, v) = split(&logical);
-        out.push((unescape(k, start_line)?, unescape(v.trim_end(), start_line)?, start_line));
+        out.push((
+            unescape(k, start_line)?,
+            unescape(v.trim_end(), start_line)?,
+            start_line,
+        ));
         logical.clear();
     }
     if !logical.is_empty() {
         let (k, v) = split(&logical);
-        out.push((unescape(k, start_line)?, unescape(v.trim_end(), start_line)?, start_line));
+        out.push((
+            unescape(k, start_line)?,
+            unescape(v.trim_end(), start_line)?,
+            start_line,
+        ));
     }
     Ok(out)
 }

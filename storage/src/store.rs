@@ -389,6 +389,12 @@ impl MessageStore {
         &self.report
     }
 
+    /// Messages closer than this to the CommitLog end are "hot" (in memory):
+    /// `accessMessageInMemoryMaxRatio` of physical memory.
+    pub fn hot_distance(&self) -> u64 {
+        self.hot_bytes
+    }
+
     /// Everything below this CommitLog offset has been dispatched to queues and indexes.
     pub fn dispatched_offset(&self) -> u64 {
         self.dispatched.load(Ordering::Acquire)

@@ -129,7 +129,7 @@ pub struct ProducerData {
 
 /// One consumer group of a heartbeat. Missing enums take their defaults (PASSIVELY,
 /// CLUSTERING, LAST_OFFSET).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ConsumerData {
     #[serde(rename = "consumeFromWhere", default)]
     pub consume_from_where: ConsumeFromWhere,
@@ -150,7 +150,7 @@ pub struct ConsumerData {
 }
 
 /// The HEART_BEAT (34) body (§2.3.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct HeartbeatData {
     /// Opaque, unique per client process.
     #[serde(rename = "clientID", default, deserialize_with = "lenient::string")]

@@ -18,10 +18,20 @@ pub fn encode(cmd: &RemotingCommand, buf: &mut BytesMut) -> Result<(), EncodeErr
 /// the type/length word and the JSON header. The caller then writes `cmd.body` itself — e.g.
 /// with a vectored write of the zero-copy pull body. On error `buf` is left as it was.
 pub fn encode_head(cmd: &RemotingCommand, buf: &mut BytesMut) -> Result<(), EncodeError> {
+    encode_head_with_body_len(cmd, cmd.body.len(), buf)
+}
+
+/// Like [`encode_head`], for a body the caller writes as several chunks totalling `body_len`
+/// bytes (`cmd.body` is ignored): a pull response's records straight from the CommitLog.
+pub fn encode_head_with_body_len(
+    cmd: &RemotingCommand,
+    body_len: usize,
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
     let start = buf.len();
     buf.put_u64(0);
     write_json_header(cmd, buf);
-    finish(buf, start, cmd.body.len(), SERIALIZE_JSON)
+    finish(buf, start, body_len, SERIALIZE_JSON)
 }
 
 /// Appends the frame of `cmd` with a ROCKETMQ binary header (§1.4) — for tests and tools; the

@@ -22,7 +22,7 @@ pub(crate) mod json_header;
 pub use binary_header::{decode_rocketmq_header, write_rocketmq_header};
 pub use command::RemotingCommand;
 pub use decoder::{DecoderLimits, FrameDecoder};
-pub use encode::{encode, encode_head, encode_rocketmq_binary};
+pub use encode::{encode, encode_head, encode_head_with_body_len, encode_rocketmq_binary};
 pub use error::{EncodeError, FrameError, HeaderDecodeError};
 pub use json_header::{decode_json_header, write_json_header};
 

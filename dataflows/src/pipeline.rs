@@ -1,0 +1,490 @@
+//! The core pipeline: a timely dataflow on one worker thread (`sluice-core`).
+//!
+//! ```text
+//!  tokio handlers ──submit──▶ ingress queue ──activate──▶ (A) ingress   drain all → epoch e
+//!                                                          (B) append   store.append(units of e);
+//!                                                                        SYNC_FLUSH holds e until
+//!                                                                        the flusher reports it durable
+//!                                              probe "durable" ◀┘  acks for every epoch < frontier
+//!                                                          (C) dispatch ConsumeQueue + IndexFile
+//!                                                          (D) schedule (delay / retry / transactions: next)
+//!                                                          (E) delivery wake long polls of advanced queues
+//! ```
+//! Requests and their reply callbacks never travel through timely: the ingress keeps them in a
+//! side table keyed by epoch, and only epoch numbers and offsets flow between stages.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sluice_storage::store::QueueAdvance;
+use sluice_storage::{Appended, FlushDiskType, MessageStore, MessageToStore, StoreError};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::Probe;
+use timely::scheduling::SyncActivator;
+
+/// What a producer is told about its unit (one message or one batch).
+#[derive(Debug)]
+pub enum AppendReply {
+    /// Stored (and durable, under SYNC_FLUSH).
+    Stored(Vec<Appended>),
+    /// Stored, but SYNC_FLUSH did not complete within `syncFlushTimeout` (FLUSH_DISK_TIMEOUT).
+    FlushTimeout(Vec<Appended>),
+    /// Refused before being written: too large, bad topic…
+    Refused(StoreError),
+    /// The group could not be written (I/O error) or the pipeline stopped.
+    Failed(String),
+}
+
+/// One unit to append and where its answer goes. The callback runs on the core thread: it
+/// must only hand the reply over (e.g. a oneshot send), never block.
+pub struct AppendRequest {
+    pub unit: Vec<MessageToStore>,
+    pub reply: Box<dyn FnOnce(AppendReply) + Send>,
+}
+
+impl std::fmt::Debug for AppendRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppendRequest")
+            .field("messages", &self.unit.len())
+            .finish()
+    }
+}
+
+/// Why a request was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("[REJECTREQUEST]system busy: {queued} bytes are waiting to be stored")]
+    Busy { queued: usize },
+    #[error("the broker is shutting down")]
+    Stopped,
+}
+
+/// State shared between tokio handlers and the core thread.
+struct Ingress {
+    queue: Mutex<VecDeque<AppendRequest>>,
+    queued_bytes: AtomicUsize,
+    max_bytes: usize,
+    armed: AtomicBool,
+    activator: Mutex<Option<SyncActivator>>,
+    stopping: AtomicBool,
+}
+
+impl Ingress {
+    fn wake(&self) {
+        if !self.armed.swap(true, Ordering::AcqRel) {
+            if let Ok(a) = self.activator.lock() {
+                if let Some(a) = a.as_ref() {
+                    let _ = a.activate();
+                }
+            }
+        }
+    }
+}
+
+/// Called with the queues that became readable (stage E); wakes long polls.
+pub type DeliveryHook = Arc<dyn Fn(&[QueueAdvance]) + Send + Sync>;
+
+/// The running core pipeline.
+pub struct CorePipeline {
+    ingress: Arc<Ingress>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn unit_bytes(unit: &[MessageToStore]) -> usize {
+    unit.iter()
+        .map(|m| m.body.len() + m.properties.len() + m.topic.len() + 64)
+        .sum()
+}
+
+impl CorePipeline {
+    /// Starts the core worker thread over `store`. `delivery` is called after each dispatch.
+    pub fn start(
+        store: Arc<MessageStore>,
+        delivery: DeliveryHook,
+        max_queued_bytes: usize,
+    ) -> std::io::Result<CorePipeline> {
+        let ingress = Arc::new(Ingress {
+            queue: Mutex::new(VecDeque::new()),
+            queued_bytes: AtomicUsize::new(0),
+            max_bytes: max_queued_bytes,
+            armed: AtomicBool::new(false),
+            activator: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+        });
+        let ing = ingress.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("sluice-core".into())
+            .spawn(move || {
+                timely::execute_directly(move |worker| run_core(worker, store, ing, delivery, ready_tx))
+            })?;
+        // Wait until the dataflow is built (the ingress activator exists).
+        let _ = ready_rx.recv_timeout(Duration::from_secs(10));
+        Ok(CorePipeline {
+            ingress,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a unit; its reply callback runs once it is stored (or refused).
+    pub fn submit(&self, req: AppendRequest) -> Result<(), (PipelineError, AppendRequest)> {
+        if self.ingress.stopping.load(Ordering::Acquire) {
+            return Err((PipelineError::Stopped, req));
+        }
+        let bytes = unit_bytes(&req.unit);
+        let queued = self.ingress.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
+        if queued > 0 && queued + bytes > self.ingress.max_bytes {
+            self.ingress.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            return Err((PipelineError::Busy { queued }, req));
+        }
+        match self.ingress.queue.lock() {
+            Ok(mut q) => q.push_back(req),
+            Err(_) => return Err((PipelineError::Stopped, req)),
+        }
+        self.ingress.wake();
+        Ok(())
+    }
+
+    /// Stops accepting requests, stores what is queued, acks it, and joins the core thread.
+    pub fn shutdown(&mut self) {
+        self.ingress.stopping.store(true, Ordering::Release);
+        self.ingress.armed.store(false, Ordering::Release);
+        self.ingress.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for CorePipeline {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A group appended under SYNC_FLUSH, waiting for its fdatasync.
+struct AwaitingFlush {
+    end: u64,
+    since: Instant,
+    cap: timely::dataflow::operators::Capability<u64>,
+}
+
+type Acks = Rc<RefCell<BTreeMap<u64, Vec<(AppendRequest, AppendReply)>>>>;
+
+fn run_core(
+    worker: &mut timely::worker::Worker,
+    store: Arc<MessageStore>,
+    ingress: Arc<Ingress>,
+    delivery: DeliveryHook,
+    ready: std::sync::mpsc::Sender<()>,
+) {
+    // Requests of each epoch, between ingress and append.
+    let by_epoch: Rc<RefCell<BTreeMap<u64, Vec<AppendRequest>>>> = Rc::new(RefCell::new(BTreeMap::new()));
+    // Replies of each epoch, sent once the "durable" probe passes it.
+    let acks: Acks = Rc::new(RefCell::new(BTreeMap::new()));
+    let sync = store.config().flush_disk_type == FlushDiskType::SyncFlush;
+    let sync_timeout = store.config().sync_flush_timeout;
+    let probe = ProbeHandle::<u64>::new();
+
+    worker.dataflow::<u64, _, _>(|scope| {
+        // (A) ingress
+        let ing = ingress.clone();
+        let pending = by_epoch.clone();
+        let epochs = source(scope, "ingress", move |cap, info| {
+            let activator = scope.worker().sync_activator_for(info.address.to_vec());
+            if let Ok(mut a) = ing.activator.lock() {
+                *a = Some(activator);
+            }
+            let mut cap = Some(cap);
+            move |output| {
+                ing.armed.store(false, Ordering::Release);
+                let drained: Vec<AppendRequest> = match ing.queue.lock() {
+                    Ok(mut q) => q.drain(..).collect(),
+                    Err(_) => Vec::new(),
+                };
+                if let Some(c) = cap.as_mut() {
+                    if !drained.is_empty() {
+                        let epoch = *c.time();
+                        let bytes: usize = drained.iter().map(|r| unit_bytes(&r.unit)).sum();
+                        ing.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                        pending.borrow_mut().insert(epoch, drained);
+                        output.session(c).give(epoch);
+                        c.downgrade(&(epoch + 1));
+                    }
+                }
+                if ing.stopping.load(Ordering::Acquire)
+                    && ing.queue.lock().map(|q| q.is_empty()).unwrap_or(true)
+                {
+                    cap = None;
+                }
+            }
+        })
+        .container::<Vec<u64>>();
+
+        // (B) append
+        let st = store.clone();
+        let pending = by_epoch.clone();
+        let acks_b = acks.clone();
+        let appended = epochs.unary_frontier(Pipeline, "append", move |_cap, info| {
+            let activator = scope.worker().sync_activator_for(info.address.to_vec());
+            if sync {
+                st.flusher().on_durable(move |_| {
+                    let _ = activator.activate();
+                });
+            }
+            let timer = scope.activator_for(info.address.clone());
+            let mut awaiting: VecDeque<AwaitingFlush> = VecDeque::new();
+            move |(input, _frontier), output| {
+                input.for_each_time(|time, data| {
+                    for epoch in data.flat_map(|d| d.drain(..)) {
+                        let Some(reqs) = pending.borrow_mut().remove(&epoch) else {
+                            continue;
+                        };
+                        let units: Vec<Vec<MessageToStore>> = reqs.iter().map(|r| r.unit.clone()).collect();
+                        let replies: Vec<AppendReply> = match st.append(&units) {
+                            Ok(outcome) => {
+                                if sync {
+                                    st.flusher().request(outcome.end_offset);
+                                    awaiting.push_back(AwaitingFlush {
+                                        end: outcome.end_offset,
+                                        since: Instant::now(),
+                                        cap: time.retain(0),
+                                    });
+                                } else {
+                                    output.session(&time).give((epoch, outcome.end_offset));
+                                }
+                                outcome
+                                    .units
+                                    .into_iter()
+                                    .map(|r| match r {
+                                        Ok(a) => AppendReply::Stored(a),
+                                        Err(e) => AppendReply::Refused(e),
+                                    })
+                                    .collect()
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "appending a group failed");
+                                output.session(&time).give((epoch, 0));
+                                reqs.iter().map(|_| AppendReply::Failed(e.to_string())).collect()
+                            }
+                        };
+                        acks_b
+                            .borrow_mut()
+                            .insert(epoch, reqs.into_iter().zip(replies).collect());
+                    }
+                });
+                // Release every group the flusher has made durable (or that timed out).
+                let durable = st.flusher().durable_offset();
+                while let Some(front) = awaiting.front() {
+                    let timed_out = front.since.elapsed() >= sync_timeout;
+                    if front.end > durable && !timed_out {
+                        timer.activate_after(sync_timeout.saturating_sub(front.since.elapsed()));
+                        break;
+                    }
+                    let Some(a) = awaiting.pop_front() else { break };
+                    let epoch = *a.cap.time();
+                    if a.end > durable {
+                        if let Some(list) = acks_b.borrow_mut().get_mut(&epoch) {
+                            for (_, reply) in list.iter_mut() {
+                                if let AppendReply::Stored(v) = reply {
+                                    *reply = AppendReply::FlushTimeout(std::mem::take(v));
+                                }
+                            }
+                        }
+                    }
+                    output.session(&a.cap).give((epoch, a.end));
+                }
+            }
+        });
+        let appended = appended.container::<Vec<(u64, u64)>>().probe_with(&probe);
+
+        // (C) dispatch
+        let st = store.clone();
+        let advances = appended.unary(Pipeline, "dispatch", move |_cap, _info| {
+            move |input, output| {
+                input.for_each_time(|time, data| {
+                    let end = data
+                        .flat_map(|d| d.drain(..))
+                        .map(|(_, end)| end)
+                        .max()
+                        .unwrap_or(0);
+                    match st.dispatch_to(end) {
+                        Ok(adv) if !adv.is_empty() => {
+                            output.session(&time).give_iterator(adv.into_iter());
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "dispatch failed; will retry with the next group")
+                        }
+                    }
+                });
+            }
+        });
+        // (D) schedule: delay levels, timers, retries and transaction checks attach here.
+
+        // (E) delivery
+        let hook = delivery.clone();
+        advances
+            .container::<Vec<QueueAdvance>>()
+            .sink(Pipeline, "delivery", move |(input, _frontier)| {
+                let mut batch = Vec::new();
+                input.for_each(|_time, data| batch.append(data));
+                if !batch.is_empty() {
+                    hook(&batch);
+                }
+            });
+    });
+    let _ = ready.send(());
+
+    // Acks: every epoch below the "durable" probe's frontier is answered.
+    loop {
+        worker.step_or_park(Some(Duration::from_millis(100)));
+        let frontier = probe.with_frontier(|f| f.first().copied());
+        let done: Vec<u64> = {
+            let a = acks.borrow();
+            a.keys()
+                .copied()
+                .take_while(|e| frontier.is_none_or(|f| *e < f))
+                .collect()
+        };
+        for epoch in done {
+            if let Some(list) = acks.borrow_mut().remove(&epoch) {
+                for (req, reply) in list {
+                    (req.reply)(reply);
+                }
+            }
+        }
+        if !worker.has_dataflows() {
+            break;
+        }
+    }
+    // Anything still queued after the ingress closed is refused.
+    if let Ok(mut q) = ingress.queue.lock() {
+        for req in q.drain(..) {
+            (req.reply)(AppendReply::Failed("the broker is shutting down".into()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use sluice_storage::StoreConfig;
+    use std::sync::mpsc;
+
+    fn msg(topic: &str, q: u32, body: &str) -> MessageToStore {
+        MessageToStore {
+            topic: topic.into(),
+            queue_id: q,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:1".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: Bytes::from(body.to_owned()),
+            properties: "TAGS\u{1}a\u{2}".into(),
+        }
+    }
+
+    fn run(flush: FlushDiskType) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = StoreConfig {
+            store_path_root_dir: dir.path().to_path_buf(),
+            flush_disk_type: flush,
+            ..StoreConfig::default()
+        };
+        cfg.set("mappedFileSizeCommitLog", "65536").unwrap();
+        let store = MessageStore::open(cfg).unwrap();
+        let woken = Arc::new(Mutex::new(Vec::new()));
+        let w2 = woken.clone();
+        let mut p = CorePipeline::start(
+            store.clone(),
+            Arc::new(move |adv: &[QueueAdvance]| w2.lock().unwrap().extend(adv.iter().cloned())),
+            1 << 20,
+        )
+        .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let n = 500;
+        for i in 0..n {
+            let tx = tx.clone();
+            let req = AppendRequest {
+                unit: vec![msg("T", (i % 4) as u32, &format!("m{i}"))],
+                reply: Box::new(move |r| {
+                    let _ = tx.send((i, r));
+                }),
+            };
+            p.submit(req).map_err(|(e, _)| e).unwrap();
+        }
+        let mut per_queue = [0u64; 4];
+        for _ in 0..n {
+            let (i, r) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            let AppendReply::Stored(a) = r else {
+                panic!("{r:?}")
+            };
+            assert!(a[0].queue_offset < n as u64 / 4, "{i}");
+            per_queue[i % 4] += 1;
+            if flush == FlushDiskType::SyncFlush {
+                assert!(store.flusher().durable_offset() >= a[0].phys_offset + u64::from(a[0].size));
+            }
+        }
+        assert_eq!(per_queue, [125; 4]);
+        // Dispatch ran and delivery saw every queue advance to 125.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.max_queue_offset("T", 3) < 125 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(store.max_queue_offset("T", 3), 125);
+        assert!(woken
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a.queue_id == 3 && a.max_offset == 125));
+        // A too-large message is refused alone.
+        let (tx, rx) = mpsc::channel();
+        let big = MessageToStore {
+            body: Bytes::from(vec![0u8; 5 << 20]),
+            ..msg("T", 0, "")
+        };
+        p.submit(AppendRequest {
+            unit: vec![big],
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        })
+        .map_err(|(e, _)| e)
+        .unwrap();
+        assert!(matches!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            AppendReply::Refused(_)
+        ));
+        p.shutdown();
+        let (tx, _rx) = mpsc::channel::<AppendReply>();
+        let late = AppendRequest {
+            unit: vec![msg("T", 0, "late")],
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        assert!(matches!(p.submit(late), Err((PipelineError::Stopped, _))));
+    }
+
+    #[test]
+    fn async_flush_acks_and_dispatches() {
+        run(FlushDiskType::AsyncFlush);
+    }
+
+    #[test]
+    fn sync_flush_acks_only_durable_groups() {
+        run(FlushDiskType::SyncFlush);
+    }
+}

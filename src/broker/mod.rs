@@ -1,0 +1,191 @@
+//! The broker: a RocketMQ-protocol server in front of the store and the core pipeline.
+//!
+//! * [`config`] — broker.conf.
+//! * [`topics`], [`clients`], [`locks`], [`long_poll`] — broker state.
+//! * [`processor`] — one file per request family; [`processor::dispatch`] routes by code.
+//! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
+
+pub mod clients;
+pub mod config;
+pub mod locks;
+pub mod long_poll;
+pub mod processor;
+pub mod register;
+#[cfg(test)]
+mod tests;
+pub mod topics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sluice_dataflows::CorePipeline;
+use sluice_remoting::{DecoderLimits, RemotingCommand};
+use sluice_storage::MessageStore;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use self::clients::ClientManager;
+use self::config::BrokerConfig;
+use self::locks::QueueLocks;
+use self::long_poll::LongPolls;
+use self::topics::TopicManager;
+use crate::net::{Connection, Handler, Outbound};
+
+/// Everything the request handlers share.
+pub struct BrokerState {
+    pub config: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub pipeline: std::sync::Mutex<Option<CorePipeline>>,
+    pub topics: TopicManager,
+    pub clients: ClientManager,
+    pub long_polls: Arc<LongPolls>,
+    pub locks: QueueLocks,
+    /// Wakes the registration task (topic changes).
+    pub register_now: Notify,
+}
+
+impl BrokerState {
+    /// `brokerIP1:listenPort`, the address in offsetMsgIds and routes.
+    pub fn broker_addr(&self) -> SocketAddr {
+        self.config.broker_addr()
+    }
+}
+
+struct BrokerHandler {
+    state: Arc<BrokerState>,
+}
+
+impl Handler for BrokerHandler {
+    async fn handle(&self, conn: &Arc<Connection>, cmd: RemotingCommand) -> Option<Outbound> {
+        processor::dispatch(&self.state, conn, cmd).await
+    }
+
+    fn on_close(&self, conn: &Arc<Connection>) {
+        for group in self.state.clients.connection_closed(conn.id()) {
+            self.state.clients.notify_ids_changed(&group);
+        }
+    }
+
+    fn limits(&self) -> DecoderLimits {
+        DecoderLimits {
+            max_frame: 16 << 20,
+            max_body: self.state.config.store.max_message_size + 64 * 1024,
+        }
+    }
+}
+
+/// A running broker.
+pub struct BrokerHandle {
+    pub state: Arc<BrokerState>,
+    local_addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl BrokerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Waits for the server tasks (after shutdown was signalled), then stops the pipeline,
+    /// unregisters from the NameServers and closes the store.
+    pub async fn join(self) -> anyhow::Result<()> {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        register::unregister_all(&self.state).await;
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            if let Ok(mut p) = state.pipeline.lock() {
+                if let Some(mut p) = p.take() {
+                    p.shutdown();
+                }
+            }
+            state.store.close().context("closing the store")?;
+            Ok(())
+        })
+        .await
+        .context("joining the shutdown task")??;
+        tracing::info!("broker stopped");
+        Ok(())
+    }
+}
+
+/// Opens the store (recovering it), starts the pipeline, binds `listenPort` and registers with
+/// the NameServers.
+pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<BrokerHandle> {
+    let mut store_config = config.store.clone();
+    store_config.store_host = config.broker_addr();
+    let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
+        .await
+        .context("joining the store open task")?
+        .context("opening the store")?;
+    let report = store.open_report();
+    tracing::info!(
+        root = %store.root().display(),
+        unclean = report.unclean,
+        end = report.commitlog.end,
+        recovered = report.commitlog.records,
+        "store open"
+    );
+    let topics = TopicManager::load(
+        store.meta().clone(),
+        &config.broker_cluster_name,
+        &config.broker_name,
+        config.auto_create_topic_enable,
+        config.default_topic_queue_nums,
+    )?;
+    let long_polls = Arc::new(LongPolls::default());
+    let lp = long_polls.clone();
+    let pipeline = CorePipeline::start(
+        store.clone(),
+        Arc::new(move |adv| lp.notify(adv)),
+        config.max_ingress_bytes,
+    )
+    .context("starting the core pipeline")?;
+    let listener = TcpListener::bind(SocketAddr::new(config.broker_ip1, config.listen_port))
+        .await
+        .with_context(|| format!("binding the broker port {}", config.listen_port))?;
+    let local_addr = listener.local_addr()?;
+    let mut config = config;
+    config.listen_port = local_addr.port();
+    let state = Arc::new(BrokerState {
+        config,
+        store,
+        pipeline: std::sync::Mutex::new(Some(pipeline)),
+        topics,
+        clients: ClientManager::default(),
+        long_polls,
+        locks: QueueLocks::default(),
+        register_now: Notify::new(),
+    });
+    let mut tasks = Vec::new();
+    let handler = Arc::new(BrokerHandler { state: state.clone() });
+    tasks.push(tokio::spawn(crate::net::serve(
+        listener,
+        handler,
+        shutdown.clone(),
+    )));
+    tasks.push(tokio::spawn(register::run(state.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(expire_clients(state.clone(), shutdown)));
+    tracing::info!(addr = %local_addr, broker = %state.config.broker_name, "broker listening");
+    Ok(BrokerHandle {
+        state,
+        local_addr,
+        tasks,
+    })
+}
+
+async fn expire_clients(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = shutdown.changed() => return,
+        }
+        for group in state.clients.expire(Instant::now()) {
+            tracing::info!(group, "consumer expired");
+            state.clients.notify_ids_changed(&group);
+        }
+    }
+}

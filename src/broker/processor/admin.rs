@@ -1,0 +1,87 @@
+//! Topic administration: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
+//! GET_ALL_TOPIC_CONFIG (21) — protocol.md §2.3.19.
+
+use std::sync::Arc;
+
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::header::admin::{CreateTopicRequestHeader, TopicRequestHeader};
+use sluice_remoting::RemotingCommand;
+use sluice_storage::meta::TopicConfig;
+
+use super::{bad_header, system_error};
+use crate::broker::topics;
+use crate::broker::BrokerState;
+use crate::net::Outbound;
+
+pub fn create_topic(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match CreateTopicRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    if let Err(why) = topics::validate_topic_name(&h.topic) {
+        return system_error(cmd, why);
+    }
+    if topics::is_system_topic(&h.topic) || h.topic == state.config.broker_cluster_name {
+        return system_error(
+            cmd,
+            format!("The topic[{}] is conflict with system topic.", h.topic),
+        );
+    }
+    if !(1..=1024).contains(&h.read_queue_nums) || !(1..=1024).contains(&h.write_queue_nums) {
+        return system_error(cmd, "readQueueNums and writeQueueNums must be within 1–1024");
+    }
+    if !(0..=7).contains(&h.perm) {
+        return system_error(cmd, format!("perm {} is not within 0–7", h.perm));
+    }
+    let config = TopicConfig {
+        topic_name: h.topic.clone(),
+        read_queue_nums: h.read_queue_nums as u32,
+        write_queue_nums: h.write_queue_nums as u32,
+        perm: h.perm,
+        topic_filter_type: h.topic_filter_type.clone(),
+        topic_sys_flag: h.topic_sys_flag,
+        order: h.order,
+    };
+    match state.topics.put(config) {
+        Ok(_) => {
+            state.register_now.notify_one();
+            cmd.success_response().into()
+        }
+        Err(e) => system_error(cmd, e),
+    }
+}
+
+pub async fn delete_topic(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match TopicRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    if h.topic.trim().is_empty() || topics::is_system_topic(&h.topic) {
+        return system_error(cmd, format!("The topic[{}] cannot be deleted.", h.topic));
+    }
+    let st = state.clone();
+    let topic = h.topic.clone();
+    let res = tokio::task::spawn_blocking(move || -> Result<(), sluice_storage::StoreError> {
+        st.topics.delete(&topic)?;
+        st.store.delete_topic(&topic)?;
+        for group in st.clients.groups() {
+            st.store.meta().delete_consumer_offsets(&group, Some(&topic))?;
+        }
+        Ok(())
+    })
+    .await;
+    match res {
+        Ok(Ok(())) => {
+            state.register_now.notify_one();
+            cmd.success_response().into()
+        }
+        Ok(Err(e)) => system_error(cmd, e),
+        Err(e) => system_error(cmd, e),
+    }
+}
+
+pub fn all_topic_config(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    cmd.success_response()
+        .with_body(state.topics.wrapper().to_json())
+        .into()
+}

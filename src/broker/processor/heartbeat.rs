@@ -1,0 +1,133 @@
+//! HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38),
+//! CHECK_CLIENT_CONFIG (46) — protocol.md §2.3.5, §2.3.6, §2.3.11, §2.3.15.
+
+use std::sync::Arc;
+
+use sluice_remoting::body::common::ConsumerListBody;
+use sluice_remoting::body::heartbeat::HeartbeatData;
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::codes::response;
+use sluice_remoting::header::heartbeat::{
+    GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader,
+};
+use sluice_remoting::RemotingCommand;
+use sluice_storage::meta::{perm, SubscriptionGroupConfig};
+
+use super::{bad_header, system_error};
+use crate::broker::topics::RETRY_PREFIX;
+use crate::broker::BrokerState;
+use crate::net::{Connection, Outbound};
+
+/// The group's config, created with the defaults when auto-creation is on.
+pub fn ensure_group(state: &BrokerState, group: &str) -> Option<SubscriptionGroupConfig> {
+    let meta = state.store.meta();
+    match meta.subscription_group(group) {
+        Ok(Some(g)) => Some(g),
+        Ok(None) if state.config.auto_create_subscription_group => {
+            let g = SubscriptionGroupConfig {
+                group_name: group.to_owned(),
+                ..SubscriptionGroupConfig::default()
+            };
+            if let Err(e) = meta.put_subscription_group(&g) {
+                tracing::warn!(group, error = %e, "persisting a subscription group failed");
+            }
+            Some(g)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(group, error = %e, "reading a subscription group failed");
+            None
+        }
+    }
+}
+
+pub fn heartbeat(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
+    let data = match HeartbeatData::from_json(&cmd.body) {
+        Ok(d) => d,
+        Err(e) => return system_error(cmd, format!("bad heartbeat body: {e}")),
+    };
+    let mut new_topics = false;
+    for c in &data.consumer_data_set {
+        let Some(group) = ensure_group(state, &c.group_name) else {
+            return cmd
+                .error_response(
+                    response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    format!("subscription group [{}] does not exist", c.group_name),
+                )
+                .into();
+        };
+        let retry = format!("{RETRY_PREFIX}{}", c.group_name);
+        match state
+            .topics
+            .ensure(&retry, group.retry_queue_nums.max(1), perm::READ_WRITE)
+        {
+            Ok((_, created)) => new_topics |= created,
+            Err(e) => return system_error(cmd, e),
+        }
+        let changed = state.clients.register_consumer(c, &data.client_id, conn);
+        if changed && group.notify_consumer_ids_changed_enable {
+            tracing::info!(group = %c.group_name, client = %data.client_id, "consumer joined");
+            state.clients.notify_ids_changed(&c.group_name);
+        }
+    }
+    for p in &data.producer_data_set {
+        state
+            .clients
+            .register_producer(&p.group_name, &data.client_id, conn);
+    }
+    if new_topics {
+        state.register_now.notify_one();
+    }
+    cmd.success_response().into()
+}
+
+pub fn unregister_client(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match UnregisterClientRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    if let Some(g) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
+        state.clients.unregister_producer(g, &h.client_id);
+    }
+    if let Some(g) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
+        if state.clients.unregister_consumer(g, &h.client_id) {
+            state.locks.release_client(&h.client_id);
+            state.clients.notify_ids_changed(g);
+        }
+    }
+    cmd.success_response().into()
+}
+
+pub fn consumer_list(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match GetConsumerListByGroupRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    let ids = state.clients.consumer_ids(&h.consumer_group);
+    if ids.is_empty() {
+        return cmd
+            .error_response(
+                response::SYSTEM_ERROR,
+                format!("no consumer for this group, {}", h.consumer_group),
+            )
+            .into();
+    }
+    let body = ConsumerListBody {
+        consumer_id_list: ids,
+    };
+    cmd.success_response().with_body(body.to_json()).into()
+}
+
+/// Only SQL92 subscriptions need checking, and sluice filters by TAG only.
+pub fn check_client_config(cmd: &RemotingCommand) -> Outbound {
+    let body = String::from_utf8_lossy(&cmd.body);
+    if body.contains("SQL92") {
+        return cmd
+            .error_response(
+                response::SUBSCRIPTION_PARSE_FAILED,
+                "The broker does not support consumer to filter message by SQL92",
+            )
+            .into();
+    }
+    cmd.success_response().into()
+}

@@ -1,0 +1,61 @@
+//! Request handlers, one file per request family, and the routing by request code.
+
+pub mod admin;
+pub mod heartbeat;
+pub mod lock;
+pub mod offsets;
+pub mod pull;
+pub mod query;
+pub mod send;
+
+use std::sync::Arc;
+
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::{HeaderError, RemotingCommand};
+
+use super::BrokerState;
+use crate::net::{Connection, Outbound};
+
+/// Routes one request. `None` = no reply now (oneway, or answered later).
+pub async fn dispatch(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: RemotingCommand,
+) -> Option<Outbound> {
+    let out = match cmd.code {
+        request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE => {
+            send::send(state, conn, &cmd).await
+        }
+        request::PULL_MESSAGE | request::LITE_PULL_MESSAGE => pull::pull(state, &cmd).await,
+        request::HEART_BEAT => heartbeat::heartbeat(state, conn, &cmd),
+        request::UNREGISTER_CLIENT => heartbeat::unregister_client(state, &cmd),
+        request::GET_CONSUMER_LIST_BY_GROUP => heartbeat::consumer_list(state, &cmd),
+        request::CHECK_CLIENT_CONFIG => heartbeat::check_client_config(&cmd),
+        request::QUERY_CONSUMER_OFFSET => offsets::query_consumer_offset(state, &cmd).await,
+        request::UPDATE_CONSUMER_OFFSET => offsets::update_consumer_offset(state, &cmd).await,
+        request::GET_MAX_OFFSET => offsets::max_offset(state, &cmd),
+        request::GET_MIN_OFFSET => offsets::min_offset(state, &cmd),
+        request::GET_EARLIEST_MSG_STORETIME => offsets::earliest_store_time(state, &cmd),
+        request::SEARCH_OFFSET_BY_TIMESTAMP => offsets::search_by_timestamp(state, &cmd),
+        request::LOCK_BATCH_MQ => lock::lock(state, &cmd),
+        request::UNLOCK_BATCH_MQ => lock::unlock(state, &cmd),
+        request::QUERY_MESSAGE => query::query_message(state, &cmd).await,
+        request::VIEW_MESSAGE_BY_ID => query::view_message(state, &cmd),
+        request::UPDATE_AND_CREATE_TOPIC => admin::create_topic(state, &cmd),
+        request::DELETE_TOPIC_IN_BROKER => admin::delete_topic(state, &cmd).await,
+        request::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(state, &cmd),
+        _ => crate::net::server::not_supported(&cmd),
+    };
+    (!cmd.is_oneway()).then_some(out)
+}
+
+/// The reply to a header that does not parse.
+pub fn bad_header(cmd: &RemotingCommand, e: &HeaderError) -> Outbound {
+    cmd.header_error_response(e).into()
+}
+
+/// SYSTEM_ERROR with a remark.
+pub fn system_error(cmd: &RemotingCommand, remark: impl std::fmt::Display) -> Outbound {
+    cmd.error_response(response::SYSTEM_ERROR, remark.to_string())
+        .into()
+}

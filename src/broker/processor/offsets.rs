@@ -1,0 +1,130 @@
+//! Consumer offsets (RocksDB) and queue offset queries — protocol.md §2.3.13, §2.3.14.
+
+use std::sync::Arc;
+
+use sluice_remoting::codes::response;
+use sluice_remoting::header::offsets::{
+    GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader,
+    GetMinOffsetRequestHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader,
+    SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+};
+use sluice_remoting::{CommandHeader, RemotingCommand};
+
+use super::{bad_header, system_error};
+use crate::broker::BrokerState;
+use crate::net::Outbound;
+
+fn with<H: CommandHeader>(cmd: &RemotingCommand, header: &H) -> Outbound {
+    let mut r = cmd.success_response();
+    r.ext_fields = header.to_ext();
+    r.into()
+}
+
+fn offset_reply(cmd: &RemotingCommand, offset: u64) -> Outbound {
+    with(
+        cmd,
+        &OffsetResponseHeader {
+            offset: offset as i64,
+        },
+    )
+}
+
+pub async fn query_consumer_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match QueryConsumerOffsetRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    let queue = h.queue_id.max(0) as u32;
+    match state
+        .store
+        .meta()
+        .consumer_offset(&h.consumer_group, &h.topic, queue)
+    {
+        Ok(Some(o)) => return offset_reply(cmd, o),
+        Ok(None) => {}
+        Err(e) => return system_error(cmd, e),
+    }
+    // A new group on a young queue starts at 0 (the first message is still in memory).
+    let min = state.store.min_queue_offset(&h.topic, queue);
+    let young = min == 0
+        && state
+            .store
+            .consume_queue(&h.topic, queue)
+            .and_then(|cq| cq.get(0))
+            .is_none_or(|u| {
+                let end = state.store.commitlog().write_pos();
+                end.saturating_sub(u.phys_offset as u64) < state.store.hot_distance()
+            });
+    if h.set_zero_if_not_found != Some(false) && young {
+        return offset_reply(cmd, 0);
+    }
+    cmd.error_response(
+        response::QUERY_NOT_FOUND,
+        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+    )
+    .into()
+}
+
+pub async fn update_consumer_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match UpdateConsumerOffsetRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    if h.queue_id < 0 || h.commit_offset < 0 {
+        return system_error(cmd, "queueId and commitOffset must not be negative");
+    }
+    match state.store.meta().put_consumer_offset(
+        &h.consumer_group,
+        &h.topic,
+        h.queue_id as u32,
+        h.commit_offset as u64,
+    ) {
+        Ok(()) => cmd.success_response().into(),
+        Err(e) => system_error(cmd, e),
+    }
+}
+
+pub fn max_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    match GetMaxOffsetRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => offset_reply(
+            cmd,
+            state.store.max_queue_offset(&h.topic, h.queue_id.max(0) as u32),
+        ),
+        Err(e) => bad_header(cmd, &e),
+    }
+}
+
+pub fn min_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    match GetMinOffsetRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => offset_reply(
+            cmd,
+            state.store.min_queue_offset(&h.topic, h.queue_id.max(0) as u32),
+        ),
+        Err(e) => bad_header(cmd, &e),
+    }
+}
+
+pub fn earliest_store_time(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    match GetEarliestMsgStoretimeRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => {
+            let ts = state
+                .store
+                .earliest_message_time(&h.topic, h.queue_id.max(0) as u32)
+                .unwrap_or(-1);
+            with(cmd, &GetEarliestMsgStoretimeResponseHeader { timestamp: ts })
+        }
+        Err(e) => bad_header(cmd, &e),
+    }
+}
+
+pub fn search_by_timestamp(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    match SearchOffsetRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => offset_reply(
+            cmd,
+            state
+                .store
+                .search_offset_by_timestamp(&h.topic, h.queue_id.max(0) as u32, h.timestamp),
+        ),
+        Err(e) => bad_header(cmd, &e),
+    }
+}

@@ -1,0 +1,209 @@
+//! PULL_MESSAGE (11) / LITE_PULL_MESSAGE (361) — protocol.md §2.3.2, §4.11, §7.1.
+//!
+//! Served from the store's mmap on the tokio side (the records are zero-copy slices written
+//! straight to the socket); a pull that finds nothing is parked until the pipeline's delivery
+//! stage reports its queue grew, or until the client's suspend timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_remoting::body::heartbeat::SubscriptionData;
+use sluice_remoting::codes::response;
+use sluice_remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use sluice_remoting::RemotingCommand;
+use sluice_storage::meta::perm;
+use sluice_storage::pull::{GetMessageResult, GetMessageStatus};
+
+use super::bad_header;
+use crate::broker::BrokerState;
+use crate::net::Outbound;
+
+/// PullSysFlag bits.
+pub mod pull_flag {
+    pub const COMMIT_OFFSET: i32 = 0x1;
+    pub const SUSPEND: i32 = 0x2;
+    pub const SUBSCRIPTION: i32 = 0x4;
+}
+
+/// Which tag codes pass (`None` = everything).
+fn tag_filter(sub: &SubscriptionData) -> Option<Vec<i32>> {
+    if sub.is_subscribe_all() {
+        None
+    } else {
+        Some(sub.java_codes())
+    }
+}
+
+fn error(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outbound {
+    let mut r = cmd.error_response(code, remark);
+    // Java unboxes these four into primitives whatever the code.
+    r.ext_fields.extend(
+        PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: 0,
+            min_offset: 0,
+            max_offset: 0,
+            offset_delta: None,
+            topic_sys_flag: None,
+            group_sys_flag: None,
+            forbidden_type: None,
+        }
+        .to_ext(),
+    );
+    r.into()
+}
+
+/// Handles one pull.
+pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match PullMessageRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    if state.config.broker_permission & perm::READ == 0 {
+        return error(
+            cmd,
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                state.config.broker_name
+            ),
+        );
+    }
+    let Some(topic) = state.topics.get(&h.topic) else {
+        return error(
+            cmd,
+            response::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", h.topic),
+        );
+    };
+    if topic.perm & perm::READ == 0 {
+        return error(
+            cmd,
+            response::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        );
+    }
+    if h.queue_id < 0 || h.queue_id as u32 >= topic.read_queue_nums {
+        return error(
+            cmd,
+            response::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
+                h.queue_id, h.topic, topic.read_queue_nums
+            ),
+        );
+    }
+    let sub = if h.sys_flag & pull_flag::SUBSCRIPTION != 0 {
+        let expression = h.subscription.clone().unwrap_or_else(|| "*".into());
+        let mut s = SubscriptionData::tag_expression(h.topic.clone(), &expression, h.sub_version);
+        if let Some(t) = &h.expression_type {
+            s.expression_type = t.clone();
+        }
+        s
+    } else {
+        match state.clients.subscription(&h.consumer_group, &h.topic) {
+            Some(s) => s,
+            None => {
+                return error(
+                    cmd,
+                    response::SUBSCRIPTION_NOT_EXIST,
+                    format!(
+                        "the consumer's subscription not exist, group: {}",
+                        h.consumer_group
+                    ),
+                )
+            }
+        }
+    };
+    if !sub.is_tag() {
+        return error(
+            cmd,
+            response::SYSTEM_ERROR,
+            format!(
+                "The broker does not support consumer to filter message by {}",
+                sub.expression_type
+            ),
+        );
+    }
+    let filter = tag_filter(&sub);
+    if h.sys_flag & pull_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+        if let Err(e) = state.store.meta().put_consumer_offset(
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id as u32,
+            h.commit_offset as u64,
+        ) {
+            tracing::warn!(error = %e, "storing a commit offset failed");
+        }
+    }
+    let queue_id = h.queue_id as u32;
+    let offset = h.queue_offset.max(0) as u64;
+    let max = h.max_msg_nums.clamp(1, 1024) as usize;
+    let read = || {
+        state
+            .store
+            .get_messages(&h.topic, queue_id, offset, max, &|code| {
+                filter.as_ref().is_none_or(|codes| codes.contains(&(code as i32)))
+            })
+    };
+    let mut res = read();
+    let suspend = h.sys_flag & pull_flag::SUSPEND != 0;
+    if suspend && not_found(&res, offset) {
+        let timeout = if state.config.long_polling_enable {
+            Duration::from_millis(h.suspend_timeout_millis.clamp(0, 60_000) as u64)
+        } else {
+            Duration::from_millis(state.config.short_polling_time_mills)
+        };
+        let wake = state.long_polls.park(&h.topic, queue_id, offset);
+        // Re-check after parking: a dispatch between the read and the park is not lost.
+        if state.store.max_queue_offset(&h.topic, queue_id) <= offset {
+            let _ = tokio::time::timeout(timeout, wake).await;
+        }
+        res = read();
+    }
+    respond(cmd, res, offset)
+}
+
+/// Whether a result is "nothing yet" (eligible for long polling).
+fn not_found(res: &GetMessageResult, offset: u64) -> bool {
+    match res.status {
+        GetMessageStatus::OffsetOverflowOne => true,
+        GetMessageStatus::NoMessageInQueue | GetMessageStatus::NoMatchedLogicQueue => offset == 0,
+        _ => false,
+    }
+}
+
+fn respond(cmd: &RemotingCommand, res: GetMessageResult, offset: u64) -> Outbound {
+    use GetMessageStatus::*;
+    let (code, next) = match res.status {
+        Found => (response::SUCCESS, res.next_begin_offset),
+        NoMessageInQueue | NoMatchedLogicQueue => {
+            if offset != 0 {
+                (response::PULL_OFFSET_MOVED, 0)
+            } else {
+                (response::PULL_NOT_FOUND, 0)
+            }
+        }
+        OffsetTooSmall => (response::PULL_OFFSET_MOVED, res.next_begin_offset),
+        OffsetOverflowOne => (response::PULL_NOT_FOUND, offset),
+        OffsetOverflowBadly => (response::PULL_OFFSET_MOVED, res.next_begin_offset),
+        OffsetFoundNull => (response::PULL_NOT_FOUND, res.next_begin_offset),
+        NoMatchedMessage | MessageWasRemoving => (response::PULL_RETRY_IMMEDIATELY, res.next_begin_offset),
+    };
+    let header = PullMessageResponseHeader {
+        suggest_which_broker_id: 0,
+        next_begin_offset: next as i64,
+        min_offset: res.min_offset as i64,
+        max_offset: res.max_offset as i64,
+        offset_delta: None,
+        topic_sys_flag: None,
+        group_sys_flag: None,
+        forbidden_type: None,
+    };
+    let mut reply = cmd.response_to(code, Some(format!("{:?}", res.status)));
+    reply.ext_fields = header.to_ext();
+    Outbound {
+        cmd: reply,
+        extra_body: res.messages.into_iter().map(|m| m.into_bytes()).collect(),
+    }
+}

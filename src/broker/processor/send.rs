@@ -1,0 +1,283 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) — protocol.md §2.3.1, §3.9.
+//!
+//! The handler validates and routes, builds the records, submits them to the core pipeline and
+//! waits for its ack (after fdatasync under SYNC_FLUSH); the reply carries the offsetMsgId.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sluice_dataflows::{AppendReply, AppendRequest, PipelineError};
+use sluice_remoting::batch::decode_batch;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use sluice_remoting::RemotingCommand;
+use sluice_storage::meta::perm;
+use sluice_storage::msgid::offset_msg_id;
+use sluice_storage::properties::{self, names, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
+use sluice_storage::record::sysflag;
+use sluice_storage::{Appended, MessageToStore, StoreError};
+use tokio::sync::oneshot;
+
+use super::{bad_header, system_error};
+use crate::broker::topics::{self, RETRY_PREFIX};
+use crate::broker::BrokerState;
+use crate::net::{Connection, Outbound};
+
+/// Topics producers may not write to directly.
+fn is_forbidden_for_send(topic: &str) -> bool {
+    matches!(
+        topic,
+        "SCHEDULE_TOPIC_XXXX"
+            | "RMQ_SYS_TRANS_HALF_TOPIC"
+            | "RMQ_SYS_TRANS_OP_HALF_TOPIC"
+            | "TRANS_CHECK_MAX_TIME_TOPIC"
+            | topics::SELF_TEST_TOPIC
+            | topics::OFFSET_MOVED_EVENT
+    )
+}
+
+/// Appends `extra` properties to an encoded property string, skipping names it already has.
+fn with_properties(base: &str, extra: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(base.len() + 32);
+    out.push_str(base);
+    if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
+        out.push(PROPERTY_SEPARATOR);
+    }
+    for (k, v) in extra {
+        if properties::get(base, k).is_none() && !v.is_empty() {
+            out.push_str(k);
+            out.push(NAME_VALUE_SEPARATOR);
+            out.push_str(v);
+            out.push(PROPERTY_SEPARATOR);
+        }
+    }
+    out
+}
+
+fn reply_for(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outbound {
+    cmd.error_response(code, remark).into()
+}
+
+/// Handles the three send codes.
+pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
+    let h = match SendMessageRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    let cfg = &state.config;
+    if cfg.broker_permission & perm::WRITE == 0 {
+        return reply_for(
+            cmd,
+            response::NO_PERMISSION,
+            format!("the broker[{}] sending message is forbidden", cfg.broker_name),
+        );
+    }
+    if let Err(why) = topics::validate_topic_name(&h.topic) {
+        return reply_for(cmd, response::SYSTEM_ERROR, why);
+    }
+    if is_forbidden_for_send(&h.topic) {
+        return reply_for(
+            cmd,
+            response::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", h.topic),
+        );
+    }
+    let created =
+        state
+            .topics
+            .get_or_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0);
+    let (topic_config, created) = match created {
+        Ok((Some(t), c)) => (t, c),
+        Ok((None, _)) if h.topic.starts_with(RETRY_PREFIX) => {
+            match state.topics.ensure(&h.topic, 1, perm::READ_WRITE) {
+                Ok((t, c)) => (t, c),
+                Err(e) => return system_error(cmd, e),
+            }
+        }
+        Ok((None, _)) => {
+            return reply_for(
+                cmd,
+                response::TOPIC_NOT_EXIST,
+                format!("topic[{}] not exist, apply first please!", h.topic),
+            )
+        }
+        Err(e) => return system_error(cmd, e),
+    };
+    if created {
+        state.register_now.notify_one();
+    }
+    let queues = topic_config.write_queue_nums.max(topic_config.read_queue_nums);
+    let queue_id = if h.queue_id < 0 {
+        (sluice_storage::clock::now_millis().unsigned_abs() % u64::from(topic_config.write_queue_nums.max(1)))
+            as u32
+    } else if h.queue_id as u32 >= queues {
+        return reply_for(
+            cmd,
+            response::SYSTEM_ERROR,
+            format!(
+                "request queueId[{}] is illegal, {} Producer: {}",
+                h.queue_id,
+                h.topic,
+                conn.peer()
+            ),
+        );
+    } else {
+        h.queue_id as u32
+    };
+    let mut sys_flag = h.sys_flag & !(sysflag::BORNHOST_V6 | sysflag::STOREHOST_V6);
+    if topic_config.topic_filter_type == "MULTI_TAG" {
+        sys_flag |= sysflag::MULTI_TAGS;
+    }
+    let header_props = h.properties.clone().unwrap_or_default();
+    let is_batch = cmd.code == request::SEND_BATCH_MESSAGE || h.batch;
+    let cluster = [(names::CLUSTER, cfg.broker_cluster_name.as_str())];
+    let base = MessageToStore {
+        topic: h.topic.clone(),
+        queue_id,
+        flag: h.flag,
+        sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host: conn.peer(),
+        reconsume_times: h.reconsume_times_or_zero(),
+        prepared_transaction_offset: 0,
+        body: Bytes::new(),
+        properties: String::new(),
+    };
+    let unit: Vec<MessageToStore> = if is_batch {
+        let records = match decode_batch(&cmd.body) {
+            Ok(r) if !r.is_empty() => r,
+            Ok(_) => return reply_for(cmd, response::MESSAGE_ILLEGAL, "the batch is empty"),
+            Err(e) => return reply_for(cmd, response::MESSAGE_ILLEGAL, format!("bad batch body: {e}")),
+        };
+        // Batch-level properties the record lacks (never UNIQ_KEY), plus CLUSTER.
+        let batch_level: Vec<(&str, &str)> = properties::iter(&header_props)
+            .filter(|(k, _)| *k != names::UNIQ_KEY)
+            .chain(cluster.iter().copied())
+            .collect();
+        records
+            .into_iter()
+            .map(|r| MessageToStore {
+                flag: r.flag,
+                body: r.body,
+                properties: with_properties(&r.properties, &batch_level),
+                ..base.clone()
+            })
+            .collect()
+    } else {
+        vec![MessageToStore {
+            body: cmd.body.clone(),
+            properties: with_properties(&header_props, &cluster),
+            ..base
+        }]
+    };
+    if unit
+        .iter()
+        .any(|m| m.properties.len() > properties::MAX_PROPERTIES_LEN)
+    {
+        return reply_for(
+            cmd,
+            response::MESSAGE_ILLEGAL,
+            "the message properties are longer than 32767 bytes",
+        );
+    }
+    if properties::get(&header_props, names::TRAN_MSG) == Some("true") {
+        return reply_for(
+            cmd,
+            response::NO_PERMISSION,
+            "transactional messages are not supported by this broker yet",
+        );
+    }
+
+    let (tx, rx) = oneshot::channel();
+    let req = AppendRequest {
+        unit,
+        reply: Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    };
+    let submitted = match state.pipeline.lock() {
+        Ok(p) => match p.as_ref() {
+            Some(p) => p.submit(req).map_err(|(e, _)| e),
+            None => Err(PipelineError::Stopped),
+        },
+        Err(_) => Err(PipelineError::Stopped),
+    };
+    match submitted {
+        Ok(()) => {}
+        Err(e @ PipelineError::Busy { .. }) => return reply_for(cmd, response::SYSTEM_BUSY, e.to_string()),
+        Err(e @ PipelineError::Stopped) => {
+            return reply_for(cmd, response::SERVICE_NOT_AVAILABLE, e.to_string())
+        }
+    }
+    let (code, appended) = match rx.await {
+        Ok(AppendReply::Stored(a)) => (response::SUCCESS, a),
+        Ok(AppendReply::FlushTimeout(a)) => (response::FLUSH_DISK_TIMEOUT, a),
+        Ok(AppendReply::Refused(e)) => return refused(cmd, e),
+        Ok(AppendReply::Failed(e)) => return reply_for(cmd, response::SERVICE_NOT_AVAILABLE, e),
+        Err(_) => {
+            return reply_for(
+                cmd,
+                response::SERVICE_NOT_AVAILABLE,
+                "the broker is shutting down",
+            )
+        }
+    };
+    success(state, cmd, code, queue_id, &appended)
+}
+
+fn refused(cmd: &RemotingCommand, e: StoreError) -> Outbound {
+    let code = match e {
+        StoreError::MessageTooLarge { .. } | StoreError::LargerThanSegment { .. } | StoreError::Encode(_) => {
+            response::MESSAGE_ILLEGAL
+        }
+        StoreError::Closed => response::SERVICE_NOT_AVAILABLE,
+        _ => response::SYSTEM_ERROR,
+    };
+    reply_for(cmd, code, e.to_string())
+}
+
+fn success(
+    state: &BrokerState,
+    cmd: &RemotingCommand,
+    code: i32,
+    queue_id: u32,
+    appended: &[Appended],
+) -> Outbound {
+    let host = state.broker_addr();
+    let msg_id = appended
+        .iter()
+        .map(|a| offset_msg_id(host, a.phys_offset))
+        .collect::<Vec<_>>()
+        .join(",");
+    let header = SendMessageResponseHeader {
+        msg_id,
+        queue_id: queue_id as i32,
+        queue_offset: appended.first().map_or(0, |a| a.queue_offset as i64),
+        transaction_id: None,
+        batch_uniq_id: None,
+        recall_handle: None,
+        msg_region: "DefaultRegion".into(),
+        trace_on: true,
+    };
+    let mut reply = cmd.response_to(code, None);
+    reply.ext_fields = header.to_ext();
+    reply.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_merging() {
+        let base = properties::encode([("TAGS", "a"), ("CLUSTER", "mine")]);
+        let merged = with_properties(&base, &[("CLUSTER", "C"), ("WAIT", "true")]);
+        assert_eq!(properties::get(&merged, "CLUSTER"), Some("mine"));
+        assert_eq!(properties::get(&merged, "WAIT"), Some("true"));
+        assert_eq!(with_properties("", &[("CLUSTER", "C")]), "CLUSTER\u{1}C\u{2}");
+        assert_eq!(
+            with_properties("A\u{1}b", &[("C", "d")]),
+            "A\u{1}b\u{2}C\u{1}d\u{2}"
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! Keeping the NameServers informed: REGISTER_BROKER to each of them every
+//! `registerNameServerPeriod` (30 s) and right after a topic change; UNREGISTER_BROKER on
+//! shutdown (protocol.md §2.3.17).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_remoting::body::register::RegisterBrokerBody;
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::route::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use sluice_remoting::RemotingCommand;
+use tokio::sync::watch;
+
+use super::BrokerState;
+use crate::net::client::Client;
+
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn resolve(addr: &str) -> Option<SocketAddr> {
+    tokio::net::lookup_host(addr).await.ok()?.next()
+}
+
+async fn client_for<'a>(clients: &'a mut HashMap<String, Client>, addr: &str) -> Option<&'a Client> {
+    if clients.get(addr).is_none_or(Client::is_closed) {
+        let sock = resolve(addr).await?;
+        match Client::connect(sock, TIMEOUT).await {
+            Ok(c) => {
+                clients.insert(addr.to_owned(), c);
+            }
+            Err(e) => {
+                tracing::warn!(namesrv = addr, error = %e, "cannot reach the NameServer");
+                return None;
+            }
+        }
+    }
+    clients.get(addr)
+}
+
+fn register_command(state: &BrokerState) -> RemotingCommand {
+    let body = RegisterBrokerBody {
+        topic_config_serialize_wrapper: state.topics.wrapper(),
+        ..Default::default()
+    }
+    .to_json();
+    let cfg = &state.config;
+    let addr = state.broker_addr();
+    let header = RegisterBrokerRequestHeader {
+        broker_name: cfg.broker_name.clone(),
+        broker_addr: addr.to_string(),
+        cluster_name: cfg.broker_cluster_name.clone(),
+        ha_server_addr: format!("{}:{}", addr.ip(), addr.port() + 1),
+        broker_id: cfg.broker_id as i64,
+        compressed: false,
+        body_crc32: (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32,
+        heartbeat_timeout_millis: Some(120_000),
+        enable_acting_master: false,
+    };
+    RemotingCommand::request(request::REGISTER_BROKER)
+        .with_header(&header)
+        .with_body(body)
+}
+
+/// Registers with every NameServer once.
+pub async fn register_all(state: &BrokerState, clients: &mut HashMap<String, Client>) {
+    for addr in state.config.namesrv_addr.clone() {
+        let Some(client) = client_for(clients, &addr).await else {
+            continue;
+        };
+        match client.request(register_command(state), TIMEOUT).await {
+            Ok(r) if r.code == response::SUCCESS => tracing::debug!(namesrv = addr, "registered"),
+            Ok(r) => {
+                tracing::warn!(namesrv = addr, code = r.code, remark = ?r.remark, "registration refused")
+            }
+            Err(e) => tracing::warn!(namesrv = addr, error = %e, "registration failed"),
+        }
+    }
+}
+
+/// The registration loop.
+pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
+    let mut clients = HashMap::new();
+    let period = Duration::from_millis(state.config.register_name_server_period.max(1000));
+    loop {
+        register_all(&state, &mut clients).await;
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = state.register_now.notified() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    for c in clients.values() {
+        c.close();
+    }
+}
+
+/// UNREGISTER_BROKER to every NameServer (clean shutdown).
+pub async fn unregister_all(state: &BrokerState) {
+    let cfg = &state.config;
+    let header = UnregisterBrokerRequestHeader {
+        broker_name: cfg.broker_name.clone(),
+        broker_addr: state.broker_addr().to_string(),
+        cluster_name: cfg.broker_cluster_name.clone(),
+        broker_id: cfg.broker_id as i64,
+    };
+    for addr in &cfg.namesrv_addr {
+        let Some(sock) = resolve(addr).await else { continue };
+        if let Ok(c) = Client::connect(sock, TIMEOUT).await {
+            let cmd = RemotingCommand::request(request::UNREGISTER_BROKER).with_header(&header);
+            let _ = c.request(cmd, TIMEOUT).await;
+            c.close();
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The broker and NameServer in-process, driven over real TCP with sluice's own remoting
+//! connection: send (single, batch), heartbeat, pull with tag filters and long polling, offsets,
+//! query, topic admin, bad input. Third-party clients are exercised by tests/interop.rs.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sluice_remoting::batch::encode_record;
+use sluice_remoting::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use sluice_remoting::RemotingCommand;
+use sluice_storage::record::{self, CrcCheck};
+use tokio::sync::watch;
+
+use super::config::BrokerConfig;
+use crate::namesrv::{self, NamesrvConfig};
+use crate::net::client::Client;
+
+const T: Duration = Duration::from_secs(5);
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    stop: watch::Sender<bool>,
+    broker: Option<super::BrokerHandle>,
+    namesrv: SocketAddr,
+    client: Client,
+}
+
+async fn cluster(flush: &str) -> Cluster {
+    let dir = tempfile::tempdir().unwrap();
+    let (stop, rx) = watch::channel(false);
+    let ns = namesrv::start(
+        NamesrvConfig {
+            listen_port: 0,
+            ..NamesrvConfig::default()
+        },
+        rx.clone(),
+    )
+    .await
+    .unwrap();
+    let mut cfg = BrokerConfig::default();
+    cfg.listen_port = 0;
+    cfg.namesrv_addr = vec![ns.local_addr().to_string()];
+    cfg.store.store_path_root_dir = dir.path().join("store");
+    cfg.apply_properties(&format!(
+        "flushDiskType={flush}\nmappedFileSizeCommitLog=1048576\n"
+    ))
+    .unwrap();
+    let broker = super::start(cfg, rx).await.unwrap();
+    let client = Client::connect(broker.local_addr(), T).await.unwrap();
+    Cluster {
+        _dir: dir,
+        stop,
+        namesrv: ns.local_addr(),
+        broker: Some(broker),
+        client,
+    }
+}
+
+impl Cluster {
+    async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(b) = self.broker.take() {
+            b.join().await.unwrap();
+        }
+    }
+}
+
+fn send_cmd(topic: &str, queue: i32, body: &str, props: &str) -> RemotingCommand {
+    let h = SendMessageRequestHeader {
+        producer_group: "pg".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: queue,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some(props.into()),
+        reconsume_times: Some(0),
+        unit_mode: false,
+        max_reconsume_times: None,
+        batch: false,
+        broker_name: None,
+    };
+    let mut cmd = RemotingCommand::request(request::SEND_MESSAGE_V2).with_body(Bytes::from(body.to_owned()));
+    cmd.ext_fields = h.to_ext_v2();
+    cmd
+}
+
+fn pull_cmd(topic: &str, queue: i32, offset: i64, expr: &str, suspend_ms: i64) -> RemotingCommand {
+    let h = PullMessageRequestHeader {
+        consumer_group: "cg".into(),
+        topic: topic.into(),
+        queue_id: queue,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: 0x2 | 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        subscription: Some(expr.into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_forward_client_id: None,
+    };
+    RemotingCommand::request(request::PULL_MESSAGE).with_header(&h)
+}
+
+fn bodies(reply: &RemotingCommand) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < reply.body.len() {
+        let r = record::decode(&reply.body[pos..], CrcCheck::Verify).unwrap();
+        let record::Decoded::Message(m) = r else {
+            panic!("blank in a pull body")
+        };
+        out.push(String::from_utf8_lossy(m.body).into_owned());
+        pos += m.total_size;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_pull_long_poll_offsets_and_query() {
+    let c = cluster("ASYNC_FLUSH").await;
+    // Sends auto-create the topic through TBW102.
+    for i in 0..10 {
+        let tag = if i % 2 == 0 { "TagA" } else { "TagB" };
+        let props = format!("TAGS\u{1}{tag}\u{2}KEYS\u{1}key{i}\u{2}UNIQ_KEY\u{1}U{i}\u{2}");
+        let r = c
+            .client
+            .request(send_cmd("Orders", 1, &format!("m{i}"), &props), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        let h = SendMessageResponseHeader::from_ext(&r.ext_fields).unwrap();
+        assert_eq!((h.queue_id, h.queue_offset), (1, i));
+        assert_eq!(h.msg_id.len(), 32);
+        assert_eq!(r.ext("MSG_REGION"), Some("DefaultRegion"));
+    }
+    // A batch of three.
+    let mut body = Vec::new();
+    for i in 0..3 {
+        encode_record(
+            &mut body,
+            0,
+            format!("b{i}").as_bytes(),
+            &format!("TAGS\u{1}TagC\u{2}UNIQ_KEY\u{1}B{i}\u{2}"),
+        );
+    }
+    let mut cmd = send_cmd("Orders", 1, "", "");
+    cmd.code = request::SEND_BATCH_MESSAGE;
+    cmd.body = Bytes::from(body);
+    let r = c.client.request(cmd, T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.ext("msgId").unwrap().split(',').count(), 3);
+
+    // Pull with a multi-tag filter.
+    let r = c
+        .client
+        .request(pull_cmd("Orders", 1, 0, "TagA || TagC", 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert_eq!(bodies(&r), ["m0", "m2", "m4", "m6", "m8", "b0", "b1", "b2"]);
+    let h = PullMessageResponseHeader::from_ext(&r.ext_fields).unwrap();
+    assert_eq!((h.next_begin_offset, h.max_offset), (13, 13));
+
+    // Long polling: a pull at the end waits until a message arrives.
+    let client2 = Client::connect(c.broker.as_ref().unwrap().local_addr(), T)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let waiting = tokio::spawn(async move {
+        client2
+            .request(pull_cmd("Orders", 1, 13, "*", 10_000), T * 3)
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = c
+        .client
+        .request(send_cmd("Orders", 1, "late", "TAGS\u{1}TagA\u{2}"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    let r = waiting.await.unwrap().unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    assert_eq!(bodies(&r), ["late"]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Nothing new: PULL_NOT_FOUND after the (short) suspend.
+    let r = c
+        .client
+        .request(pull_cmd("Orders", 1, 14, "*", 200), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::PULL_NOT_FOUND);
+    let r = c
+        .client
+        .request(pull_cmd("Orders", 1, 99, "*", 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::PULL_OFFSET_MOVED);
+    assert_eq!(r.ext("nextBeginOffset"), Some("14"));
+
+    // Heartbeat registers the subscription; a pull without the subscription flag uses it.
+    let hb = HeartbeatData {
+        client_id: "127.0.0.1@test".into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: "cg".into(),
+            subscription_data_set: vec![SubscriptionData::tag_expression("Orders", "TagB", 1)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let r = c
+        .client
+        .request(
+            RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let mut cmd = pull_cmd("Orders", 1, 0, "", 0);
+    cmd.ext_fields.insert("sysFlag".into(), "2".into());
+    let r = c.client.request(cmd, T).await.unwrap();
+    assert_eq!(bodies(&r), ["m1", "m3", "m5", "m7", "m9"]);
+
+    // Offsets.
+    let mut q = RemotingCommand::request(request::UPDATE_CONSUMER_OFFSET);
+    for (k, v) in [
+        ("consumerGroup", "cg"),
+        ("topic", "Orders"),
+        ("queueId", "1"),
+        ("commitOffset", "7"),
+    ] {
+        q.ext_fields.insert(k.into(), v.into());
+    }
+    assert_eq!(c.client.request(q, T).await.unwrap().code, response::SUCCESS);
+    let mut q = RemotingCommand::request(request::QUERY_CONSUMER_OFFSET);
+    for (k, v) in [("consumerGroup", "cg"), ("topic", "Orders"), ("queueId", "1")] {
+        q.ext_fields.insert(k.into(), v.into());
+    }
+    let r = c.client.request(q, T).await.unwrap();
+    assert_eq!((r.code, r.ext("offset")), (response::SUCCESS, Some("7")));
+    let mut q = RemotingCommand::request(request::GET_MAX_OFFSET);
+    q.ext_fields.insert("topic".into(), "Orders".into());
+    q.ext_fields.insert("queueId".into(), "1".into());
+    assert_eq!(c.client.request(q, T).await.unwrap().ext("offset"), Some("14"));
+
+    // Query by key through the index.
+    let mut q = RemotingCommand::request(request::QUERY_MESSAGE);
+    for (k, v) in [
+        ("topic", "Orders"),
+        ("key", "key3"),
+        ("maxNum", "32"),
+        ("beginTimestamp", "0"),
+        ("endTimestamp", "9223372036854775807"),
+    ] {
+        q.ext_fields.insert(k.into(), v.into());
+    }
+    let r = c.client.request(q, T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert_eq!(bodies(&r), ["m3"]);
+
+    // Bad input: unknown code, bad header, illegal topic.
+    let r = c.client.request(RemotingCommand::request(9999), T).await.unwrap();
+    assert_eq!(r.code, response::REQUEST_CODE_NOT_SUPPORTED);
+    let r = c
+        .client
+        .request(RemotingCommand::request(request::PULL_MESSAGE), T)
+        .await
+        .unwrap();
+    assert_ne!(r.code, response::SUCCESS);
+    assert!(r.remark.unwrap_or_default().contains("consumerGroup"));
+    let r = c
+        .client
+        .request(send_cmd("bad/topic", 0, "x", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+
+    // The NameServer learned the auto-created topic.
+    let ns = Client::connect(c.namesrv, T).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut q = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC);
+        q.ext_fields.insert("topic".into(), "Orders".into());
+        let r = ns.request(q, T).await.unwrap();
+        if r.code == response::SUCCESS {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            assert!(body.contains("broker-a"), "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "route never appeared: {:?}", r.remark);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_sends_are_acked() {
+    let c = cluster("SYNC_FLUSH").await;
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let client = Client::connect(c.broker.as_ref().unwrap().local_addr(), T)
+            .await
+            .unwrap();
+        handles.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let r = client
+                    .request(send_cmd("Sync", w % 4, &format!("{w}-{i}"), ""), T)
+                    .await
+                    .unwrap();
+                assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let store = c.broker.as_ref().unwrap().state.store.clone();
+    assert_eq!(
+        (0..4).map(|q| store.max_queue_offset("Sync", q)).sum::<u64>(),
+        200
+    );
+    assert!(store.flusher().durable_offset() >= store.commitlog().write_pos());
+    c.shutdown().await;
+}

@@ -1,0 +1,3 @@
+//! Configuration files: Java properties parsing and the broker / NameServer settings.
+
+pub mod properties;

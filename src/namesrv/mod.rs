@@ -1,0 +1,177 @@
+//! The NameServer (`sluice namesrv`): brokers register their topics here every 30 s, clients
+//! ask it for topic routes (protocol.md §2.3.16–§2.3.18, §10.5).
+//!
+//! * [`config`] — `namesrv.properties` settings.
+//! * [`route_table`] — clusters, brokers, topic queues, broker liveness.
+//! * [`kv`] — the KV config (`kvConfig.json`).
+//! * [`processor`] — request code → operation → response ([`NamesrvHandler`]).
+//!
+//! [`Namesrv::start`] binds the port, then runs the remoting server and the expiry scanner
+//! until the shutdown signal turns true; [`run`] is the CLI entry point.
+
+pub mod config;
+pub mod kv;
+pub mod processor;
+pub mod route_table;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::NamesrvConfig;
+pub use processor::NamesrvHandler;
+
+use kv::KvConfig;
+
+/// `sluice namesrv` arguments (RocketMQ's `mqnamesrv -c namesrv.properties`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NamesrvArgs {
+    /// A namesrv.properties file (RocketMQ key names: listenPort, kvConfigPath, …).
+    #[arg(short = 'c', long)]
+    pub config: Option<PathBuf>,
+    /// The port to listen on (overrides `listenPort`).
+    #[arg(long)]
+    pub listen_port: Option<u16>,
+}
+
+/// The NameServer.
+#[derive(Debug)]
+pub struct Namesrv;
+
+/// A running NameServer.
+#[derive(Debug)]
+pub struct NamesrvHandle {
+    local_addr: SocketAddr,
+    server: JoinHandle<()>,
+    scanner: JoinHandle<()>,
+}
+
+impl Namesrv {
+    /// Loads the KV config, binds `bind_address:listen_port` (port 0 = any free port), and
+    /// spawns the server and the broker expiry scanner, which run until `shutdown` turns true
+    /// (or its sender is dropped).
+    pub async fn start(
+        config: NamesrvConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<NamesrvHandle> {
+        let kv = KvConfig::load(config.kv_config_path.clone())?;
+        let addr = SocketAddr::new(config.bind_address, config.listen_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the NameServer to {addr}"))?;
+        let local_addr = listener
+            .local_addr()
+            .context("reading the NameServer's bound address")?;
+        let kv_path = kv.path().map(|p| p.display().to_string());
+        let handler = Arc::new(NamesrvHandler::new(config, kv));
+        let scanner = tokio::spawn(scan_loop(handler.clone(), shutdown.clone()));
+        let server = tokio::spawn(crate::net::serve(listener, handler.clone(), shutdown));
+        tracing::info!(
+            %local_addr,
+            kv_config = kv_path.as_deref().unwrap_or("(in memory)"),
+            "The Name Server boot success. serializeType=JSON"
+        );
+        Ok(NamesrvHandle {
+            local_addr,
+            server,
+            scanner,
+        })
+    }
+}
+
+/// [`Namesrv::start`].
+pub async fn start(config: NamesrvConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<NamesrvHandle> {
+    Namesrv::start(config, shutdown).await
+}
+
+impl NamesrvHandle {
+    /// The address to reach the server at from this host: the bound address, with a wildcard
+    /// IP (`0.0.0.0`, `::`) replaced by the loopback address.
+    pub fn local_addr(&self) -> SocketAddr {
+        let mut addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        addr
+    }
+
+    /// Waits until the server and the scanner have stopped (after the shutdown signal).
+    pub async fn join(self) -> anyhow::Result<()> {
+        self.server.await.context("the NameServer's server task failed")?;
+        self.scanner
+            .await
+            .context("the NameServer's expiry scanner failed")?;
+        Ok(())
+    }
+}
+
+/// Drops silent brokers every `scanNotActiveBrokerInterval`.
+async fn scan_loop(handler: Arc<NamesrvHandler>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let interval = handler.scan_interval();
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {
+                handler.scan_expired(Instant::now());
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// `sluice namesrv`: reads the config file, applies the flags, serves until SIGINT or SIGTERM.
+pub async fn run(args: NamesrvArgs) -> anyhow::Result<()> {
+    let (mut config, warnings) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the NameServer config {}", path.display()))?;
+            NamesrvConfig::from_properties(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => (NamesrvConfig::default(), Vec::new()),
+    };
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    if let Some(port) = args.listen_port {
+        config.listen_port = port;
+    }
+    let (stop, shutdown) = watch::channel(false);
+    let handle = Namesrv::start(config, shutdown).await?;
+    wait_for_signal().await?;
+    tracing::info!("shutting down the NameServer");
+    let _ = stop.send(true);
+    handle.join().await
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    Ok(())
+}

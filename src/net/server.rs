@@ -1,0 +1,99 @@
+//! The accept loop: every connection gets a reader (this module) and a writer
+//! ([`super::connection`]); each request is handled on its own task so a slow one (a long
+//! poll) never holds up the next.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sluice_remoting::codes::response;
+use sluice_remoting::{DecoderLimits, RemotingCommand};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::connection::{Connection, Outbound};
+
+/// Answers requests. `None` means no reply (oneway requests, or a reply sent later by the
+/// handler itself through the connection, e.g. after a long poll).
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        conn: &Arc<Connection>,
+        cmd: RemotingCommand,
+    ) -> impl Future<Output = Option<Outbound>> + Send;
+
+    /// Called once when a connection closes (client expiry, lock release…).
+    fn on_close(&self, _conn: &Arc<Connection>) {}
+
+    /// Frame limits for this server's connections.
+    fn limits(&self) -> DecoderLimits {
+        DecoderLimits::default()
+    }
+}
+
+/// Serves `listener` until `shutdown` turns true.
+pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let handler = handler.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let (conn, read) = match Connection::start(stream) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "connection setup failed");
+                    return;
+                }
+            };
+            let c2 = conn.clone();
+            let h2 = handler.clone();
+            let reader = conn.read_loop(read, handler.limits(), move |cmd| {
+                let conn = c2.clone();
+                let handler = h2.clone();
+                tokio::spawn(async move {
+                    let oneway = cmd.is_oneway();
+                    let opaque = cmd.opaque;
+                    let code = cmd.code;
+                    match handler.handle(&conn, cmd).await {
+                        Some(mut out) if !oneway => {
+                            out.cmd.opaque = opaque;
+                            out.cmd.mark_response();
+                            conn.send(out);
+                        }
+                        Some(_) => {}
+                        None if !oneway => {
+                            // Handlers that answer later reply themselves; nothing to do.
+                            let _ = code;
+                        }
+                        None => {}
+                    }
+                });
+            });
+            tokio::select! {
+                _ = reader => {}
+                _ = shutdown.changed() => conn.close(),
+            }
+            conn.close();
+            handler.on_close(&conn);
+        });
+    }
+}
+
+/// The reply to a request code nobody handles (protocol.md §1.5).
+pub fn not_supported(cmd: &RemotingCommand) -> Outbound {
+    cmd.error_response(
+        response::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {} not supported", cmd.code),
+    )
+    .into()
+}
