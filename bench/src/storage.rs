@@ -46,9 +46,9 @@ pub struct Args {
     /// CommitLog segment size (mappedFileSizeCommitLog).
     #[arg(long, default_value_t = 1 << 30)]
     segment_size: u64,
-    /// MiB fio writes for the reference.
-    #[arg(long, default_value_t = 2048)]
-    fio_mb: u64,
+    /// MiB fio writes for the reference (default: --max-mb, the most a run writes).
+    #[arg(long)]
+    fio_mb: Option<u64>,
     /// Where the JSON report goes. Default: bench/out/storage-<unix time>.json.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -104,6 +104,7 @@ fn one_run(
 ) -> Result<RunResult> {
     let store_dir = dir.join("store");
     let _ = std::fs::remove_dir_all(&store_dir);
+    settle();
     let mut cfg = StoreConfig {
         store_path_root_dir: store_dir.clone(),
         flush_disk_type: mode,
@@ -173,6 +174,11 @@ fn one_run(
     })
 }
 
+/// Writes back every dirty page so each measurement starts from the same page-cache state.
+pub fn settle() {
+    let _ = std::process::Command::new("sync").status();
+}
+
 fn human_size(n: usize) -> String {
     if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
@@ -202,9 +208,12 @@ pub fn run(args: Args) -> Result<()> {
         dir.display()
     );
 
-    eprintln!("[fio] buffered sequential write, {} MiB, bs=1M ...", args.fio_mb);
-    let mut fio_results = vec![fio::seq_write(&dir, args.fio_mb, "1M", 0)?];
+    let fio_mb = args.fio_mb.unwrap_or(args.max_mb);
+    eprintln!("[fio] buffered sequential write, {fio_mb} MiB, bs=1M ...");
+    settle();
+    let mut fio_results = vec![fio::seq_write(&dir, fio_mb, "1M", 0)?];
     eprintln!("[fio] sequential write with fdatasync every 256 KiB ...");
+    settle();
     fio_results.push(fio::seq_write(&dir, 256, "256k", 1)?);
 
     let mut runs = Vec::new();
@@ -222,7 +231,8 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     eprintln!("[fio] buffered sequential write again ...");
-    fio_results.push(fio::seq_write(&dir, args.fio_mb, "1M", 0)?);
+    settle();
+    fio_results.push(fio::seq_write(&dir, fio_mb, "1M", 0)?);
     let buffered: Vec<f64> = fio_results
         .iter()
         .filter(|f| f.fdatasync_every == 0)
@@ -272,7 +282,7 @@ pub fn run(args: Args) -> Result<()> {
         parameters: serde_json::json!({
             "sizes": args.sizes, "groups": args.groups, "modes": args.modes,
             "max_mb": args.max_mb, "max_secs": args.max_secs, "sync_window": args.sync_window,
-            "segment_size": args.segment_size, "fio_mb": args.fio_mb,
+            "segment_size": args.segment_size, "fio_mb": fio_mb,
         }),
         fio: fio_results,
         fio_buffered_reference_bytes_per_sec: reference,

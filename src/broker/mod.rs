@@ -162,6 +162,19 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     });
     let mut tasks = Vec::new();
     let handler = Arc::new(BrokerHandler { state: state.clone() });
+    // The "VIP" port listenPort − 2 that old Java clients (vipChannelEnabled) send to.
+    if let Some(vip_port) = local_addr.port().checked_sub(2).filter(|p| *p > 0) {
+        match TcpListener::bind(SocketAddr::new(local_addr.ip(), vip_port)).await {
+            Ok(vip) => tasks.push(tokio::spawn(crate::net::serve(
+                vip,
+                handler.clone(),
+                shutdown.clone(),
+            ))),
+            Err(e) => {
+                tracing::warn!(port = vip_port, error = %e, "cannot bind the VIP port (listenPort - 2)")
+            }
+        }
+    }
     tasks.push(tokio::spawn(crate::net::serve(
         listener,
         handler,

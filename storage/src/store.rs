@@ -475,10 +475,9 @@ impl MessageStore {
         let mut session = self.commitlog.begin()?;
         let store_host = self.config.store_host;
         let now = clock::now_millis();
-        let mut undo: Vec<(String, u32, u64)> = Vec::new();
         let mut results = Vec::with_capacity(units.len());
         for unit in units {
-            results.push(self.append_unit(&mut session, &mut offsets, &mut undo, unit, now, store_host));
+            results.push(self.append_unit(&mut session, &mut offsets, unit, now, store_host));
         }
         match session.commit() {
             Ok(end) => Ok(AppendOutcome {
@@ -486,9 +485,18 @@ impl MessageStore {
                 end_offset: end,
             }),
             Err(e) => {
-                for (topic, qid, old) in undo.into_iter().rev() {
-                    if let Some(m) = offsets.get_mut(&topic) {
-                        m.insert(qid, old);
+                // Nothing was published: give back the queue offsets this group took.
+                for (unit, res) in units.iter().zip(&results) {
+                    if res.is_err() {
+                        continue;
+                    }
+                    for m in unit.iter().filter(|m| m.takes_queue_offset()) {
+                        if let Some(next) = offsets
+                            .get_mut(m.topic.as_str())
+                            .and_then(|q| q.get_mut(&m.queue_id))
+                        {
+                            *next -= 1;
+                        }
                     }
                 }
                 Err(e)
@@ -500,7 +508,6 @@ impl MessageStore {
         &self,
         session: &mut crate::commitlog::AppendSession<'_>,
         offsets: &mut HashMap<String, HashMap<u32, u64>>,
-        undo: &mut Vec<(String, u32, u64)>,
         unit: &[MessageToStore],
         now: i64,
         store_host: std::net::SocketAddr,
@@ -536,7 +543,6 @@ impl MessageStore {
                         .or_insert_with(|| self.max_queue_offset(&m.topic, m.queue_id)),
                 };
                 let qo = *next;
-                undo.push((m.topic.clone(), m.queue_id, qo));
                 *next += 1;
                 qo
             } else {

@@ -54,6 +54,47 @@ fn with_properties(base: &str, extra: &[(&str, &str)]) -> String {
     out
 }
 
+static UNIQ_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A `UNIQ_KEY` in Java's layout for messages sent without one (protocol.md §3.7): broker IP,
+/// pid, a per-process random, ms since the start of the month, a counter — 32 hex digits.
+fn generate_uniq_key(broker_ip: std::net::IpAddr) -> String {
+    use std::fmt::Write as _;
+    static SALT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let salt = *SALT.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        t ^ std::process::id().rotate_left(16)
+    });
+    let now = sluice_storage::clock::now_millis();
+    let t = sluice_storage::clock::local_time(now);
+    let since_month = u64::from(t.day.saturating_sub(1)) * 86_400_000
+        + u64::from(t.hour) * 3_600_000
+        + u64::from(t.minute) * 60_000
+        + u64::from(t.second) * 1000
+        + u64::from(t.millis);
+    let ip = match broker_ip {
+        std::net::IpAddr::V4(v4) => v4.octets(),
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map(|v| v.octets()).unwrap_or([127, 0, 0, 1]),
+    };
+    let counter = UNIQ_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u16;
+    let mut out = String::with_capacity(32);
+    for b in ip {
+        let _ = write!(out, "{b:02X}");
+    }
+    let _ = write!(
+        out,
+        "{:04X}{:08X}{:08X}{:04X}",
+        std::process::id() as u16,
+        salt,
+        since_month as u32,
+        counter
+    );
+    out
+}
+
 fn reply_for(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outbound {
     cmd.error_response(code, remark).into()
 }
@@ -164,9 +205,13 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
             })
             .collect()
     } else {
+        let uniq = match properties::get(&header_props, names::UNIQ_KEY) {
+            Some(_) => String::new(),
+            None => generate_uniq_key(cfg.broker_ip1),
+        };
         vec![MessageToStore {
             body: cmd.body.clone(),
-            properties: with_properties(&header_props, &cluster),
+            properties: with_properties(&header_props, &[cluster[0], (names::UNIQ_KEY, uniq.as_str())]),
             ..base
         }]
     };
@@ -267,6 +312,18 @@ fn success(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_uniq_keys_are_java_shaped_and_distinct() {
+        let a = generate_uniq_key("192.168.0.1".parse().unwrap());
+        let b = generate_uniq_key("192.168.0.1".parse().unwrap());
+        assert_eq!(a.len(), 32);
+        assert!(a.starts_with("C0A80001"));
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn property_merging() {
