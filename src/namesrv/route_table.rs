@@ -109,11 +109,12 @@ impl RouteTable {
                 broker_addrs: BTreeMap::new(),
                 broker_name: reg.broker_name.clone(),
                 cluster: reg.cluster_name.clone(),
-                enable_acting_master: None,
+                enable_acting_master: Some(false),
                 zone_name: None,
             });
         data.cluster.clone_from(&reg.cluster_name);
-        data.enable_acting_master = reg.enable_acting_master.then_some(true);
+        // Always written: 5.x clients (rocketmq-rust among them) require the field.
+        data.enable_acting_master = Some(reg.enable_acting_master);
         // The same address under another id: the broker switched roles (slave → master).
         data.broker_addrs
             .retain(|id, addr| *id == reg.broker_id || *addr != reg.broker_addr);
