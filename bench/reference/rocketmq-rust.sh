@@ -24,11 +24,13 @@ if [[ $FORCE == 0 && -x "$BIN/rocketmq-namesrv-rust" && -x "$BIN/rocketmq-broker
 fi
 
 mkdir -p "$ROOT" "$TARGET"
+force_flag=()
+[[ $FORCE == 1 ]] && force_flag=(--force)
 # Both crates ship a Cargo.lock, so --locked pins exactly what upstream released.
 # Default features: namesrv = [tls], broker = [local_file_store]. The binaries need no features.
 for crate in rocketmq-namesrv rocketmq-broker; do
     echo "rocketmq-rust.sh: installing $crate $VERSION into $ROOT (target dir $TARGET)" >&2
-    CARGO_TARGET_DIR="$TARGET" nice -n 15 cargo install --locked ${FORCE:+$([[ $FORCE == 1 ]] && echo --force)} \
+    CARGO_TARGET_DIR="$TARGET" nice -n 15 cargo install --locked "${force_flag[@]}" \
         --version "=$VERSION" --root "$ROOT" -j "${JOBS:-2}" "$crate" >&2
 done
 

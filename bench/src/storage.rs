@@ -40,6 +40,9 @@ pub struct Args {
     /// ...or after this many seconds.
     #[arg(long, default_value_t = 3.0)]
     max_secs: f64,
+    /// Runs per configuration; the report keeps the median run (by MB/s) and the spread.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
     /// SYNC_FLUSH groups that may await their fdatasync while later ones are appended.
     #[arg(long, default_value_t = 4)]
     sync_window: usize,
@@ -68,6 +71,8 @@ struct RunResult {
     records_per_sec: f64,
     fdatasync_rounds: u64,
     ratio_to_fio_buffered: f64,
+    /// MB/s of every repetition, the median above.
+    mb_per_sec_runs: Vec<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -171,6 +176,7 @@ fn one_run(
         records_per_sec: records as f64 / secs,
         fdatasync_rounds: syncs,
         ratio_to_fio_buffered: 0.0,
+        mb_per_sec_runs: Vec::new(),
     })
 }
 
@@ -218,15 +224,33 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut runs = Vec::new();
     let mut n = 0;
+    let half = total / 2;
     for &size in &args.sizes {
         for &mode in &modes {
             for &group in &args.groups {
                 n += 1;
                 eprint!("[{n}/{total}] {} {:?} group {group} ... ", human_size(size), mode);
                 std::io::stderr().flush().ok();
-                let r = one_run(&dir, &args, size, mode, group)?;
-                eprintln!("{:.0} MB/s, {:.0} rec/s", r.mb_per_sec, r.records_per_sec);
+                let mut reps = Vec::new();
+                for _ in 0..args.repeat.max(1) {
+                    reps.push(one_run(&dir, &args, size, mode, group)?);
+                }
+                let all: Vec<f64> = reps.iter().map(|r| r.mb_per_sec).collect();
+                reps.sort_by(|a, b| a.mb_per_sec.total_cmp(&b.mb_per_sec));
+                let mut r = reps.swap_remove(reps.len() / 2);
+                r.mb_per_sec_runs = all;
+                eprintln!(
+                    "{:.0} MB/s, {:.0} rec/s (median of {:?})",
+                    r.mb_per_sec,
+                    r.records_per_sec,
+                    r.mb_per_sec_runs.iter().map(|v| v.round()).collect::<Vec<_>>()
+                );
                 runs.push(r);
+                if n == half {
+                    eprintln!("[fio] buffered sequential write (mid-run) ...");
+                    settle();
+                    fio_results.push(fio::seq_write(&dir, fio_mb, "1M", 0)?);
+                }
             }
         }
     }
@@ -238,7 +262,11 @@ pub fn run(args: Args) -> Result<()> {
         .filter(|f| f.fdatasync_every == 0)
         .map(|f| f.bandwidth_bytes_per_sec)
         .collect();
-    let reference = buffered.iter().sum::<f64>() / buffered.len() as f64;
+    // The median: buffered fio swings with the page cache's writeback state (seen here: 0.8 to
+    // 5.6 GB/s within one run), and the median of the three spread-out runs resists that.
+    let mut sorted = buffered.clone();
+    sorted.sort_by(f64::total_cmp);
+    let reference = sorted.get(sorted.len() / 2).copied().unwrap_or(1.0);
     for r in &mut runs {
         r.ratio_to_fio_buffered = r.mb_per_sec * 1e6 / reference;
     }
@@ -253,15 +281,15 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     println!(
-        "reference (mean of buffered fio runs): {:.0} MB/s",
+        "reference (median of buffered fio runs): {:.0} MB/s",
         reference / 1e6
     );
     println!();
-    println!("| record | flush | group | MB/s | records/s | fdatasyncs | vs fio buffered |");
-    println!("|---|---|---|---:|---:|---:|---:|");
+    println!("| record | flush | group | MB/s (median) | records/s | fdatasyncs | vs fio buffered | MB/s of each run |");
+    println!("|---|---|---|---:|---:|---:|---:|---|");
     for r in &runs {
         println!(
-            "| {} | {}{} | {} | {:.0} | {:.0} | {} | {:.2} |",
+            "| {} | {}{} | {} | {:.0} | {:.0} | {} | {:.2} | {} |",
             human_size(r.record_size),
             r.flush,
             if r.sync_window > 0 {
@@ -273,7 +301,12 @@ pub fn run(args: Args) -> Result<()> {
             r.mb_per_sec,
             r.records_per_sec,
             r.fdatasync_rounds,
-            r.ratio_to_fio_buffered
+            r.ratio_to_fio_buffered,
+            r.mb_per_sec_runs
+                .iter()
+                .map(|v| format!("{v:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
         );
     }
     let report = Report {
@@ -281,7 +314,7 @@ pub fn run(args: Args) -> Result<()> {
         machine: machine::describe(),
         parameters: serde_json::json!({
             "sizes": args.sizes, "groups": args.groups, "modes": args.modes,
-            "max_mb": args.max_mb, "max_secs": args.max_secs, "sync_window": args.sync_window,
+            "max_mb": args.max_mb, "max_secs": args.max_secs, "sync_window": args.sync_window, "repeat": args.repeat,
             "segment_size": args.segment_size, "fio_mb": fio_mb,
         }),
         fio: fio_results,

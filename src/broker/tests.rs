@@ -42,9 +42,11 @@ async fn cluster(flush: &str) -> Cluster {
     )
     .await
     .unwrap();
-    let mut cfg = BrokerConfig::default();
-    cfg.listen_port = 0;
-    cfg.namesrv_addr = vec![ns.local_addr().to_string()];
+    let mut cfg = BrokerConfig {
+        listen_port: 0,
+        namesrv_addr: vec![ns.local_addr().to_string()],
+        ..BrokerConfig::default()
+    };
     cfg.store.store_path_root_dir = dir.path().join("store");
     cfg.apply_properties(&format!(
         "flushDiskType={flush}\nmappedFileSizeCommitLog=1048576\n"

@@ -199,8 +199,13 @@ impl TopicManager {
 
     /// The topic table as REGISTER_BROKER and GET_ALL_TOPIC_CONFIG carry it.
     pub fn wrapper(&self) -> TopicConfigSerializeWrapper {
+        // The static-topic mapping tables are always written empty, as 5.x brokers do: 5.x
+        // NameServers (rocketmq-rust's among them) refuse a registration without them.
         let mut w = TopicConfigSerializeWrapper {
             data_version: self.data_version(),
+            mapping_data_version: Some(self.data_version()),
+            topic_queue_mapping_detail_map: Some(serde_json::json!({})),
+            topic_queue_mapping_info_map: Some(serde_json::json!({})),
             ..Default::default()
         };
         for t in self.all() {
