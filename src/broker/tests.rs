@@ -335,3 +335,215 @@ async fn sync_flush_sends_are_acked() {
     assert!(store.flusher().durable_offset() >= store.commitlog().write_pos());
     c.shutdown().await;
 }
+
+fn req(code: i32, fields: &[(&str, &str)]) -> RemotingCommand {
+    let mut c = RemotingCommand::request(code);
+    for (k, v) in fields {
+        c.ext_fields.insert((*k).into(), (*v).into());
+    }
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_offsets_locks_and_views() {
+    use sluice_remoting::body::common::{ConsumerListBody, MessageQueue};
+    use sluice_remoting::body::lock::{LockBatchRequestBody, LockBatchResponseBody};
+    use sluice_remoting::body::register::TopicConfigSerializeWrapper;
+
+    let c = cluster("ASYNC_FLUSH").await;
+    // UPDATE_AND_CREATE_TOPIC with 2 queues, then the route and GET_ALL_TOPIC_CONFIG show it.
+    let create = req(
+        request::UPDATE_AND_CREATE_TOPIC,
+        &[
+            ("topic", "Admin"),
+            ("readQueueNums", "2"),
+            ("writeQueueNums", "2"),
+            ("perm", "6"),
+        ],
+    );
+    assert_eq!(c.client.request(create, T).await.unwrap().code, response::SUCCESS);
+    let bad = req(
+        request::UPDATE_AND_CREATE_TOPIC,
+        &[
+            ("topic", "TBW102"),
+            ("readQueueNums", "2"),
+            ("writeQueueNums", "2"),
+            ("perm", "6"),
+        ],
+    );
+    assert_eq!(
+        c.client.request(bad, T).await.unwrap().code,
+        response::SYSTEM_ERROR
+    );
+    let r = c
+        .client
+        .request(req(request::GET_ALL_TOPIC_CONFIG, &[]), T)
+        .await
+        .unwrap();
+    let all = TopicConfigSerializeWrapper::from_json(&r.body).unwrap();
+    assert_eq!(all.topic_config_table["Admin"].write_queue_nums, 2);
+    // A send beyond the queue count is refused; a send to queue 1 works.
+    let r = c.client.request(send_cmd("Admin", 5, "x", ""), T).await.unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+    let before = sluice_storage::clock::now_millis();
+    let mut offsets = Vec::new();
+    for i in 0..3 {
+        let r = c
+            .client
+            .request(send_cmd("Admin", 1, &format!("a{i}"), ""), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS);
+        offsets.push(r.ext("msgId").unwrap().to_owned());
+    }
+    let q = |code| req(code, &[("topic", "Admin"), ("queueId", "1")]);
+    assert_eq!(
+        c.client
+            .request(q(request::GET_MIN_OFFSET), T)
+            .await
+            .unwrap()
+            .ext("offset"),
+        Some("0")
+    );
+    let r = c
+        .client
+        .request(q(request::GET_EARLIEST_MSG_STORETIME), T)
+        .await
+        .unwrap();
+    assert!(r.ext("timestamp").unwrap().parse::<i64>().unwrap() >= before);
+    let search = req(
+        request::SEARCH_OFFSET_BY_TIMESTAMP,
+        &[
+            ("topic", "Admin"),
+            ("queueId", "1"),
+            ("timestamp", "9000000000000"),
+        ],
+    );
+    assert_eq!(
+        c.client.request(search, T).await.unwrap().ext("offset"),
+        Some("3")
+    );
+    // VIEW_MESSAGE_BY_ID: the offset is the last 16 hex digits of the offsetMsgId.
+    let phys = i64::from_str_radix(&offsets[2][16..], 16).unwrap();
+    let r = c
+        .client
+        .request(
+            req(request::VIEW_MESSAGE_BY_ID, &[("offset", &phys.to_string())]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    assert_eq!(bodies(&r), ["a2"]);
+    let r = c
+        .client
+        .request(
+            req(
+                request::VIEW_MESSAGE_BY_ID,
+                &[("offset", &(phys + 1).to_string())],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+
+    // Consumer list, locks and unregister.
+    let hb = HeartbeatData {
+        client_id: "c1".into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: "og".into(),
+            subscription_data_set: vec![SubscriptionData::tag_expression("Admin", "*", 1)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let hb = RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json());
+    assert_eq!(c.client.request(hb, T).await.unwrap().code, response::SUCCESS);
+    let r = c
+        .client
+        .request(
+            req(request::GET_CONSUMER_LIST_BY_GROUP, &[("consumerGroup", "og")]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ConsumerListBody::from_json(&r.body).unwrap().consumer_id_list,
+        ["c1"]
+    );
+    let mqs: std::collections::BTreeSet<_> = (0..2)
+        .map(|q| MessageQueue::new("Admin", "broker-a", q))
+        .collect();
+    let lock = |client: &str| {
+        let body = LockBatchRequestBody {
+            client_id: client.into(),
+            consumer_group: "og".into(),
+            mq_set: mqs.clone(),
+            only_this_broker: true,
+        };
+        RemotingCommand::request(request::LOCK_BATCH_MQ).with_body(body.to_json())
+    };
+    let r = c.client.request(lock("c1"), T).await.unwrap();
+    assert_eq!(
+        LockBatchResponseBody::from_json(&r.body)
+            .unwrap()
+            .lock_ok_mq_set
+            .len(),
+        2
+    );
+    let r = c.client.request(lock("c2"), T).await.unwrap();
+    assert_eq!(
+        LockBatchResponseBody::from_json(&r.body)
+            .unwrap()
+            .lock_ok_mq_set
+            .len(),
+        0
+    );
+    let unreg = req(
+        request::UNREGISTER_CLIENT,
+        &[("clientID", "c1"), ("consumerGroup", "og")],
+    );
+    assert_eq!(c.client.request(unreg, T).await.unwrap().code, response::SUCCESS);
+    let r = c.client.request(lock("c2"), T).await.unwrap();
+    assert_eq!(
+        LockBatchResponseBody::from_json(&r.body)
+            .unwrap()
+            .lock_ok_mq_set
+            .len(),
+        2
+    );
+
+    // DELETE_TOPIC_IN_BROKER drops the queues.
+    let del = req(request::DELETE_TOPIC_IN_BROKER, &[("topic", "Admin")]);
+    assert_eq!(c.client.request(del, T).await.unwrap().code, response::SUCCESS);
+    assert_eq!(
+        c.client
+            .request(q(request::GET_MAX_OFFSET), T)
+            .await
+            .unwrap()
+            .ext("offset"),
+        Some("0")
+    );
+    let r = c
+        .client
+        .request(pull_cmd("Admin", 0, 0, "*", 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::TOPIC_NOT_EXIST);
+    // Garbage on a connection: the broker answers others as before.
+    let mut raw = tokio::net::TcpStream::connect(c.broker.as_ref().unwrap().local_addr())
+        .await
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    raw.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])
+        .await
+        .unwrap();
+    raw.write_all(b"\x00\x00\x00\x10\x00\x00\x00\x08not json")
+        .await
+        .unwrap();
+    drop(raw);
+    let r = c.client.request(q(request::GET_MIN_OFFSET), T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    c.shutdown().await;
+}
