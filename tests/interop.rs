@@ -1450,16 +1450,41 @@ fn durability_sync_flush_kill9() {
         "interop: {test}: producer {status:?}: {} acknowledged, {failed} failed",
         sent.len()
     );
-    ctx.check(
-        sent.len() > before_kill,
-        || "no send was acknowledged after the restart".into(),
-        &[&producer],
+    // Appends continue after the restart. The producer that lived through the kill may not
+    // reconnect in time (rocketmq-client-rust opens a circuit breaker after failed connects), so
+    // a fresh producer must get every send acknowledged.
+    let mut after = ctx.spawn(
+        Client::Rust,
+        "produce",
+        &[
+            "--topic",
+            topic,
+            "--prefix",
+            "after",
+            "--count",
+            "20",
+            "--timeout",
+            "60",
+        ],
     );
-    let want = bodies(&sent);
+    let _ = after.wait(Duration::from_secs(90));
+    let sent_after = after.events("sent");
+    ctx.check(
+        sent_after.len() == 20,
+        || {
+            format!(
+                "only {} of 20 sends acknowledged after the restart",
+                sent_after.len()
+            )
+        },
+        &[&after],
+    );
+    let mut want = bodies(&sent);
+    want.extend(bodies(&sent_after));
     let mut c = ctx.spawn(
         Client::Rust,
         "consume",
-        &consume_args(topic, "g_durable", "600", &["--idle", "10", "--timeout", "90"]),
+        &consume_args(topic, "g_durable", "620", &["--idle", "10", "--timeout", "90"]),
     );
     let _ = c.wait(T_CONSUME);
     let got = bodies(&c.events("recv"));
