@@ -14,11 +14,22 @@ use crate::error::{io_err, StoreError};
 use crate::record::{self, CrcCheck, DecodeError, Decoded, Record, BLANK_LEN};
 use crate::segment::{list_segment_files, Segment, SegmentSlice};
 
+/// How appended bytes reach the segment files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// A copy into the shared mapping: no syscall per group (ASYNC_FLUSH).
+    Mapped,
+    /// One `pwrite` per group: no page faults while a concurrent fdatasync writes back
+    /// (SYNC_FLUSH).
+    Pwrite,
+}
+
 /// The append-only log.
 #[derive(Debug)]
 pub struct CommitLog {
     dir: PathBuf,
     segment_size: u64,
+    write_mode: WriteMode,
     segments: RwLock<Vec<Arc<Segment>>>,
     /// Everything below this global offset is written and may be read.
     write_pos: AtomicU64,
@@ -115,6 +126,7 @@ impl CommitLog {
         let log = CommitLog {
             dir: dir.to_path_buf(),
             segment_size,
+            write_mode: WriteMode::Mapped,
             segments: RwLock::new(segments.into_iter().map(Arc::new).collect()),
             write_pos: AtomicU64::new(last_end),
             writer: Mutex::new(Writer {
@@ -228,6 +240,11 @@ impl CommitLog {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Chooses how groups are written (the store picks by flush mode).
+    pub fn set_write_mode(&mut self, mode: WriteMode) {
+        self.write_mode = mode;
     }
 
     pub fn segment_size(&self) -> u64 {
@@ -442,7 +459,10 @@ impl AppendSession<'_> {
             return Ok(());
         }
         let pos = self.writer.buf_start - self.active.base();
-        let res = self.active.write_at(pos, &self.writer.buf);
+        let res = match self.log.write_mode {
+            WriteMode::Mapped => self.active.write_at(pos, &self.writer.buf),
+            WriteMode::Pwrite => self.active.pwrite_at(pos, &self.writer.buf),
+        };
         self.writer.buf.clear();
         res
     }

@@ -279,6 +279,11 @@ impl MessageStore {
                 "CommitLog recovered"
             );
         }
+        let mut commitlog = commitlog;
+        commitlog.set_write_mode(match config.flush_disk_type {
+            FlushDiskType::AsyncFlush => crate::commitlog::WriteMode::Mapped,
+            FlushDiskType::SyncFlush => crate::commitlog::WriteMode::Pwrite,
+        });
         let commitlog = Arc::new(commitlog);
         // What survived the crash in the page cache is made durable before anything is acked.
         for seg in commitlog.segments_in(checkpoint.commitlog_flushed_offset.min(end), end) {
