@@ -47,7 +47,7 @@ pub enum AppendReply {
 /// must only hand the reply over (e.g. a oneshot send), never block.
 pub struct AppendRequest {
     pub unit: Vec<MessageToStore>,
-    pub reply: Box<dyn FnOnce(AppendReply) + Send>,
+    pub reply: ReplyFn,
 }
 
 impl std::fmt::Debug for AppendRequest {
@@ -69,7 +69,8 @@ pub enum PipelineError {
 
 /// State shared between tokio handlers and the core thread.
 struct Ingress {
-    queue: Mutex<VecDeque<AppendRequest>>,
+    /// Queued requests with the bytes each was counted for.
+    queue: Mutex<VecDeque<(AppendRequest, usize)>>,
     queued_bytes: AtomicUsize,
     max_bytes: usize,
     armed: AtomicBool,
@@ -146,7 +147,7 @@ impl CorePipeline {
             return Err((PipelineError::Busy { queued }, req));
         }
         match self.ingress.queue.lock() {
-            Ok(mut q) => q.push_back(req),
+            Ok(mut q) => q.push_back((req, bytes)),
             Err(_) => return Err((PipelineError::Stopped, req)),
         }
         self.ingress.wake();
@@ -177,7 +178,10 @@ struct AwaitingFlush {
     cap: timely::dataflow::operators::Capability<u64>,
 }
 
-type Acks = Rc<RefCell<BTreeMap<u64, Vec<(AppendRequest, AppendReply)>>>>;
+/// Where an appended unit's answer goes.
+pub type ReplyFn = Box<dyn FnOnce(AppendReply) + Send>;
+
+type Acks = Rc<RefCell<BTreeMap<u64, Vec<(ReplyFn, AppendReply)>>>>;
 
 fn run_core(
     worker: &mut timely::worker::Worker,
@@ -206,15 +210,21 @@ fn run_core(
             let mut cap = Some(cap);
             move |output| {
                 ing.armed.store(false, Ordering::Release);
+                let mut bytes = 0;
                 let drained: Vec<AppendRequest> = match ing.queue.lock() {
-                    Ok(mut q) => q.drain(..).collect(),
+                    Ok(mut q) => q
+                        .drain(..)
+                        .map(|(r, b)| {
+                            bytes += b;
+                            r
+                        })
+                        .collect(),
                     Err(_) => Vec::new(),
                 };
+                ing.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
                 if let Some(c) = cap.as_mut() {
                     if !drained.is_empty() {
                         let epoch = *c.time();
-                        let bytes: usize = drained.iter().map(|r| unit_bytes(&r.unit)).sum();
-                        ing.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
                         pending.borrow_mut().insert(epoch, drained);
                         output.session(c).give(epoch);
                         c.downgrade(&(epoch + 1));
@@ -248,7 +258,8 @@ fn run_core(
                         let Some(reqs) = pending.borrow_mut().remove(&epoch) else {
                             continue;
                         };
-                        let units: Vec<Vec<MessageToStore>> = reqs.iter().map(|r| r.unit.clone()).collect();
+                        let (units, callbacks): (Vec<Vec<MessageToStore>>, Vec<ReplyFn>) =
+                            reqs.into_iter().map(|r| (r.unit, r.reply)).unzip();
                         let replies: Vec<AppendReply> = match st.append(&units) {
                             Ok(outcome) => {
                                 if sync {
@@ -273,12 +284,12 @@ fn run_core(
                             Err(e) => {
                                 tracing::error!(error = %e, "appending a group failed");
                                 output.session(&time).give((epoch, 0));
-                                reqs.iter().map(|_| AppendReply::Failed(e.to_string())).collect()
+                                units.iter().map(|_| AppendReply::Failed(e.to_string())).collect()
                             }
                         };
                         acks_b
                             .borrow_mut()
-                            .insert(epoch, reqs.into_iter().zip(replies).collect());
+                            .insert(epoch, callbacks.into_iter().zip(replies).collect());
                     }
                 });
                 // Release every group the flusher has made durable (or that timed out).
@@ -357,8 +368,8 @@ fn run_core(
         };
         for epoch in done {
             if let Some(list) = acks.borrow_mut().remove(&epoch) {
-                for (req, reply) in list {
-                    (req.reply)(reply);
+                for (reply_to, reply) in list {
+                    reply_to(reply);
                 }
             }
         }
@@ -368,7 +379,7 @@ fn run_core(
     }
     // Anything still queued after the ingress closed is refused.
     if let Ok(mut q) = ingress.queue.lock() {
-        for req in q.drain(..) {
+        for (req, _) in q.drain(..) {
             (req.reply)(AppendReply::Failed("the broker is shutting down".into()));
         }
     }

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use sluice_storage::config::{parse, parse_bool};
 use sluice_storage::StoreConfig;
 
 /// Why a broker configuration is unusable.
@@ -79,24 +80,6 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> BrokerConfigError {
         key: key.into(),
         value: value.into(),
         reason: reason.into(),
-    }
-}
-
-fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, BrokerConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    value
-        .trim()
-        .parse()
-        .map_err(|e: T::Err| bad(key, value, e.to_string()))
-}
-
-fn parse_bool(key: &str, value: &str) -> Result<bool, BrokerConfigError> {
-    match value.trim() {
-        v if v.eq_ignore_ascii_case("true") => Ok(true),
-        v if v.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(bad(key, value, "expected true or false")),
     }
 }
 

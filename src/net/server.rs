@@ -63,19 +63,12 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutd
                 tokio::spawn(async move {
                     let oneway = cmd.is_oneway();
                     let opaque = cmd.opaque;
-                    let code = cmd.code;
-                    match handler.handle(&conn, cmd).await {
-                        Some(mut out) if !oneway => {
+                    if let Some(mut out) = handler.handle(&conn, cmd).await {
+                        if !oneway {
                             out.cmd.opaque = opaque;
                             out.cmd.mark_response();
                             conn.send(out);
                         }
-                        Some(_) => {}
-                        None if !oneway => {
-                            // Handlers that answer later reply themselves; nothing to do.
-                            let _ = code;
-                        }
-                        None => {}
                     }
                 });
             });

@@ -98,7 +98,8 @@ impl Default for StoreConfig {
     }
 }
 
-fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, StoreError>
+/// Parses a property value, naming the key in the error (shared with the broker's settings).
+pub fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
@@ -108,7 +109,8 @@ where
         .map_err(|e| StoreError::Config(format!("{key}={value:?}: {e}")))
 }
 
-fn parse_bool(key: &str, value: &str) -> Result<bool, StoreError> {
+/// Parses `true` / `false` (any case), naming the key in the error.
+pub fn parse_bool(key: &str, value: &str) -> Result<bool, StoreError> {
     match value.trim() {
         v if v.eq_ignore_ascii_case("true") => Ok(true),
         v if v.eq_ignore_ascii_case("false") => Ok(false),

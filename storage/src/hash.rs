@@ -3,8 +3,12 @@
 
 /// `String.hashCode()` of `s` as Java computes it: `h = 31·h + c` over UTF-16 code units.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    hash_utf16(s.encode_utf16())
+}
+
+/// `h = 31·h + c` over UTF-16 code units, Java's string hash.
+fn hash_utf16(units: impl Iterator<Item = u16>) -> i32 {
+    units.fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 /// The ConsumeQueue tags code of a message: the tag's hash sign-extended to i64, 0 without a tag.
@@ -17,11 +21,12 @@ pub fn tags_code(tag: Option<&str>) -> i64 {
 
 /// The IndexFile key hash: `|hashCode("topic#key")|`, with `Integer.MIN_VALUE` mapped to 0.
 pub fn index_key_hash(topic: &str, key: &str) -> i32 {
-    let h = topic
-        .encode_utf16()
-        .chain("#".encode_utf16())
-        .chain(key.encode_utf16())
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
+    let h = hash_utf16(
+        topic
+            .encode_utf16()
+            .chain("#".encode_utf16())
+            .chain(key.encode_utf16()),
+    );
     if h == i32::MIN {
         0
     } else {
