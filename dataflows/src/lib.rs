@@ -3,7 +3,10 @@
 //! * [`pipeline`] — the core runtime: ingress (one epoch = one group commit) → append → dispatch
 //!   → delivery, on one timely worker thread named `sluice-core`. Producers are acked when the
 //!   probe after append passes their epoch (after fdatasync under SYNC_FLUSH).
+//! * [`schedule`] — stage (D): delay levels, timers and transactional half messages kept as
+//!   data with due times on the `sluice-schedule` thread; due messages re-enter the ingress.
 
 pub mod pipeline;
+pub mod schedule;
 
-pub use pipeline::{AppendReply, AppendRequest, CorePipeline, PipelineError};
+pub use pipeline::{AppendReply, AppendRequest, CorePipeline, PipelineError, StageHooks, Submitter};

@@ -7,7 +7,10 @@
 //!                                                                        the flusher reports it durable
 //!                                              probe "durable" ◀┘  acks for every epoch < frontier
 //!                                                          (C) dispatch ConsumeQueue + IndexFile
-//!                                                          (D) schedule (delay / retry / transactions: next)
+//!                                                          (D) schedule new waiting messages (delay
+//!                                                                        levels, timers, half messages)
+//!                                                                        go to the scheduler as data;
+//!                                                                        due ones come back via ingress
 //!                                                          (E) delivery wake long polls of advanced queues
 //! ```
 //! Requests and their reply callbacks never travel through timely: the ingress keeps them in a
@@ -22,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sluice_storage::store::QueueAdvance;
+use sluice_storage::system_topics;
 use sluice_storage::{Appended, FlushDiskType, MessageStore, MessageToStore, StoreError};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::source;
@@ -93,10 +97,68 @@ impl Ingress {
 /// Called with the queues that became readable (stage E); wakes long polls.
 pub type DeliveryHook = Arc<dyn Fn(&[QueueAdvance]) + Send + Sync>;
 
+/// Called by stage (D) with the advances of the broker's own waiting topics (delay levels,
+/// timers, half messages): the scheduler learns about new waiting messages from it.
+pub type ScheduleHook = Arc<dyn Fn(&[QueueAdvance]) + Send + Sync>;
+
+/// Where the pipeline's stages hand their results.
+#[derive(Clone)]
+pub struct StageHooks {
+    pub schedule: ScheduleHook,
+    pub delivery: DeliveryHook,
+}
+
 /// The running core pipeline.
 pub struct CorePipeline {
     ingress: Arc<Ingress>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// A handle that queues units into a running pipeline (the scheduler re-enters due messages
+/// through it). Cloneable; refused with [`PipelineError::Stopped`] once the pipeline stops.
+#[derive(Clone)]
+pub struct Submitter {
+    ingress: Arc<Ingress>,
+}
+
+impl Submitter {
+    /// Queues a unit; its reply callback runs once it is stored (or refused).
+    pub fn submit(&self, req: AppendRequest) -> Result<(), (PipelineError, AppendRequest)> {
+        let ingress = &self.ingress;
+        if ingress.stopping.load(Ordering::Acquire) {
+            return Err((PipelineError::Stopped, req));
+        }
+        let bytes = unit_bytes(&req.unit);
+        let queued = ingress.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
+        if queued > 0 && queued + bytes > ingress.max_bytes {
+            ingress.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            return Err((PipelineError::Busy { queued }, req));
+        }
+        match ingress.queue.lock() {
+            Ok(mut q) => q.push_back((req, bytes)),
+            Err(_) => return Err((PipelineError::Stopped, req)),
+        }
+        ingress.wake();
+        Ok(())
+    }
+
+    /// Submits a unit and blocks until its reply (`None` if none came within `timeout`). For
+    /// threads outside tokio: tools, the scheduler, tests.
+    pub fn store_wait(
+        &self,
+        unit: Vec<MessageToStore>,
+        timeout: Duration,
+    ) -> Result<Option<AppendReply>, PipelineError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let req = AppendRequest {
+            unit,
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        self.submit(req).map_err(|(e, _)| e)?;
+        Ok(rx.recv_timeout(timeout).ok())
+    }
 }
 
 fn unit_bytes(unit: &[MessageToStore]) -> usize {
@@ -106,10 +168,10 @@ fn unit_bytes(unit: &[MessageToStore]) -> usize {
 }
 
 impl CorePipeline {
-    /// Starts the core worker thread over `store`. `delivery` is called after each dispatch.
+    /// Starts the core worker thread over `store`; `hooks` receive each dispatch's advances.
     pub fn start(
         store: Arc<MessageStore>,
-        delivery: DeliveryHook,
+        hooks: StageHooks,
         max_queued_bytes: usize,
     ) -> std::io::Result<CorePipeline> {
         let ingress = Arc::new(Ingress {
@@ -125,7 +187,7 @@ impl CorePipeline {
         let thread = std::thread::Builder::new()
             .name("sluice-core".into())
             .spawn(move || {
-                timely::execute_directly(move |worker| run_core(worker, store, ing, delivery, ready_tx))
+                timely::execute_directly(move |worker| run_core(worker, store, ing, hooks, ready_tx))
             })?;
         // Wait until the dataflow is built (the ingress activator exists).
         let _ = ready_rx.recv_timeout(Duration::from_secs(10));
@@ -137,21 +199,14 @@ impl CorePipeline {
 
     /// Queues a unit; its reply callback runs once it is stored (or refused).
     pub fn submit(&self, req: AppendRequest) -> Result<(), (PipelineError, AppendRequest)> {
-        if self.ingress.stopping.load(Ordering::Acquire) {
-            return Err((PipelineError::Stopped, req));
+        self.submitter().submit(req)
+    }
+
+    /// A cloneable handle for submitting from other threads.
+    pub fn submitter(&self) -> Submitter {
+        Submitter {
+            ingress: self.ingress.clone(),
         }
-        let bytes = unit_bytes(&req.unit);
-        let queued = self.ingress.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
-        if queued > 0 && queued + bytes > self.ingress.max_bytes {
-            self.ingress.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            return Err((PipelineError::Busy { queued }, req));
-        }
-        match self.ingress.queue.lock() {
-            Ok(mut q) => q.push_back((req, bytes)),
-            Err(_) => return Err((PipelineError::Stopped, req)),
-        }
-        self.ingress.wake();
-        Ok(())
     }
 
     /// Stops accepting requests, stores what is queued, acks it, and joins the core thread.
@@ -187,7 +242,7 @@ fn run_core(
     worker: &mut timely::worker::Worker,
     store: Arc<MessageStore>,
     ingress: Arc<Ingress>,
-    delivery: DeliveryHook,
+    hooks: StageHooks,
     ready: std::sync::mpsc::Sender<()>,
 ) {
     // Requests of each epoch, between ingress and append.
@@ -339,10 +394,36 @@ fn run_core(
                 });
             }
         });
-        // (D) schedule: delay levels, timers, retries and transaction checks attach here.
+        // (D) schedule: advances of the waiting topics (delay levels, timers, half messages)
+        // go to the scheduler, which keeps each waiting message as data with its due time and
+        // re-enters due ones through the ingress. Nothing here holds a capability for a wait.
+        let schedule = hooks.schedule.clone();
+        let advances =
+            advances
+                .container::<Vec<QueueAdvance>>()
+                .unary(Pipeline, "schedule", move |_cap, _info| {
+                    move |input, output| {
+                        input.for_each_time(|time, data| {
+                            let mut waiting = Vec::new();
+                            let mut session = output.session(&time);
+                            for adv in data.flat_map(|d| d.drain(..)) {
+                                if adv.topic == system_topics::HALF_TOPIC
+                                    || system_topics::is_schedule_topic(&adv.topic)
+                                {
+                                    waiting.push(adv);
+                                } else {
+                                    session.give(adv);
+                                }
+                            }
+                            if !waiting.is_empty() {
+                                schedule(&waiting);
+                            }
+                        });
+                    }
+                });
 
         // (E) delivery
-        let hook = delivery.clone();
+        let hook = hooks.delivery.clone();
         advances
             .container::<Vec<QueueAdvance>>()
             .sink(Pipeline, "delivery", move |(input, _frontier)| {
@@ -418,9 +499,18 @@ mod tests {
         let store = MessageStore::open(cfg).unwrap();
         let woken = Arc::new(Mutex::new(Vec::new()));
         let w2 = woken.clone();
+        let scheduled = Arc::new(Mutex::new(Vec::new()));
+        let s2 = scheduled.clone();
         let mut p = CorePipeline::start(
             store.clone(),
-            Arc::new(move |adv: &[QueueAdvance]| w2.lock().unwrap().extend(adv.iter().cloned())),
+            StageHooks {
+                schedule: Arc::new(move |adv: &[QueueAdvance]| {
+                    s2.lock().unwrap().extend(adv.iter().cloned())
+                }),
+                delivery: Arc::new(move |adv: &[QueueAdvance]| {
+                    w2.lock().unwrap().extend(adv.iter().cloned())
+                }),
+            },
             1 << 20,
         )
         .unwrap();
@@ -460,24 +550,34 @@ mod tests {
             .unwrap()
             .iter()
             .any(|a| a.queue_id == 3 && a.max_offset == 125));
+        // A waiting message's advance goes to the schedule hook, not to delivery.
+        let waiting = msg(system_topics::SCHEDULE_TOPIC, 2, "later");
+        let reply = p.submitter().store_wait(vec![waiting], Duration::from_secs(5));
+        assert!(matches!(reply, Ok(Some(AppendReply::Stored(_)))));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while scheduled.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            scheduled.lock().unwrap().as_slice(),
+            [QueueAdvance {
+                topic: system_topics::SCHEDULE_TOPIC.into(),
+                queue_id: 2,
+                max_offset: 1
+            }]
+        );
+        assert!(!woken
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a.topic == system_topics::SCHEDULE_TOPIC));
         // A too-large message is refused alone.
-        let (tx, rx) = mpsc::channel();
         let big = MessageToStore {
             body: Bytes::from(vec![0u8; 5 << 20]),
             ..msg("T", 0, "")
         };
-        p.submit(AppendRequest {
-            unit: vec![big],
-            reply: Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        })
-        .map_err(|(e, _)| e)
-        .unwrap();
-        assert!(matches!(
-            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
-            AppendReply::Refused(_)
-        ));
+        let reply = p.submitter().store_wait(vec![big], Duration::from_secs(5));
+        assert!(matches!(reply, Ok(Some(AppendReply::Refused(_)))));
         p.shutdown();
         let (tx, _rx) = mpsc::channel::<AppendReply>();
         let late = AppendRequest {

@@ -40,6 +40,8 @@ type ProducerGroup = BTreeMap<String, (Arc<Connection>, Instant)>;
 pub struct ClientManager {
     consumers: RwLock<HashMap<String, ConsumerGroup>>,
     producers: RwLock<HashMap<String, ProducerGroup>>,
+    /// Round-robin counter for picking a producer to check a transaction with.
+    next_producer: std::sync::atomic::AtomicUsize,
 }
 
 impl ClientManager {
@@ -99,6 +101,24 @@ impl ClientManager {
             groups.remove(group);
         }
         removed
+    }
+
+    /// A live connection of a producer of `group`, taken round-robin (transaction check-back).
+    pub fn producer_connection(&self, group: &str) -> Option<Arc<Connection>> {
+        let p = self.producers.read().ok()?;
+        let live: Vec<&Arc<Connection>> = p
+            .get(group)?
+            .values()
+            .map(|(c, _)| c)
+            .filter(|c| !c.is_closed())
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        let i = self
+            .next_producer
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(live[i % live.len()].clone())
     }
 
     pub fn unregister_producer(&self, group: &str, client_id: &str) {

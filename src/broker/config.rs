@@ -2,7 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
+use sluice_dataflows::schedule::ScheduleConfig;
 use sluice_storage::config::{parse, parse_bool};
 use sluice_storage::StoreConfig;
 
@@ -44,6 +46,10 @@ pub struct BrokerConfig {
     /// Bytes that may wait in the ingress queue before sends get SYSTEM_BUSY.
     pub max_ingress_bytes: usize,
     pub store: StoreConfig,
+    /// `transactionTimeOut`, `transactionCheckInterval`, `transactionCheckMax`.
+    pub schedule: ScheduleConfig,
+    /// `rejectTransactionMessage` (false): half messages get NO_PERMISSION.
+    pub reject_transaction_message: bool,
 }
 
 impl Default for BrokerConfig {
@@ -71,6 +77,8 @@ impl Default for BrokerConfig {
                 store_path_root_dir: home.join("store"),
                 ..StoreConfig::default()
             },
+            schedule: ScheduleConfig::default(),
+            reject_transaction_message: false,
         }
     }
 }
@@ -134,6 +142,16 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(key, v)?,
             "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
             "registerNameServerPeriod" => self.register_name_server_period = parse(key, v)?,
+            "transactionTimeOut" => self.schedule.transaction_timeout = Duration::from_millis(parse(key, v)?),
+            "transactionCheckInterval" => {
+                let ms: u64 = parse(key, v)?;
+                if ms == 0 {
+                    return Err(bad(key, v, "must be positive"));
+                }
+                self.schedule.transaction_check_interval = Duration::from_millis(ms);
+            }
+            "transactionCheckMax" => self.schedule.transaction_check_max = parse(key, v)?,
+            "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(key, v)?,
             other => {
                 if self.store.set(other, v)? {
                     return Ok(None);
@@ -196,5 +214,12 @@ mod tests {
         assert!(w[0].contains("fooBar"));
         assert!(c.apply_properties("listenPort=many").is_err());
         assert!(c.apply_properties("flushDiskType=NEVER").is_err());
+        c.apply_properties("transactionTimeOut=1000\ntransactionCheckInterval=2000\ntransactionCheckMax=3\nmessageDelayLevel=1s 2s")
+            .unwrap();
+        assert_eq!(c.schedule.transaction_timeout, Duration::from_secs(1));
+        assert_eq!(c.schedule.transaction_check_interval, Duration::from_secs(2));
+        assert_eq!(c.schedule.transaction_check_max, 3);
+        assert_eq!(c.store.max_delay_level(), 2);
+        assert!(c.apply_properties("transactionCheckInterval=0").is_err());
     }
 }

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sluice_dataflows::CorePipeline;
+use sluice_dataflows::schedule::{Scheduler, TransactionLog, Waker};
+use sluice_dataflows::{CorePipeline, StageHooks};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
 use sluice_storage::MessageStore;
 use tokio::net::TcpListener;
@@ -38,6 +39,10 @@ pub struct BrokerState {
     pub config: BrokerConfig,
     pub store: Arc<MessageStore>,
     pub pipeline: std::sync::Mutex<Option<CorePipeline>>,
+    /// Stage (D)'s thread: delay levels, timers, transaction checks.
+    pub scheduler: std::sync::Mutex<Option<Scheduler>>,
+    /// Transaction op-state, shared by END_TRANSACTION and the checker.
+    pub transactions: Arc<TransactionLog>,
     pub topics: TopicManager,
     pub clients: ClientManager,
     pub long_polls: Arc<LongPolls>,
@@ -97,6 +102,11 @@ impl BrokerHandle {
         register::unregister_all(&self.state).await;
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            if let Ok(mut s) = state.scheduler.lock() {
+                if let Some(mut s) = s.take() {
+                    s.shutdown();
+                }
+            }
             if let Ok(mut p) = state.pipeline.lock() {
                 if let Some(mut p) = p.take() {
                     p.shutdown();
@@ -138,28 +148,52 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     )?;
     let long_polls = Arc::new(LongPolls::default());
     let lp = long_polls.clone();
+    let waker = Arc::new(Waker::default());
     let pipeline = CorePipeline::start(
         store.clone(),
-        Arc::new(move |adv| lp.notify(adv)),
+        StageHooks {
+            schedule: waker.hook(),
+            delivery: Arc::new(move |adv| lp.notify(adv)),
+        },
         config.max_ingress_bytes,
     )
     .context("starting the core pipeline")?;
+    let submitter = pipeline.submitter();
     let listener = TcpListener::bind(SocketAddr::new(config.broker_ip1, config.listen_port))
         .await
         .with_context(|| format!("binding the broker port {}", config.listen_port))?;
     let local_addr = listener.local_addr()?;
     let mut config = config;
     config.listen_port = local_addr.port();
+    let transactions = Arc::new(TransactionLog::new(store.meta().clone()));
     let state = Arc::new(BrokerState {
         config,
         store,
         pipeline: std::sync::Mutex::new(Some(pipeline)),
+        scheduler: std::sync::Mutex::new(None),
+        transactions,
         topics,
         clients: ClientManager::default(),
         long_polls,
         locks: QueueLocks::default(),
         register_now: Notify::new(),
     });
+    let weak = Arc::downgrade(&state);
+    let scheduler = Scheduler::start(
+        state.store.clone(),
+        submitter,
+        state.config.schedule.clone(),
+        Arc::new(move |req| match weak.upgrade() {
+            Some(state) => processor::transaction::send_check(&state, req),
+            None => false,
+        }),
+        waker,
+        state.transactions.clone(),
+    )
+    .context("starting the scheduler")?;
+    if let Ok(mut s) = state.scheduler.lock() {
+        *s = Some(scheduler);
+    }
     let mut tasks = Vec::new();
     let handler = Arc::new(BrokerHandler { state: state.clone() });
     // The "VIP" port listenPort − 2 that old Java clients (vipChannelEnabled) send to.

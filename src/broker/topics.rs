@@ -8,13 +8,14 @@ use std::sync::{Arc, RwLock};
 use sluice_remoting::body::common::DataVersion;
 use sluice_remoting::body::register::{TopicConfig as WireTopicConfig, TopicConfigSerializeWrapper};
 use sluice_storage::meta::{perm, MetaStore, TopicConfig};
-use sluice_storage::StoreError;
+use sluice_storage::{system_topics, StoreError};
 
 /// The auto-creation template topic.
 pub const TBW102: &str = "TBW102";
 pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
 pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
 pub const RETRY_PREFIX: &str = "%RETRY%";
+pub const DLQ_PREFIX: &str = "%DLQ%";
 
 /// Why a topic name is refused (`Topic::validateTopic` rules: `^[%|a-zA-Z0-9_-]+$`, ≤ 127 chars).
 pub fn validate_topic_name(topic: &str) -> Result<(), String> {
@@ -44,9 +45,11 @@ pub fn is_system_topic(topic: &str) -> bool {
         TBW102
             | SELF_TEST_TOPIC
             | OFFSET_MOVED_EVENT
-            | "SCHEDULE_TOPIC_XXXX"
-            | "RMQ_SYS_TRANS_HALF_TOPIC"
-            | "RMQ_SYS_TRANS_OP_HALF_TOPIC"
+            | system_topics::SCHEDULE_TOPIC
+            | system_topics::TIMER_TOPIC
+            | system_topics::HALF_TOPIC
+            | system_topics::OP_HALF_TOPIC
+            | system_topics::TRANS_CHECK_MAX_TIME_TOPIC
     )
 }
 

@@ -62,6 +62,45 @@ pub struct StoreConfig {
     pub max_transfer_count_on_message_in_disk: usize,
     /// The broker's address as written into records (STOREHOSTADDRESS) and offsetMsgIds.
     pub store_host: SocketAddr,
+    /// `messageDelayLevel`: the delay of each level, level 1 first
+    /// (`1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h`).
+    pub message_delay_level: Vec<Duration>,
+    /// `timerWheelEnable` (true): timer messages (TIMER_DELIVER_MS, …) are held until their time.
+    pub timer_wheel_enable: bool,
+    /// `timerMaxDelaySec` (259,200 = 3 days): a timer further ahead is MESSAGE_ILLEGAL.
+    pub timer_max_delay_sec: u64,
+}
+
+/// RocketMQ's default `messageDelayLevel`.
+pub const DEFAULT_DELAY_LEVELS: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
+/// Parses a `messageDelayLevel` value: space-separated durations with unit `ms`, `s`, `m`, `h`
+/// or `d`.
+pub fn parse_delay_levels(key: &str, value: &str) -> Result<Vec<Duration>, StoreError> {
+    let bad = |why: String| StoreError::Config(format!("{key}={value:?}: {why}"));
+    let levels = value
+        .split_whitespace()
+        .map(|item| {
+            let split = item
+                .find(|c: char| !c.is_ascii_digit())
+                .ok_or_else(|| bad(format!("{item:?} has no unit (ms, s, m, h, d)")))?;
+            let (n, unit) = item.split_at(split);
+            let n: u64 = n.parse().map_err(|_| bad(format!("{item:?} is not a number")))?;
+            let ms = match unit {
+                "ms" => 1,
+                "s" => 1000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                other => return Err(bad(format!("unknown unit {other:?}"))),
+            };
+            Ok(Duration::from_millis(n * ms))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if levels.is_empty() {
+        return Err(bad("no levels".into()));
+    }
+    Ok(levels)
 }
 
 impl Default for StoreConfig {
@@ -94,6 +133,10 @@ impl Default for StoreConfig {
             max_transfer_bytes_on_message_in_disk: 64 * 1024,
             max_transfer_count_on_message_in_disk: 8,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+            message_delay_level: parse_delay_levels("messageDelayLevel", DEFAULT_DELAY_LEVELS)
+                .unwrap_or_default(),
+            timer_wheel_enable: true,
+            timer_max_delay_sec: 259_200,
         }
     }
 }
@@ -205,9 +248,27 @@ impl StoreConfig {
             "maxTransferCountOnMessageInDisk" => {
                 self.max_transfer_count_on_message_in_disk = parse(key, value)?
             }
+            "messageDelayLevel" => self.message_delay_level = parse_delay_levels(key, value)?,
+            "timerWheelEnable" => self.timer_wheel_enable = parse_bool(key, value)?,
+            "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The delay of `level` (1-based; above the highest level = the highest), `None` for ≤ 0.
+    pub fn delay_of_level(&self, level: i32) -> Option<Duration> {
+        let max = self.message_delay_level.len();
+        if level <= 0 || max == 0 {
+            return None;
+        }
+        let i = (level as usize).min(max) - 1;
+        self.message_delay_level.get(i).copied()
+    }
+
+    /// The highest delay level.
+    pub fn max_delay_level(&self) -> i32 {
+        self.message_delay_level.len() as i32
     }
 
     /// Units per ConsumeQueue file.
@@ -237,5 +298,22 @@ mod tests {
         assert!(c.set("maxMessageSize", "lots").is_err());
         assert!(c.set("diskMaxUsedSpaceRatio", "120").is_err());
         assert!(c.set("messageIndexEnable", "yes").is_err());
+    }
+
+    #[test]
+    fn delay_levels() {
+        let mut c = StoreConfig::default();
+        assert_eq!(c.max_delay_level(), 18);
+        assert_eq!(c.delay_of_level(1), Some(Duration::from_secs(1)));
+        assert_eq!(c.delay_of_level(5), Some(Duration::from_secs(60)));
+        assert_eq!(c.delay_of_level(18), Some(Duration::from_secs(7200)));
+        assert_eq!(c.delay_of_level(40), Some(Duration::from_secs(7200)));
+        assert_eq!(c.delay_of_level(0), None);
+        assert!(c.set("messageDelayLevel", "500ms 2s 1d").unwrap());
+        assert_eq!(c.delay_of_level(1), Some(Duration::from_millis(500)));
+        assert_eq!(c.delay_of_level(3), Some(Duration::from_secs(86_400)));
+        assert!(c.set("messageDelayLevel", "1x").is_err());
+        assert!(c.set("messageDelayLevel", "5").is_err());
+        assert!(c.set("messageDelayLevel", "").is_err());
     }
 }

@@ -8,7 +8,7 @@
 //! * [`meta`] — RocksDB column families: offsets, configs, transaction and schedule state,
 //!   checkpoints.
 //! * [`store`] — [`MessageStore`], which ties them together; [`pull`] reads for consumers;
-//!   [`retention`] deletes aged segments.
+//!   [`retention`] deletes aged segments; [`system_topics`] names the broker's own topics.
 //!
 //! No tokio and no timely here: the broker drives the store from its pipeline and runtime.
 
@@ -29,6 +29,7 @@ pub mod record;
 pub mod retention;
 pub mod segment;
 pub mod store;
+pub mod system_topics;
 
 pub use config::StoreConfig;
 pub use error::StoreError;

@@ -19,15 +19,50 @@ pub const CF_SCHEDULE_PROGRESS: &str = "schedule_progress";
 pub const CF_TOPIC_CONFIG: &str = "topic_config";
 pub const CF_SUBSCRIPTION_GROUP: &str = "subscription_group";
 pub const CF_CHECKPOINT: &str = "checkpoint";
+pub const CF_TIMERS: &str = "timers";
 
-const ALL_CFS: [&str; 6] = [
+const ALL_CFS: [&str; 7] = [
     CF_CONSUMER_OFFSETS,
     CF_TRANSACTION_STATE,
     CF_SCHEDULE_PROGRESS,
     CF_TOPIC_CONFIG,
     CF_SUBSCRIPTION_GROUP,
     CF_CHECKPOINT,
+    CF_TIMERS,
 ];
+
+/// A pending timer: a record in the timer topic and when it is due. Keys sort by due time, so
+/// the due ones are a prefix of the column family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimerEntry {
+    pub due_ms: u64,
+    pub phys_offset: u64,
+    pub size: u32,
+}
+
+impl TimerEntry {
+    fn key(&self) -> [u8; 16] {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&self.due_ms.to_be_bytes());
+        k[8..].copy_from_slice(&self.phys_offset.to_be_bytes());
+        k
+    }
+
+    fn from_kv(k: &[u8], v: &[u8]) -> Result<TimerEntry, StoreError> {
+        let bad = || StoreError::MetaValue {
+            key: "timer".into(),
+            reason: format!("key of {} bytes, value of {}", k.len(), v.len()),
+        };
+        let due: [u8; 8] = k.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+        let phys: [u8; 8] = k.get(8..16).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+        let size: [u8; 4] = v.try_into().map_err(|_| bad())?;
+        Ok(TimerEntry {
+            due_ms: u64::from_be_bytes(due),
+            phys_offset: u64::from_be_bytes(phys),
+            size: u32::from_be_bytes(size),
+        })
+    }
+}
 
 /// Permission bits of a topic (`perm`): 2 = writable, 4 = readable, 1 = inherit.
 pub mod perm {
@@ -304,7 +339,7 @@ impl MetaStore {
 
     // ---- transaction op-state and schedule progress ------------------------------------------
 
-    /// Records the op-state of the half message at CommitLog offset `half_offset`.
+    /// Records the op-state of the half message at half-queue offset `half_offset`.
     pub fn put_transaction_state(&self, half_offset: u64, state: &[u8]) -> Result<(), StoreError> {
         self.db
             .put_cf(self.cf(CF_TRANSACTION_STATE)?, half_offset.to_be_bytes(), state)?;
@@ -320,6 +355,16 @@ impl MetaStore {
     pub fn delete_transaction_state(&self, half_offset: u64) -> Result<(), StoreError> {
         self.db
             .delete_cf(self.cf(CF_TRANSACTION_STATE)?, half_offset.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Forgets the op-state of every half message below `half_offset` (the checker moved past).
+    pub fn delete_transaction_states_below(&self, half_offset: u64) -> Result<(), StoreError> {
+        self.db.delete_range_cf(
+            self.cf(CF_TRANSACTION_STATE)?,
+            0u64.to_be_bytes(),
+            half_offset.to_be_bytes(),
+        )?;
         Ok(())
     }
 
@@ -353,6 +398,77 @@ impl MetaStore {
             .transpose()
     }
 
+    // ---- timers --------------------------------------------------------------------------------
+
+    /// Adds timers and moves the progress named `progress` to `next` in one atomic write, so a
+    /// crash leaves either both or neither.
+    pub fn add_timers(&self, timers: &[TimerEntry], progress: &str, next: u64) -> Result<(), StoreError> {
+        let cf = self.cf(CF_TIMERS)?;
+        let mut batch = WriteBatch::default();
+        for t in timers {
+            batch.put_cf(cf, t.key(), t.size.to_be_bytes());
+        }
+        batch.put_cf(
+            self.cf(CF_SCHEDULE_PROGRESS)?,
+            progress.as_bytes(),
+            next.to_be_bytes(),
+        );
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// Up to `limit` timers due at or before `now_ms`, earliest first, starting the search at
+    /// `from_ms` (every timer before it is known to be gone), and the first timer not yet due.
+    pub fn due_timers(
+        &self,
+        from_ms: u64,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<(Vec<TimerEntry>, Option<TimerEntry>), StoreError> {
+        let mut due = Vec::new();
+        let start = from_ms.to_be_bytes();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_TIMERS)?,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item?;
+            let t = TimerEntry::from_kv(&k, &v)?;
+            if t.due_ms > now_ms {
+                return Ok((due, Some(t)));
+            }
+            due.push(t);
+            if due.len() >= limit {
+                break;
+            }
+        }
+        Ok((due, None))
+    }
+
+    /// Removes delivered timers.
+    pub fn remove_timers(&self, timers: &[TimerEntry]) -> Result<(), StoreError> {
+        let cf = self.cf(CF_TIMERS)?;
+        let mut batch = WriteBatch::default();
+        for t in timers {
+            batch.delete_cf(cf, t.key());
+        }
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// RocksDB's estimate of the pending timers.
+    pub fn timers_estimate(&self) -> u64 {
+        self.cf(CF_TIMERS)
+            .ok()
+            .and_then(|cf| {
+                self.db
+                    .property_int_value_cf(cf, "rocksdb.estimate-num-keys")
+                    .ok()
+                    .flatten()
+            })
+            .unwrap_or(0)
+    }
+
     // ---- checkpoint --------------------------------------------------------------------------
 
     pub fn put_checkpoint(&self, cp: &Checkpoint) -> Result<(), StoreError> {
@@ -376,6 +492,36 @@ impl MetaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timers_come_out_in_due_order_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = |due, phys| TimerEntry {
+            due_ms: due,
+            phys_offset: phys,
+            size: 100,
+        };
+        {
+            let m = MetaStore::open(dir.path()).unwrap();
+            m.add_timers(&[t(300, 1), t(100, 2), t(200, 3), t(100, 0)], "timer", 4)
+                .unwrap();
+        }
+        let m = MetaStore::open(dir.path()).unwrap();
+        assert_eq!(m.schedule_progress("timer").unwrap(), Some(4));
+        let (due, next) = m.due_timers(0, 200, 10).unwrap();
+        assert_eq!(due, [t(100, 0), t(100, 2), t(200, 3)]);
+        assert_eq!(next, Some(t(300, 1)));
+        let (due, _) = m.due_timers(0, 200, 2).unwrap();
+        assert_eq!(due.len(), 2);
+        m.remove_timers(&due).unwrap();
+        let (due, next) = m.due_timers(150, 1000, 10).unwrap();
+        assert_eq!(due, [t(200, 3), t(300, 1)]);
+        assert_eq!(next, None);
+        m.put_transaction_state(3, b"a").unwrap();
+        m.put_transaction_state(9, b"b").unwrap();
+        m.delete_transaction_states_below(5).unwrap();
+        assert_eq!(m.transaction_states().unwrap(), [(9, b"b".to_vec())]);
+    }
 
     #[test]
     fn everything_round_trips_and_survives_reopen() {

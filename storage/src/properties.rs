@@ -18,6 +18,20 @@ pub mod names {
     pub const REAL_TOPIC: &str = "REAL_TOPIC";
     pub const REAL_QID: &str = "REAL_QID";
     pub const TRAN_MSG: &str = "TRAN_MSG";
+    pub const PGROUP: &str = "PGROUP";
+    pub const TRANSACTION_ID: &str = "__transactionId__";
+    pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+    pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// ali-ons / Aliyun's absolute delivery time (ms).
+    pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
+    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
+    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
+    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
+    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
 }
 
 /// Encodes `(name, value)` pairs the way Java does: entries with an empty value are skipped.
@@ -27,13 +41,7 @@ where
 {
     let mut out = String::new();
     for (name, value) in pairs {
-        if name.is_empty() || value.is_empty() {
-            continue;
-        }
-        out.push_str(name);
-        out.push(NAME_VALUE_SEPARATOR);
-        out.push_str(value);
-        out.push(PROPERTY_SEPARATOR);
+        push(&mut out, name, value);
     }
     out
 }
@@ -50,6 +58,32 @@ pub fn iter(encoded: &str) -> impl Iterator<Item = (&str, &str)> {
 /// The value of `name`; when a name repeats, the last occurrence wins (as in Java's HashMap).
 pub fn get<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
     iter(encoded).filter(|(n, _)| *n == name).map(|(_, v)| v).last()
+}
+
+/// Re-encodes `encoded` without the entries named in `drop` or in `set`, then appends `set`
+/// (entries with an empty value are left out, as [`encode`] does).
+pub fn rewrite(encoded: &str, drop: &[&str], set: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(encoded.len() + 64);
+    for (name, value) in iter(encoded) {
+        if drop.contains(&name) || set.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        push(&mut out, name, value);
+    }
+    for (name, value) in set {
+        push(&mut out, name, value);
+    }
+    out
+}
+
+fn push(out: &mut String, name: &str, value: &str) {
+    if name.is_empty() || value.is_empty() {
+        return;
+    }
+    out.push_str(name);
+    out.push(NAME_VALUE_SEPARATOR);
+    out.push_str(value);
+    out.push(PROPERTY_SEPARATOR);
 }
 
 /// The non-empty keys of a `KEYS` property (separated by single spaces).
@@ -77,6 +111,13 @@ mod tests {
         let all: Vec<_> = iter(s).collect();
         assert_eq!(all, [("A", "1"), ("A", "2"), ("C", "v\u{1}w")]);
         assert_eq!(get(s, "A"), Some("2"));
+    }
+
+    #[test]
+    fn rewrite_drops_replaces_and_appends() {
+        let s = encode([("TAGS", "A"), ("DELAY", "3"), ("KEYS", "k")]);
+        let r = rewrite(&s, &["DELAY"], &[("TAGS", "B"), ("REAL_QID", "2"), ("X", "")]);
+        assert_eq!(r, "KEYS\u{1}k\u{2}TAGS\u{1}B\u{2}REAL_QID\u{1}2\u{2}");
     }
 
     proptest! {

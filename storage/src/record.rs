@@ -63,6 +63,16 @@ pub mod sysflag {
     pub fn transaction_type(flag: i32) -> i32 {
         flag & TRANSACTION_MASK
     }
+
+    /// `flag` with its transaction type set to `kind`.
+    pub fn with_transaction_type(flag: i32, kind: i32) -> i32 {
+        (flag & !TRANSACTION_MASK) | (kind & TRANSACTION_MASK)
+    }
+
+    /// `flag` with its transaction type reset to NOT_TYPE.
+    pub fn reset_transaction_type(flag: i32) -> i32 {
+        with_transaction_type(flag, TRANSACTION_NOT_TYPE)
+    }
 }
 
 /// Why bytes are not a valid record.

@@ -31,6 +31,7 @@ use crate::meta::{Checkpoint, MetaStore};
 use crate::properties::names;
 use crate::record::{self, sysflag, CrcCheck, MessageFields, Record, StoreStamp};
 use crate::retention::SegmentHold;
+use crate::system_topics;
 
 /// A message to append: what the producer sent, plus routing the broker decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,8 +166,22 @@ fn total_memory() -> u64 {
     }
 }
 
-/// The ConsumeQueue tags code of a stored record.
-fn cq_tags_code(r: &Record<'_>) -> i64 {
+/// The ConsumeQueue tags code of a stored record: the tag hash, except in the topics where
+/// messages wait for a time, where it is the delivery time in ms (protocol.md §5.1, §5.2).
+fn cq_tags_code(config: &StoreConfig, r: &Record<'_>) -> i64 {
+    if r.topic == system_topics::SCHEDULE_TOPIC {
+        let delay = config
+            .delay_of_level(r.queue_id + 1)
+            .unwrap_or_default()
+            .as_millis() as i64;
+        return r.store_timestamp.saturating_add(delay);
+    }
+    if r.topic == system_topics::TIMER_TOPIC {
+        return r
+            .property(names::TIMER_OUT_MS)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(r.store_timestamp);
+    }
     tags_code(r.property(names::TAGS))
 }
 
@@ -235,7 +250,6 @@ impl MessageStore {
         let mut replay_err: Option<StoreError> = None;
         let mut pending: PendingUnits = Vec::new();
         let mut last_ts = checkpoint.logics_msg_timestamp;
-        let index_enabled = config.message_index_enable;
         let (commitlog, recovered) = CommitLog::open(
             &root.join("commitlog"),
             config.mapped_file_size_commit_log,
@@ -247,15 +261,14 @@ impl MessageStore {
                 }
                 last_ts = r.store_timestamp;
                 let mut queue = |t: &str, q: u32| Self::queue_in(&cq_root, units_per_file, &mut queues, t, q);
-                let res =
-                    Self::dispatch_record(&mut queue, &mut pending, &mut index, index_enabled, offset, r)
-                        .and_then(|_| {
-                            if pending.iter().map(|p| p.2.len()).sum::<usize>() >= 4096 {
-                                Self::write_pending(&mut pending)
-                            } else {
-                                Ok(())
-                            }
-                        });
+                let res = Self::dispatch_record(&mut queue, &mut pending, &mut index, &config, offset, r)
+                    .and_then(|_| {
+                        if pending.iter().map(|p| p.2.len()).sum::<usize>() >= 4096 {
+                            Self::write_pending(&mut pending)
+                        } else {
+                            Ok(())
+                        }
+                    });
                 if let Err(e) = res {
                     replay_err = Some(e);
                 }
@@ -595,14 +608,7 @@ impl MessageStore {
                             reason,
                         }
                     })?;
-                    Self::dispatch_record(
-                        &mut queue,
-                        &mut pending,
-                        &mut index,
-                        self.config.message_index_enable,
-                        offset,
-                        &r,
-                    )?;
+                    Self::dispatch_record(&mut queue, &mut pending, &mut index, &self.config, offset, &r)?;
                     last_ts = Some(r.store_timestamp);
                     pos = offset + r.total_size as u64;
                 }
@@ -638,15 +644,16 @@ impl MessageStore {
         queue: &mut QueueLookup<'_>,
         pending: &mut PendingUnits,
         index: &mut IndexService,
-        index_enabled: bool,
+        config: &StoreConfig,
         offset: u64,
         r: &Record<'_>,
     ) -> Result<(), StoreError> {
+        let index_enabled = config.message_index_enable;
         if dispatches_to_queue(r.sys_flag) {
             let unit = CqUnit {
                 phys_offset: offset as i64,
                 size: r.total_size as i32,
-                tags_code: cq_tags_code(r),
+                tags_code: cq_tags_code(config, r),
             };
             let qid = r.queue_id as u32;
             let qo = r.queue_offset as u64;

@@ -6,12 +6,17 @@ pub mod lock;
 pub mod offsets;
 pub mod pull;
 pub mod query;
+pub mod retry;
 pub mod send;
+pub mod transaction;
 
 use std::sync::Arc;
 
+use sluice_dataflows::{AppendReply, AppendRequest, PipelineError};
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::{HeaderError, RemotingCommand};
+use sluice_storage::{MessageToStore, StoreError};
+use tokio::sync::oneshot;
 
 use super::BrokerState;
 use crate::net::{Connection, Outbound};
@@ -44,6 +49,12 @@ pub async fn dispatch(
         request::UPDATE_AND_CREATE_TOPIC => admin::create_topic(state, &cmd),
         request::DELETE_TOPIC_IN_BROKER => admin::delete_topic(state, &cmd).await,
         request::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(state, &cmd),
+        request::CONSUMER_SEND_MSG_BACK => retry::send_back(state, &cmd).await,
+        request::END_TRANSACTION => match transaction::end_transaction(state, conn, &cmd).await {
+            Some(out) => out,
+            // Unknown state: Java brokers stay silent even when the request wanted a reply.
+            None => return None,
+        },
         _ => crate::net::server::not_supported(&cmd),
     };
     (!cmd.is_oneway()).then_some(out)
@@ -58,4 +69,61 @@ pub fn bad_header(cmd: &RemotingCommand, e: &HeaderError) -> Outbound {
 pub fn system_error(cmd: &RemotingCommand, remark: impl std::fmt::Display) -> Outbound {
     cmd.error_response(response::SYSTEM_ERROR, remark.to_string())
         .into()
+}
+
+/// Hands a unit to the core pipeline and waits for its ack (after fdatasync under SYNC_FLUSH).
+pub async fn store_unit(
+    state: &BrokerState,
+    unit: Vec<MessageToStore>,
+) -> Result<AppendReply, PipelineError> {
+    let (tx, rx) = oneshot::channel();
+    let req = AppendRequest {
+        unit,
+        reply: Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    };
+    match state.pipeline.lock() {
+        Ok(p) => match p.as_ref() {
+            Some(p) => p.submit(req).map_err(|(e, _)| e)?,
+            None => return Err(PipelineError::Stopped),
+        },
+        Err(_) => return Err(PipelineError::Stopped),
+    }
+    rx.await.map_err(|_| PipelineError::Stopped)
+}
+
+/// The reply for a pipeline that did not take a unit.
+pub fn not_taken(cmd: &RemotingCommand, e: PipelineError) -> Outbound {
+    let code = match e {
+        PipelineError::Busy { .. } => response::SYSTEM_BUSY,
+        PipelineError::Stopped => response::SERVICE_NOT_AVAILABLE,
+    };
+    cmd.error_response(code, e.to_string()).into()
+}
+
+/// The reply for a unit the store refused.
+pub fn refused(cmd: &RemotingCommand, e: StoreError) -> Outbound {
+    let code = match e {
+        StoreError::MessageTooLarge { .. } | StoreError::LargerThanSegment { .. } | StoreError::Encode(_) => {
+            response::MESSAGE_ILLEGAL
+        }
+        StoreError::Closed => response::SERVICE_NOT_AVAILABLE,
+        _ => response::SYSTEM_ERROR,
+    };
+    cmd.error_response(code, e.to_string()).into()
+}
+
+/// Maps a pipeline answer to "stored" or the error reply (flush timeouts count as stored).
+pub fn stored_or_reply(
+    cmd: &RemotingCommand,
+    answer: Result<AppendReply, PipelineError>,
+) -> Result<Vec<sluice_storage::Appended>, Box<Outbound>> {
+    let reply = match answer {
+        Ok(AppendReply::Stored(a)) | Ok(AppendReply::FlushTimeout(a)) => return Ok(a),
+        Ok(AppendReply::Refused(e)) => refused(cmd, e),
+        Ok(AppendReply::Failed(e)) => cmd.error_response(response::SERVICE_NOT_AVAILABLE, e).into(),
+        Err(e) => not_taken(cmd, e),
+    };
+    Err(Box::new(reply))
 }

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sluice_dataflows::{AppendReply, AppendRequest, PipelineError};
+use sluice_dataflows::schedule::route::{route_for_put, RouteError};
+use sluice_dataflows::AppendReply;
 use sluice_remoting::batch::decode_batch;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -15,8 +16,8 @@ use sluice_storage::meta::perm;
 use sluice_storage::msgid::offset_msg_id;
 use sluice_storage::properties::{self, names, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
 use sluice_storage::record::sysflag;
-use sluice_storage::{Appended, MessageToStore, StoreError};
-use tokio::sync::oneshot;
+use sluice_storage::system_topics;
+use sluice_storage::{Appended, MessageToStore};
 
 use super::{bad_header, system_error};
 use crate::broker::topics::{self, RETRY_PREFIX};
@@ -27,10 +28,11 @@ use crate::net::{Connection, Outbound};
 fn is_forbidden_for_send(topic: &str) -> bool {
     matches!(
         topic,
-        "SCHEDULE_TOPIC_XXXX"
-            | "RMQ_SYS_TRANS_HALF_TOPIC"
-            | "RMQ_SYS_TRANS_OP_HALF_TOPIC"
-            | "TRANS_CHECK_MAX_TIME_TOPIC"
+        system_topics::SCHEDULE_TOPIC
+            | system_topics::TIMER_TOPIC
+            | system_topics::HALF_TOPIC
+            | system_topics::OP_HALF_TOPIC
+            | system_topics::TRANS_CHECK_MAX_TIME_TOPIC
             | topics::SELF_TEST_TOPIC
             | topics::OFFSET_MOVED_EVENT
     )
@@ -225,60 +227,61 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
             "the message properties are longer than 32767 bytes",
         );
     }
-    if properties::get(&header_props, names::TRAN_MSG) == Some("true") {
+    // Retry topics: past the consumer's maximum, the message goes to the group's DLQ (§2.3.1 step 7).
+    let mut unit = unit;
+    if let Some(group) = h.topic.strip_prefix(RETRY_PREFIX) {
+        let max = match h.max_reconsume_times {
+            Some(m) => m,
+            None => super::heartbeat::ensure_group(state, group).map_or(16, |g| g.retry_max_times),
+        };
+        if h.reconsume_times_or_zero() >= max {
+            let dlq = match super::retry::ensure_dlq(state, group) {
+                Ok(t) => t,
+                Err(e) => return system_error(cmd, e),
+            };
+            for m in &mut unit {
+                m.topic = dlq.clone();
+                m.queue_id = 0;
+                m.properties = properties::rewrite(&m.properties, &[names::DELAY], &[]);
+            }
+        }
+    }
+    let is_half =
+        properties::get(&header_props, names::TRAN_MSG).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if is_half && cfg.reject_transaction_message {
         return reply_for(
             cmd,
             response::NO_PERMISSION,
-            "transactional messages are not supported by this broker yet",
+            format!(
+                "the broker[{}] sending transaction message is forbidden",
+                cfg.broker_name
+            ),
         );
     }
-
-    let (tx, rx) = oneshot::channel();
-    let req = AppendRequest {
-        unit,
-        reply: Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    };
-    let submitted = match state.pipeline.lock() {
-        Ok(p) => match p.as_ref() {
-            Some(p) => p.submit(req).map_err(|(e, _)| e),
-            None => Err(PipelineError::Stopped),
-        },
-        Err(_) => Err(PipelineError::Stopped),
-    };
-    match submitted {
-        Ok(()) => {}
-        Err(e @ PipelineError::Busy { .. }) => return reply_for(cmd, response::SYSTEM_BUSY, e.to_string()),
-        Err(e @ PipelineError::Stopped) => {
-            return reply_for(cmd, response::SERVICE_NOT_AVAILABLE, e.to_string())
+    let now = sluice_storage::clock::now_millis();
+    for m in &mut unit {
+        if let Err(e) = route_for_put(m, &cfg.store, now) {
+            let code = match e {
+                RouteError::TimersDisabled => response::SYSTEM_ERROR,
+                _ => response::MESSAGE_ILLEGAL,
+            };
+            return reply_for(cmd, code, e.to_string());
         }
     }
-    let (code, appended) = match rx.await {
-        Ok(AppendReply::Stored(a)) => (response::SUCCESS, a),
-        Ok(AppendReply::FlushTimeout(a)) => (response::FLUSH_DISK_TIMEOUT, a),
-        Ok(AppendReply::Refused(e)) => return refused(cmd, e),
-        Ok(AppendReply::Failed(e)) => return reply_for(cmd, response::SERVICE_NOT_AVAILABLE, e),
-        Err(_) => {
-            return reply_for(
-                cmd,
-                response::SERVICE_NOT_AVAILABLE,
-                "the broker is shutting down",
-            )
-        }
-    };
-    success(state, cmd, code, queue_id, &appended)
-}
+    let transaction_id = is_half
+        .then(|| properties::get(&header_props, names::UNIQ_KEY).map(str::to_owned))
+        .flatten();
 
-fn refused(cmd: &RemotingCommand, e: StoreError) -> Outbound {
-    let code = match e {
-        StoreError::MessageTooLarge { .. } | StoreError::LargerThanSegment { .. } | StoreError::Encode(_) => {
-            response::MESSAGE_ILLEGAL
-        }
-        StoreError::Closed => response::SERVICE_NOT_AVAILABLE,
-        _ => response::SYSTEM_ERROR,
+    let answer = super::store_unit(state, unit).await;
+    let code = match &answer {
+        Ok(AppendReply::FlushTimeout(_)) => response::FLUSH_DISK_TIMEOUT,
+        _ => response::SUCCESS,
     };
-    reply_for(cmd, code, e.to_string())
+    let appended = match super::stored_or_reply(cmd, answer) {
+        Ok(a) => a,
+        Err(out) => return *out,
+    };
+    success(state, cmd, code, queue_id, &appended, transaction_id)
 }
 
 fn success(
@@ -287,6 +290,7 @@ fn success(
     code: i32,
     queue_id: u32,
     appended: &[Appended],
+    transaction_id: Option<String>,
 ) -> Outbound {
     let host = state.broker_addr();
     let msg_id = appended
@@ -298,7 +302,7 @@ fn success(
         msg_id,
         queue_id: queue_id as i32,
         queue_offset: appended.first().map_or(0, |a| a.queue_offset as i64),
-        transaction_id: None,
+        transaction_id,
         batch_uniq_id: None,
         recall_handle: None,
         msg_region: "DefaultRegion".into(),
