@@ -31,6 +31,10 @@ struct Cluster {
 }
 
 async fn cluster(flush: &str) -> Cluster {
+    cluster_with(&format!("flushDiskType={flush}\n")).await
+}
+
+async fn cluster_with(props: &str) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
     let (stop, rx) = watch::channel(false);
     let ns = namesrv::start(
@@ -48,10 +52,8 @@ async fn cluster(flush: &str) -> Cluster {
         ..BrokerConfig::default()
     };
     cfg.store.store_path_root_dir = dir.path().join("store");
-    cfg.apply_properties(&format!(
-        "flushDiskType={flush}\nmappedFileSizeCommitLog=1048576\n"
-    ))
-    .unwrap();
+    cfg.apply_properties(&format!("mappedFileSizeCommitLog=1048576\n{props}"))
+        .unwrap();
     let broker = super::start(cfg, rx).await.unwrap();
     let client = Client::connect(broker.local_addr(), T).await.unwrap();
     Cluster {
@@ -545,5 +547,192 @@ async fn admin_offsets_locks_and_views() {
     drop(raw);
     let r = c.client.request(q(request::GET_MIN_OFFSET), T).await.unwrap();
     assert_eq!(r.code, response::SUCCESS);
+    c.shutdown().await;
+}
+
+/// Pulls everything in (topic, queue) from offset 0 as decoded (body, reconsumeTimes,
+/// physical offset, properties).
+async fn pull_all(c: &Cluster, topic: &str, queue: i32) -> Vec<(String, i32, u64, String)> {
+    let r = c
+        .client
+        .request(pull_cmd(topic, queue, 0, "*", 0), T)
+        .await
+        .unwrap();
+    if r.code != response::SUCCESS {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < r.body.len() {
+        let record::Decoded::Message(m) = record::decode(&r.body[pos..], CrcCheck::Verify).unwrap() else {
+            panic!("blank in a pull body")
+        };
+        out.push((
+            String::from_utf8_lossy(m.body).into_owned(),
+            m.reconsume_times,
+            m.physical_offset as u64,
+            m.properties.to_owned(),
+        ));
+        pos += m.total_size;
+    }
+    out
+}
+
+async fn wait_pull(c: &Cluster, topic: &str, queue: i32, n: usize) -> Vec<(String, i32, u64, String)> {
+    let deadline = Instant::now() + T;
+    loop {
+        let got = pull_all(c, topic, queue).await;
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn send_back_cmd(offset: u64, max: i32) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request::CONSUMER_SEND_MSG_BACK);
+    for (k, v) in [
+        ("offset", offset.to_string()),
+        ("group", "cg".into()),
+        ("delayLevel", "0".into()),
+        ("maxReconsumeTimes", max.to_string()),
+    ] {
+        cmd.ext_fields.insert(k.into(), v);
+    }
+    cmd.version = 400;
+    cmd
+}
+
+fn end_tx_cmd(group: &str, half_offset: i64, msg_id: &str, decision: i32) -> RemotingCommand {
+    let (_, phys) = sluice_storage::msgid::parse_offset_msg_id(msg_id).unwrap();
+    let mut cmd = RemotingCommand::request(request::END_TRANSACTION);
+    for (k, v) in [
+        ("producerGroup", group.to_owned()),
+        ("tranStateTableOffset", half_offset.to_string()),
+        ("commitLogOffset", phys.to_string()),
+        ("commitOrRollback", decision.to_string()),
+    ] {
+        cmd.ext_fields.insert(k.into(), v);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delays_retries_dead_letters_and_transactions() {
+    let c =
+        cluster_with("messageDelayLevel=200ms 200ms 200ms 200ms 200ms 200ms\ntimerMaxDelaySec=60\n").await;
+    // A delay-level message waits, then lands in its topic and queue.
+    let sent = Instant::now();
+    let r = c
+        .client
+        .request(send_cmd("Biz", 2, "later", "TAGS\u{1}a\u{2}DELAY\u{1}1\u{2}"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert!(pull_all(&c, "Biz", 2).await.is_empty());
+    let got = wait_pull(&c, "Biz", 2, 1).await;
+    assert_eq!(got.len(), 1);
+    assert!(sent.elapsed() >= Duration::from_millis(200));
+    let (_, _, phys, props) = &got[0];
+    assert!(!props.contains("DELAY"), "{props:?}");
+
+    // Send-back: to %RETRY%cg after the level-3 delay, remembering the business topic...
+    let r = c.client.request(send_back_cmd(*phys, 2), T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let retried = wait_pull(&c, "%RETRY%cg", 0, 1).await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].1, 1, "reconsumeTimes");
+    assert!(
+        retried[0].3.contains("RETRY_TOPIC\u{1}Biz\u{2}"),
+        "{:?}",
+        retried[0].3
+    );
+    let r = c.client.request(send_back_cmd(retried[0].2, 2), T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    let retried = wait_pull(&c, "%RETRY%cg", 0, 2).await;
+    assert_eq!(retried[1].1, 2);
+    // ... and past maxReconsumeTimes to %DLQ%cg, at once.
+    let r = c.client.request(send_back_cmd(retried[1].2, 2), T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    let dead = wait_pull(&c, "%DLQ%cg", 0, 1).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].0.as_str(), dead[0].1), ("later", 3));
+    let r = c.client.request(send_back_cmd(1 << 40, 2), T).await.unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+
+    // Transactions: commit → delivered; rollback → never; bad ends refused.
+    let half = |body: &str| {
+        let mut cmd = send_cmd("Pay", 0, body, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}txg\u{2}");
+        cmd.ext_fields.insert("f".into(), "4".into());
+        cmd
+    };
+    let mut halves = Vec::new();
+    for body in ["commit-me", "roll-me-back"] {
+        let r = c.client.request(half(body), T).await.unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        let h = SendMessageResponseHeader::from_ext(&r.ext_fields).unwrap();
+        halves.push((h.queue_offset, h.msg_id));
+    }
+    assert!(
+        pull_all(&c, "Pay", 0).await.is_empty(),
+        "half messages are not delivered"
+    );
+    let r = c
+        .client
+        .request(end_tx_cmd("other", halves[0].0, &halves[0].1, 8), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+    let r = c
+        .client
+        .request(end_tx_cmd("txg", halves[0].0, &halves[0].1, 4), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+    for (i, decision) in [(0, 8), (1, 12)] {
+        let r = c
+            .client
+            .request(end_tx_cmd("txg", halves[i].0, &halves[i].1, decision), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    }
+    let paid = wait_pull(&c, "Pay", 0, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paid_later = pull_all(&c, "Pay", 0).await;
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid_later.len(), 1);
+    assert_eq!(paid[0].0, "commit-me");
+    // Committing again is harmless and delivers nothing new.
+    let r = c
+        .client
+        .request(end_tx_cmd("txg", halves[0].0, &halves[0].1, 8), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    assert_eq!(pull_all(&c, "Pay", 0).await.len(), 1);
+
+    // Timers: beyond timerMaxDelaySec is MESSAGE_ILLEGAL; a near one arrives on time.
+    let r = c
+        .client
+        .request(send_cmd("Biz", 3, "too-far", "TIMER_DELAY_SEC\u{1}61\u{2}"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::MESSAGE_ILLEGAL, "{:?}", r.remark);
+    let r = c
+        .client
+        .request(send_cmd("Biz", 3, "soon", "TIMER_DELAY_MS\u{1}300\u{2}"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    assert!(pull_all(&c, "Biz", 3).await.is_empty());
+    assert_eq!(wait_pull(&c, "Biz", 3, 1).await.len(), 1);
+    // Producers may not write to the waiting topics themselves.
+    let r = c
+        .client
+        .request(send_cmd("rmq_sys_wheel_timer", 0, "x", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::NO_PERMISSION);
     c.shutdown().await;
 }
