@@ -24,7 +24,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -1329,47 +1329,6 @@ fn rust_query_by_key_and_id() {
     }
 }
 
-/// Transactional messages: committed halves are delivered, rolled-back ones never.
-/// Half messages, END_TRANSACTION and check-back are the schedule stage's work (issue #4).
-#[test]
-#[ignore = "transactional messages arrive with the schedule stage (issue #4)"]
-fn rust_transaction() {
-    let test = "rust_transaction";
-    let Some((_g, tools)) = prepare(test) else { return };
-    let mut ctx = Ctx::new(test, tools, None);
-    let topic = "InteropTx";
-    create_topic(&mut ctx, Client::Rust, topic);
-    let sent = produce(
-        &mut ctx,
-        Client::Rust,
-        "produce-transaction",
-        topic,
-        "tx",
-        20,
-        &[],
-    );
-    let committed: BTreeSet<String> = sent.iter().filter(|s| s["commit"] == true).map(body).collect();
-    let rolled_back: BTreeSet<String> = sent.iter().filter(|s| s["commit"] == false).map(body).collect();
-    let mut p = ctx.spawn(
-        Client::Rust,
-        "consume",
-        &consume_args(topic, "g_tx", "1000000", &["--idle", "8", "--timeout", "60"]),
-    );
-    let _ = p.wait(T_CONSUME);
-    let got = bodies(&p.events("recv"));
-    ctx.check(
-        missing(&committed, &got).is_empty(),
-        || format!("committed but not delivered: {:?}", missing(&committed, &got)),
-        &[&p],
-    );
-    let leaked: Vec<_> = got.intersection(&rolled_back).cloned().collect();
-    ctx.check(
-        leaked.is_empty(),
-        || format!("rolled back but delivered: {leaked:?}"),
-        &[&p],
-    );
-}
-
 /// Not a pass/fail test: 16 concurrent sync senders of 1 KiB for 10 s; prints the summary.
 /// `cargo test --test interop -- --ignored --nocapture rust_throughput`
 #[test]
@@ -1398,6 +1357,756 @@ fn rust_throughput() {
     for l in of_event(&lines, "throughput") {
         eprintln!("interop: throughput {l}");
         println!("{l}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled messages: delay levels, timers, retries and DLQ, transactions (issue #4)
+
+/// A quick `messageDelayLevel` table: level 1 = 1 s, 2 = 2 s, 3 = 3 s, every other level 1 s.
+const FAST_LEVELS: &str = "1s 2s 3s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
+/// For retries: a failed delivery with reconsumeTimes n comes back after level 3 + n, here
+/// 4 s for the first retry and 1 s for the second, so the two are told apart.
+const RETRY_LEVELS: &str = "1s 2s 4s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
+
+/// A scheduled message must be stored in its real topic at its time and within this after it.
+const SCHEDULE_LATE_MS: i64 = 1000;
+/// On top of that: timing noise on a loaded 2-core machine.
+const SCHEDULE_SLACK_MS: i64 = 500;
+/// From being stored in the real topic to a long-polling consumer's listener (client pull
+/// scheduling; the broker itself should wake the parked pull at once).
+const CONSUME_LATENCY_MS: i64 = 3000;
+/// From a failed delivery to the client's CONSUMER_SEND_MSG_BACK reaching the broker.
+const SEND_BACK_MS: i64 = 1500;
+/// Tolerance when comparing clocks read by different processes (all read the same wall clock).
+const CLOCK_MS: i64 = 50;
+
+/// Milliseconds since the epoch, the clock the drivers print.
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A `messageDelayLevel` value ("1s 2s 500ms 1m 2h 1d") as milliseconds, level 1 first.
+fn delay_levels_ms(table: &str) -> Vec<i64> {
+    table
+        .split_whitespace()
+        .map(|t| {
+            let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let (n, unit) = t.split_at(split);
+            let n: i64 = n.parse().unwrap_or_else(|_| panic!("bad delay level {t}"));
+            n * match unit {
+                "ms" => 1,
+                "s" => 1000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => panic!("bad delay level unit in {t}"),
+            }
+        })
+        .collect()
+}
+
+fn level_ms(levels: &[i64], level: i64) -> i64 {
+    let i = level.clamp(1, levels.len() as i64) - 1;
+    levels[i as usize]
+}
+
+/// When a scheduled message (a driver's sent line with --delay) may be stored in its topic.
+struct Due {
+    what: String,
+    /// Not before this (epoch ms).
+    earliest: i64,
+    /// At the latest this + SCHEDULE_LATE_MS (+ slack).
+    latest: i64,
+    /// Relative delays: storeTimestamp - bornTimestamp is at least this.
+    relative: Option<i64>,
+}
+
+fn due_of(s: &Value, levels: &[i64]) -> Option<Due> {
+    let send = num(&s["sendTs"])?;
+    let ack = num(&s["ts"]).unwrap_or(send);
+    let what = s["delay"].as_str()?.to_string();
+    if let Some(at) = num(&s["deliverAt"]) {
+        return Some(Due {
+            what,
+            earliest: at,
+            latest: at.max(ack),
+            relative: None,
+        });
+    }
+    let d = match num(&s["delayLevel"]) {
+        Some(l) => level_ms(levels, l),
+        None => num(&s["delayMs"])?,
+    };
+    Some(Due {
+        what,
+        earliest: send + d,
+        latest: ack + d,
+        relative: Some(d),
+    })
+}
+
+struct SchedCheck<'a> {
+    levels: &'a [i64],
+    /// After a restart: when the broker accepted connections again (overdue messages are due
+    /// then), and whether duplicates are tolerated.
+    restarted_at: Option<i64>,
+    /// Check the consumer's receive time against the upper bound too.
+    wall_upper: bool,
+}
+
+/// Every scheduled message among `sent` reached the consumer (`recv`) through its real topic,
+/// stored not before its time and within SCHEDULE_LATE_MS after it (both by storeTimestamp and,
+/// more loosely, by the consumer's wall clock), with body, tags, keys, unique id and born
+/// timestamp kept.
+fn check_schedule(ctx: &Ctx, sent: &[Value], recv: &[Value], how: &SchedCheck, procs: &[&Proc]) {
+    let mut checked = 0;
+    for s in sent {
+        let Some(due) = due_of(s, how.levels) else {
+            continue;
+        };
+        checked += 1;
+        let b = body(s);
+        let topic = s["topic"].as_str().unwrap_or_default();
+        let copies: Vec<&Value> = recv
+            .iter()
+            .filter(|r| body(r) == b && r["topic"] == topic)
+            .collect();
+        ctx.check(
+            !copies.is_empty(),
+            || format!("{b} ({}) was never delivered to {topic}", due.what),
+            procs,
+        );
+        let stored: BTreeSet<(i64, i64)> = copies
+            .iter()
+            .map(|r| {
+                (
+                    num(&r["queueId"]).unwrap_or(-1),
+                    num(&r["queueOffset"]).unwrap_or(-1),
+                )
+            })
+            .collect();
+        if how.restarted_at.is_none() {
+            ctx.check(
+                stored.len() == 1,
+                || {
+                    format!(
+                        "{b} ({}) was stored {} times in {topic}: {stored:?}",
+                        due.what,
+                        stored.len()
+                    )
+                },
+                procs,
+            );
+        } else if stored.len() > 1 {
+            eprintln!(
+                "interop: {}: {b} stored {} times after the restart",
+                ctx.test,
+                stored.len()
+            );
+        }
+        let Some(r) = copies
+            .iter()
+            .min_by_key(|r| num(&r["storeTimestamp"]).unwrap_or(i64::MAX))
+            .copied()
+        else {
+            continue;
+        };
+        let (Some(store), Some(born), Some(at)) =
+            (num(&r["storeTimestamp"]), num(&r["bornTimestamp"]), num(&r["ts"]))
+        else {
+            ctx.fail(
+                &format!("{b}: the consumer did not report timestamps: {r}"),
+                procs,
+            );
+        };
+        let send = num(&s["sendTs"]).unwrap_or(0);
+        let ack = num(&s["ts"]).unwrap_or(send);
+        let latest = due.latest.max(how.restarted_at.unwrap_or(0));
+        let recovery = if how.restarted_at.is_some() { 2000 } else { 0 };
+        ctx.check(
+            store >= due.earliest,
+            || {
+                format!(
+                    "{b} ({}) was stored in {topic} at {store}, {} ms before its time {}",
+                    due.what,
+                    due.earliest - store,
+                    due.earliest
+                )
+            },
+            procs,
+        );
+        if let Some(d) = due.relative {
+            ctx.check(
+                store - born >= d,
+                || {
+                    format!(
+                        "{b} ({}): storeTimestamp - bornTimestamp = {} ms, less than the delay {d} ms",
+                        due.what,
+                        store - born
+                    )
+                },
+                procs,
+            );
+        }
+        ctx.check(
+            store <= latest + SCHEDULE_LATE_MS + SCHEDULE_SLACK_MS + recovery,
+            || {
+                format!(
+                    "{b} ({}) was stored at {store}, {} ms after its time {latest} (allowed: {} ms)",
+                    due.what,
+                    store - latest,
+                    SCHEDULE_LATE_MS + SCHEDULE_SLACK_MS + recovery
+                )
+            },
+            procs,
+        );
+        ctx.check(
+            born >= send - CLOCK_MS && born <= ack + CLOCK_MS,
+            || {
+                format!(
+                    "{b} ({}): bornTimestamp {born} is not the producer's (sent between {send} and {ack})",
+                    due.what
+                )
+            },
+            procs,
+        );
+        ctx.check(
+            at >= due.earliest,
+            || {
+                format!(
+                    "{b} ({}) reached the consumer at {at}, {} ms before its time",
+                    due.what,
+                    due.earliest - at
+                )
+            },
+            procs,
+        );
+        if how.wall_upper {
+            let bound = latest + SCHEDULE_LATE_MS + SCHEDULE_SLACK_MS + CONSUME_LATENCY_MS;
+            ctx.check(
+                at <= bound,
+                || {
+                    format!(
+                        "{b} ({}) reached the consumer at {at}, {} ms after its time {latest} \
+                         (allowed {} ms; stored at {store})",
+                        due.what,
+                        at - latest,
+                        bound - latest
+                    )
+                },
+                procs,
+            );
+        }
+        ctx.check(
+            r["tags"] == s["tags"] && r["keys"] == s["keys"],
+            || {
+                format!(
+                    "{b}: tags/keys sent {}/{} received {}/{}",
+                    s["tags"], s["keys"], r["tags"], r["keys"]
+                )
+            },
+            procs,
+        );
+        // A delay level keeps the queue the producer chose (REAL_QID); where a timer lands is
+        // the broker's choice.
+        if let (Some(_), Some(sq), Some(rq)) = (num(&s["delayLevel"]), num(&s["queueId"]), num(&r["queueId"]))
+        {
+            ctx.check(
+                sq == rq,
+                || {
+                    format!(
+                        "{b} ({}): sent to queue {sq}, delivered from queue {rq}",
+                        due.what
+                    )
+                },
+                procs,
+            );
+        }
+        // ali-ons does not report the unique id of what it sent.
+        if s["client"] != "js" {
+            ctx.check(
+                s["id"].is_string() && r["uniqKey"] == s["id"],
+                || format!("{b}: UNIQ_KEY sent {} received {}", s["id"], r["uniqKey"]),
+                procs,
+            );
+        }
+    }
+    ctx.check(
+        checked > 0,
+        || "no scheduled message among the sent lines".into(),
+        procs,
+    );
+}
+
+/// Scheduled messages (`delay`: the drivers' --delay specs) sent by `client` to a consumer of
+/// the same client that is already long-polling; checked by `check_schedule`.
+fn scenario_schedule(client: Client, test: &str, topic: &str, delay: &str, n: u64) {
+    let Some((_g, tools)) = prepare(test) else { return };
+    let conf = format!("messageDelayLevel={FAST_LEVELS}\n");
+    let levels = delay_levels_ms(FAST_LEVELS);
+    let mut ctx = Ctx::new(test, tools, Some(conf.as_str()));
+    create_topic(&mut ctx, client, topic);
+    let all = (n + 1).to_string(); // and the warm-up message
+    let mut c = ctx.spawn(
+        client,
+        "consume",
+        &consume_args(topic, "g_sched", &all, &["--timeout", "70", "--grace-ms", "500"]),
+    );
+    // Once it has the warm-up message the consumer owns the topic's queues and long-polls them.
+    let ready = c.wait_for(Duration::from_secs(45), |l| {
+        l.iter().any(|v| v["event"] == "recv" && body(v) == "warmup-0")
+    });
+    ctx.check(
+        ready,
+        || "the consumer did not get the warm-up message".into(),
+        &[&c],
+    );
+    let sent = produce(
+        &mut ctx,
+        client,
+        "produce",
+        topic,
+        "sched",
+        n,
+        &["--delay", delay, "--tags", "TagA,TagB"],
+    );
+    let _ = c.wait(T_CONSUME);
+    let recv = c.events("recv");
+    check_schedule(
+        &ctx,
+        &sent,
+        &recv,
+        &SchedCheck {
+            levels: &levels,
+            restarted_at: None,
+            wall_upper: true,
+        },
+        &[&c],
+    );
+}
+
+/// Delay levels (DELAY property) from each client, with a fast level table in broker.conf.
+#[test]
+fn rust_delay_level() {
+    scenario_schedule(
+        Client::Rust,
+        "rust_delay_level",
+        "InteropDelay",
+        "level:1,level:2,level:3",
+        6,
+    );
+}
+#[test]
+fn py_delay_level() {
+    scenario_schedule(Client::Py, "py_delay_level", "InteropDelay", "level:2,level:3", 4);
+}
+#[test]
+fn js_delay_level() {
+    scenario_schedule(Client::Js, "js_delay_level", "InteropDelay", "level:2,level:3", 4);
+}
+
+/// Timers: TIMER_DELIVER_MS (absolute), TIMER_DELAY_SEC, TIMER_DELAY_MS and __STARTDELIVERTIME
+/// (absolute) set through rocketmq-client-rust's message API.
+#[test]
+fn rust_timer_properties() {
+    scenario_schedule(
+        Client::Rust,
+        "rust_timer_properties",
+        "InteropTimer",
+        "deliver:+3000,delay-sec:2,delay-ms:2500,start:+3000",
+        8,
+    );
+}
+/// ali-ons's own timer API: Message#setStartDeliverTime (property __STARTDELIVERTIME).
+#[test]
+fn js_timer_start_deliver_time() {
+    scenario_schedule(
+        Client::Js,
+        "js_timer_start_deliver_time",
+        "InteropTimer",
+        "start:+3000,start:+2000",
+        4,
+    );
+}
+/// TIMER_DELIVER_MS as a user property of the C++ client (it has no timer API of its own).
+#[test]
+fn py_timer_deliver_ms() {
+    scenario_schedule(
+        Client::Py,
+        "py_timer_deliver_ms",
+        "InteropTimer",
+        "deliver:+3000,deliver:+2000",
+        4,
+    );
+}
+
+/// A consumer that fails every delivery: the client sends each message back
+/// (CONSUMER_SEND_MSG_BACK, delay level 0 = the broker's choice, maxReconsumeTimes 2); it comes
+/// back through %RETRY%<group> after delay level 3 + reconsumeTimes with reconsumeTimes one
+/// higher, and after the last allowed attempt it lands in %DLQ%<group>, where a consumer of
+/// another group reads it.
+fn scenario_retry_dlq(client: Client) {
+    let test = format!("{}_retry_dlq", client.name());
+    let Some((_g, tools)) = prepare(&test) else { return };
+    let conf = format!("messageDelayLevel={RETRY_LEVELS}\n");
+    let levels = delay_levels_ms(RETRY_LEVELS);
+    let mut ctx = Ctx::new(&test, tools, Some(conf.as_str()));
+    let topic = "InteropRetry";
+    let group = "g_retry";
+    let max_rt: i64 = 2;
+    create_topic(&mut ctx, client, topic);
+    let sent = produce(
+        &mut ctx,
+        client,
+        "produce",
+        topic,
+        "retry",
+        3,
+        &["--tags", "TagA,TagB"],
+    );
+    let sent_by_body = by_body(&sent);
+    let mut want = bodies(&sent);
+    want.insert("warmup-0".to_string()); // the failing consumer gets (and fails) it too
+    let all = want.len().to_string();
+    let max_s = max_rt.to_string();
+    let mut f = ctx.spawn(
+        client,
+        "consume",
+        &consume_args(
+            topic,
+            group,
+            &all,
+            &[
+                "--fail",
+                "--max-reconsume",
+                max_s.as_str(),
+                "--stop-at-reconsume",
+                max_s.as_str(),
+                // After the last failure: time for its send-back (to the DLQ), and to see a
+                // redelivery that should not come.
+                "--grace-ms",
+                "4000",
+                "--timeout",
+                "90",
+            ],
+        ),
+    );
+    let _ = f.wait(Duration::from_secs(120));
+    let frecv: Vec<Value> = f.events("recv");
+    for b in &want {
+        let mine: Vec<&Value> = frecv.iter().filter(|r| &body(r) == b).collect();
+        let rts: BTreeSet<i64> = mine.iter().filter_map(|r| num(&r["reconsumeTimes"])).collect();
+        let expect: BTreeSet<i64> = (0..=max_rt).collect();
+        ctx.check(
+            rts == expect,
+            || {
+                format!(
+                    "{b}: deliveries with reconsumeTimes {rts:?}, want {expect:?} \
+                     (maxReconsumeTimes {max_rt}, then %DLQ%{group})"
+                )
+            },
+            &[&f],
+        );
+        for r in &mine {
+            // The clients restore the original topic from RETRY_TOPIC.
+            ctx.check(
+                r["topic"] == topic,
+                || {
+                    format!(
+                        "{b}: delivery {} came with topic {}",
+                        r["reconsumeTimes"], r["topic"]
+                    )
+                },
+                &[&f],
+            );
+            if let Some(s) = sent_by_body.get(b) {
+                ctx.check(
+                    r["keys"] == s["keys"] && r["tags"] == s["tags"],
+                    || format!("{b}: redelivery lost tags/keys: {r}"),
+                    &[&f],
+                );
+            }
+        }
+        let of_rt = |k: i64| {
+            mine.iter()
+                .filter(|r| num(&r["reconsumeTimes"]) == Some(k))
+                .copied()
+                .collect::<Vec<&Value>>()
+        };
+        for k in 1..=max_rt {
+            let (prev, cur) = (of_rt(k - 1), of_rt(k));
+            let first_fail = prev.iter().filter_map(|r| num(&r["ts"])).min().unwrap_or(0);
+            let last_fail = prev.iter().filter_map(|r| num(&r["ts"])).max().unwrap_or(0);
+            let store = cur
+                .iter()
+                .filter_map(|r| num(&r["storeTimestamp"]))
+                .min()
+                .unwrap_or(0);
+            let level = 3 + (k - 1);
+            let d = level_ms(&levels, level);
+            ctx.check(
+                store >= first_fail + d,
+                || {
+                    format!(
+                        "{b}: retry {k} was stored in %RETRY%{group} {} ms after the failed delivery \
+                         {}, before delay level {level} ({d} ms)",
+                        store - first_fail,
+                        k - 1
+                    )
+                },
+                &[&f],
+            );
+            let allowed = d + SCHEDULE_LATE_MS + SCHEDULE_SLACK_MS + SEND_BACK_MS;
+            ctx.check(
+                store <= last_fail + allowed,
+                || {
+                    format!(
+                        "{b}: retry {k} was stored {} ms after the failed delivery {} \
+                         (delay level {level} = {d} ms; allowed {allowed} ms)",
+                        store - last_fail,
+                        k - 1
+                    )
+                },
+                &[&f],
+            );
+        }
+    }
+    let last_fail: HashMap<String, i64> = want
+        .iter()
+        .map(|b| {
+            let t = frecv
+                .iter()
+                .filter(|r| &body(r) == b && num(&r["reconsumeTimes"]) == Some(max_rt))
+                .filter_map(|r| num(&r["ts"]))
+                .min()
+                .unwrap_or(0);
+            (b.clone(), t)
+        })
+        .collect();
+
+    // The dead-letter queue: a 1-queue topic readable by a consumer that subscribes to it.
+    let dlq = format!("%DLQ%{group}");
+    let mut d = ctx.spawn(
+        client,
+        "consume",
+        &consume_args(&dlq, "g_dlq_reader", &all, &["--timeout", "60"]),
+    );
+    let _ = d.wait(T_CONSUME);
+    let drecv = d.events("recv");
+    let got = bodies(&drecv);
+    ctx.check(
+        missing(&want, &got).is_empty(),
+        || format!("not found in {dlq}: {:?}", missing(&want, &got)),
+        &[&f, &d],
+    );
+    for r in &drecv {
+        let b = body(r);
+        if !want.contains(&b) {
+            continue;
+        }
+        ctx.check(
+            r["topic"] == dlq.as_str(),
+            || format!("{b}: read from {dlq} with topic {}", r["topic"]),
+            &[&d],
+        );
+        let store = num(&r["storeTimestamp"]).unwrap_or(0);
+        let failed_at = last_fail.get(&b).copied().unwrap_or(0);
+        ctx.check(
+            store >= failed_at - CLOCK_MS,
+            || format!("{b}: stored in {dlq} at {store}, before its last failed delivery at {failed_at}"),
+            &[&d],
+        );
+        if let Some(s) = sent_by_body.get(&b) {
+            ctx.check(
+                r["keys"] == s["keys"] && r["tags"] == s["tags"],
+                || format!("{b}: the DLQ copy lost tags/keys: {r}"),
+                &[&d],
+            );
+        }
+    }
+    let queues: BTreeSet<i64> = drecv.iter().filter_map(|r| num(&r["queueId"])).collect();
+    ctx.check(
+        queues.len() <= 1,
+        || format!("{dlq} should have one queue; messages came from queues {queues:?}"),
+        &[&d],
+    );
+}
+
+/// rocketmq-client-rust: ReconsumeLater, max_reconsume_times(2).
+#[test]
+fn rust_retry_dlq() {
+    scenario_retry_dlq(Client::Rust);
+}
+/// ali-ons: the handler throws, maxReconsumeTimes 2.
+#[test]
+fn js_retry_dlq() {
+    scenario_retry_dlq(Client::Js);
+}
+
+/// Transactional messages (rocketmq-client-rust): a committed half is delivered once; a
+/// rolled-back one never; one left Unknown is checked back (CHECK_TRANSACTION_STATE) after
+/// transactionTimeOut and the producer's answer (commit or rollback) is applied; one whose
+/// check-backs keep answering Unknown is checked at most transactionCheckMax times and never
+/// delivered. Halves decided by END_TRANSACTION are never checked.
+#[test]
+fn rust_transaction() {
+    let test = "rust_transaction";
+    let Some((_g, tools)) = prepare(test) else { return };
+    let check_max = 3;
+    let conf =
+        format!("transactionTimeOut=1000\ntransactionCheckInterval=1000\ntransactionCheckMax={check_max}\n");
+    let mut ctx = Ctx::new(test, tools, Some(conf.as_str()));
+    let topic = "InteropTx";
+    create_topic(&mut ctx, Client::Rust, topic);
+    let mut p = ctx.spawn(
+        Client::Rust,
+        "produce-transaction",
+        &[
+            "--topic",
+            topic,
+            "--group",
+            "g_tx_producer",
+            "--prefix",
+            "tx",
+            "--count",
+            "20",
+            "--tags",
+            "TagA,TagB",
+            "--tx",
+            "commit,rollback,unknown-commit,unknown-rollback,unknown",
+            // After the Unknown ones are answered: long enough to see every check-back of the
+            // ones that stay Unknown (one per second or so, at most transactionCheckMax).
+            "--linger-ms",
+            "6000",
+            "--timeout",
+            "60",
+        ],
+    );
+    let status = p.wait(Duration::from_secs(90));
+    let lines = p.snapshot();
+    let sent = of_event(&lines, "sent");
+    ctx.check(
+        sent.len() == 20,
+        || {
+            format!(
+                "{} of 20 transactional sends acknowledged (status {status:?})",
+                sent.len()
+            )
+        },
+        &[&p],
+    );
+    let checks = of_event(&lines, "check");
+    fn plan_of(s: &Value) -> String {
+        s["tx"].as_str().unwrap_or_default().to_string()
+    }
+    let with_plan = |plans: &[&str]| -> BTreeSet<String> {
+        sent.iter()
+            .filter(|s| plans.contains(&plan_of(s).as_str()))
+            .map(body)
+            .collect()
+    };
+    let committed = with_plan(&["commit", "unknown-commit"]);
+    let not_committed = with_plan(&["rollback", "unknown-rollback", "unknown"]);
+    for s in &sent {
+        let b = body(s);
+        let plan = plan_of(s);
+        let mine: Vec<&Value> = checks.iter().filter(|c| body(c) == b).collect();
+        match plan.as_str() {
+            "commit" | "rollback" => ctx.check(
+                mine.is_empty(),
+                || format!("{b} was decided ({plan}) by END_TRANSACTION but checked back {} times", mine.len()),
+                &[&p],
+            ),
+            "unknown-commit" | "unknown-rollback" => {
+                let answer = if plan == "unknown-commit" { "commit" } else { "rollback" };
+                ctx.check(
+                    mine.iter().any(|c| c["answer"] == answer),
+                    || format!("{b} was left Unknown but never checked back (checks: {mine:?})"),
+                    &[&p],
+                );
+            }
+            _ => ctx.check(
+                !mine.is_empty() && mine.len() <= check_max,
+                || {
+                    format!(
+                        "{b} stays Unknown: checked back {} times, want 1..={check_max} (transactionCheckMax)",
+                        mine.len()
+                    )
+                },
+                &[&p],
+            ),
+        }
+        for c in mine {
+            ctx.check(
+                c["topic"] == topic && c["id"] == s["id"],
+                || {
+                    format!(
+                        "{b}: check-back names topic {} and UNIQ_KEY {}, sent {topic} / {}",
+                        c["topic"], c["id"], s["id"]
+                    )
+                },
+                &[&p],
+            );
+        }
+    }
+    let mut c = ctx.spawn(
+        Client::Rust,
+        "consume",
+        &consume_args(topic, "g_tx", "1000000", &["--idle", "8", "--timeout", "60"]),
+    );
+    let _ = c.wait(T_CONSUME);
+    let recv = c.events("recv");
+    let got = bodies(&recv);
+    ctx.check(
+        missing(&committed, &got).is_empty(),
+        || format!("committed but not delivered: {:?}", missing(&committed, &got)),
+        &[&p, &c],
+    );
+    let leaked: Vec<_> = got.intersection(&not_committed).cloned().collect();
+    ctx.check(
+        leaked.is_empty(),
+        || format!("rolled back (or never committed) but delivered: {leaked:?}"),
+        &[&p, &c],
+    );
+    let sent_by_body = by_body(&sent);
+    for b in &committed {
+        let copies: Vec<&Value> = recv.iter().filter(|r| &body(r) == b).collect();
+        let stored: BTreeSet<(i64, i64)> = copies
+            .iter()
+            .map(|r| {
+                (
+                    num(&r["queueId"]).unwrap_or(-1),
+                    num(&r["queueOffset"]).unwrap_or(-1),
+                )
+            })
+            .collect();
+        ctx.check(
+            stored.len() == 1,
+            || {
+                format!(
+                    "{b} was committed into the topic {} times: {stored:?}",
+                    stored.len()
+                )
+            },
+            &[&c],
+        );
+        let (Some(r), Some(s)) = (copies.first(), sent_by_body.get(b)) else {
+            continue;
+        };
+        ctx.check(
+            r["tags"] == s["tags"] && r["keys"] == s["keys"] && r["uniqKey"] == s["id"],
+            || {
+                format!(
+                    "{b}: sent tags/keys/id {}/{}/{} received {}/{}/{}",
+                    s["tags"], s["keys"], s["id"], r["tags"], r["keys"], r["uniqKey"]
+                )
+            },
+            &[&c],
+        );
     }
 }
 
@@ -1498,5 +2207,189 @@ fn durability_sync_flush_kill9() {
             )
         },
         &[&producer, &c],
+    );
+}
+
+/// Scheduled work survives `kill -9`: delay-level and timer messages not yet due and half
+/// messages not yet resolved when the broker is killed are all there after the restart on the
+/// same data directory: every delayed/timer message is delivered (not before its time), every
+/// half left Unknown is checked back and committed by a new producer of the same group, and the
+/// halves committed or rolled back before the kill are neither checked again nor resurrected.
+#[test]
+fn durability_schedule_kill9() {
+    let test = "durability_schedule_kill9";
+    let Some((_g, tools)) = prepare(test) else { return };
+    // Level 11 = 15 s: due well after the restart.
+    let table = "1s 2s 3s 4s 5s 6s 7s 8s 9s 10s 15s 20s 30s 1m 2m 3m 4m 5m";
+    let levels = delay_levels_ms(table);
+    let conf = format!(
+        "messageDelayLevel={table}\ntransactionTimeOut=1000\ntransactionCheckInterval=1000\n\
+         transactionCheckMax=100\n"
+    );
+    let mut ctx = Ctx::new(test, tools, Some(conf.as_str()));
+    let topic = "InteropSchedDurable";
+    let tx_group = "g_tx_durable";
+    create_topic(&mut ctx, Client::Rust, topic);
+    // Halves: decided ones, and ones left Unknown by a producer that then goes away (its
+    // check-back answer, should one come before it exits, is Unknown too).
+    let tx = ctx.run_ok(
+        Client::Rust,
+        "produce-transaction",
+        &[
+            "--topic",
+            topic,
+            "--group",
+            tx_group,
+            "--prefix",
+            "txd",
+            "--count",
+            "9",
+            "--tx",
+            "commit,rollback,unknown-commit",
+            "--check-answer",
+            "unknown",
+            "--await-checks",
+            "0",
+            "--linger-ms",
+            "0",
+            "--timeout",
+            "60",
+        ],
+        T_PRODUCE,
+    );
+    let tx_sent = of_event(&tx, "sent");
+    ctx.check(
+        tx_sent.len() == 9,
+        || format!("{} of 9 transactional sends acknowledged", tx_sent.len()),
+        &[],
+    );
+    let tx_with =
+        |plan: &str| -> BTreeSet<String> { tx_sent.iter().filter(|s| s["tx"] == plan).map(body).collect() };
+    let (tx_commit, tx_rollback, tx_open) =
+        (tx_with("commit"), tx_with("rollback"), tx_with("unknown-commit"));
+    // Timers through ali-ons (__STARTDELIVERTIME), then delay levels and timers through the Rust
+    // client (the last sends, closest to the kill).
+    let mut sched = produce(
+        &mut ctx,
+        Client::Js,
+        "produce",
+        topic,
+        "startd",
+        4,
+        &["--delay", "start:+15000"],
+    );
+    sched.extend(produce(
+        &mut ctx,
+        Client::Rust,
+        "produce",
+        topic,
+        "sched",
+        8,
+        &["--delay", "level:11,deliver:+15000,delay-sec:15,delay-ms:15000"],
+    ));
+    thread::sleep(Duration::from_secs(1));
+    let kill_at = wall_ms();
+    let pending = sched
+        .iter()
+        .filter(|s| due_of(s, &levels).is_some_and(|d| d.earliest > kill_at + 1000))
+        .count();
+    eprintln!(
+        "interop: {test}: {pending} of {} scheduled messages and {} open halves pending at the kill",
+        sched.len(),
+        tx_open.len()
+    );
+    ctx.check(
+        pending > 0,
+        || {
+            "every scheduled message was already due at the kill (the machine is too slow for this test)"
+                .into()
+        },
+        &[],
+    );
+    ctx.broker.kill9();
+    eprintln!("interop: {test}: broker killed with SIGKILL");
+    thread::sleep(Duration::from_millis(500));
+    ctx.broker.start();
+    let up_at = wall_ms();
+    eprintln!("interop: {test}: broker restarted");
+    // A new transactional producer of the same group answers every check-back with commit.
+    let open_n = tx_open.len().to_string();
+    let mut txp = ctx.spawn(
+        Client::Rust,
+        "produce-transaction",
+        &[
+            "--topic",
+            topic,
+            "--group",
+            tx_group,
+            "--count",
+            "0",
+            "--check-answer",
+            "commit",
+            "--await-checks",
+            open_n.as_str(),
+            "--linger-ms",
+            "3000",
+            "--timeout",
+            "60",
+        ],
+    );
+    let mut want = bodies(&sched);
+    want.extend(tx_commit.iter().cloned());
+    want.extend(tx_open.iter().cloned());
+    let all = (want.len() + 1).to_string(); // and the warm-up message
+    let mut c = ctx.spawn(
+        Client::Rust,
+        "consume",
+        &consume_args(
+            topic,
+            "g_sched_durable",
+            &all,
+            &["--grace-ms", "3000", "--timeout", "80"],
+        ),
+    );
+    let _ = c.wait(T_CONSUME);
+    let _ = txp.wait(Duration::from_secs(90));
+    let recv = c.events("recv");
+    let got = bodies(&recv);
+    let leaked: Vec<_> = got.intersection(&tx_rollback).cloned().collect();
+    ctx.check(
+        leaked.is_empty(),
+        || format!("rolled back before the kill but delivered after it: {leaked:?}"),
+        &[&txp, &c],
+    );
+    ctx.check(
+        missing(&want, &got).is_empty(),
+        || format!("lost across kill -9: {:?}", missing(&want, &got)),
+        &[&txp, &c],
+    );
+    check_schedule(
+        &ctx,
+        &sched,
+        &recv,
+        &SchedCheck {
+            levels: &levels,
+            restarted_at: Some(up_at),
+            wall_upper: false,
+        },
+        &[&c],
+    );
+    let checks = txp.events("check");
+    for b in &tx_open {
+        ctx.check(
+            checks.iter().any(|c| &body(c) == b),
+            || format!("{b} was open at the kill but the new producer was never asked about it"),
+            &[&txp],
+        );
+    }
+    let decided: Vec<String> = checks
+        .iter()
+        .map(body)
+        .filter(|b| tx_commit.contains(b) || tx_rollback.contains(b))
+        .collect();
+    ctx.check(
+        decided.is_empty(),
+        || format!("halves decided before the kill were checked back after it: {decided:?}"),
+        &[&txp],
     );
 }

@@ -9,7 +9,8 @@
 //    "queueOffset","body",...}
 // plus {"event":"started"} once a consumer runs, {"event":"send_failed",...} for a failed send,
 // {"event":"quirk",...} when the driver works around a client limitation, and {"event":"done"}
-// at the end. Logs go to stderr.
+// at the end. Received lines also carry bornTimestamp, storeTimestamp, uniqKey, retryTopic and
+// the message's properties. Logs go to stderr.
 //
 // Exit status: 0 goal met; 1 not met (send failure, too few messages); 2 bad arguments or nothing
 // listening on the NameServer address; 3 watchdog (the process outlived --timeout + 20 s).
@@ -37,12 +38,20 @@ options (defaults in brackets):
   --shards K            [4]
   --interval-ms MS      pause between sends [0]
   --continue-on-error   keep sending after a failed send
+  --delay SPEC,...      produce: message i gets SPEC[i % len]: none | level:N (msg.delayTimeLevel,
+                        property DELAY) | start:+MS (msg.setStartDeliverTime(now + MS), property
+                        __STARTDELIVERTIME) | deliver:+MS (property TIMER_DELIVER_MS = now + MS) |
+                        delay-sec:S (TIMER_DELAY_SEC) | delay-ms:MS (TIMER_DELAY_MS) [none]
   --expr EXPR           subscription expression, e.g. "TagA || TagB" [*]
   --model clustering|broadcasting  [clustering]
   --from first|last     consumeFromWhere for a group with no stored offset [first]
   --idle S              consumer: stop S seconds after the last new message (once >=1 arrived)
   --timeout S           overall bound [60]
   --grace-ms MS         consumer: wait before close so offsets get committed [1500]
+  --fail                consumer: the handler throws for every message (ali-ons then sends it
+                        back with CONSUMER_SEND_MSG_BACK, delay level 0 = the broker's choice)
+  --max-reconsume N     consumer: ali-ons maxReconsumeTimes (sent with the send-back) [16]
+  --stop-at-reconsume K consumer: --count counts only bodies seen with reconsumeTimes >= K [0]
   --poll-ms MS          route refresh / rebalance interval of the client [2000]
                         (ali-ons defaults: 30000 / 10000; it ignores NOTIFY_CONSUMER_IDS_CHANGED)
   --no-preflight        do not check that the NameServer port accepts connections first
@@ -79,6 +88,10 @@ function parse(argv) {
         'grace-ms': { type: 'string', default: '1500' },
         'poll-ms': { type: 'string', default: '2000' },
         'no-preflight': { type: 'boolean', default: false },
+        delay: { type: 'string', default: 'none' },
+        fail: { type: 'boolean', default: false },
+        'max-reconsume': { type: 'string' },
+        'stop-at-reconsume': { type: 'string', default: '0' },
       },
     });
   } catch (err) {
@@ -118,7 +131,12 @@ function parse(argv) {
     graceMs: num('grace-ms', v['grace-ms']),
     pollMs: num('poll-ms', v['poll-ms']),
     preflight: !v['no-preflight'],
+    delay: v.delay.split(',').map(s => s.trim()).filter(Boolean).map(parseDelay),
+    fail: v.fail,
+    maxReconsume: v['max-reconsume'] === undefined ? null : num('max-reconsume', v['max-reconsume']),
+    stopAtReconsume: num('stop-at-reconsume', v['stop-at-reconsume']),
   };
+  if (!o.delay.length) fail('--delay: empty list', 2);
   o.group = v.group || `interop_js_${o.scenario.replace(/-/g, '_')}`;
   if (!o.tags.length) fail('--tags: empty list', 2);
   if (o.shards < 1) fail('--shards must be >= 1', 2);
@@ -126,6 +144,49 @@ function parse(argv) {
   if (![ 'first', 'last' ].includes(o.from)) fail(`--from: unknown ${o.from}`, 2);
   if (!(o.timeout > 0 && o.timeout < 3600)) fail('--timeout must be in (0, 3600)', 2);
   return o;
+}
+
+// --delay SPEC: {kind, n}.
+function parseDelay(spec) {
+  if (spec === 'none') return { kind: 'none', n: 0 };
+  const m = /^(level|start|deliver|delay-sec|delay-ms):\+?(\d+)$/.exec(spec);
+  if (!m) fail(`--delay: bad spec ${spec}`, 2);
+  return { kind: m[1], n: Number(m[2]) };
+}
+
+// Applies message i's --delay spec just before sending; returns the fields for the sent line.
+function applyDelay(o, i, msg) {
+  const d = o.delay[i % o.delay.length];
+  const now = Date.now();
+  const f = { sendTs: now };
+  switch (d.kind) {
+    case 'none':
+      return f;
+    case 'level':
+      msg.delayTimeLevel = d.n;
+      f.delayLevel = d.n;
+      break;
+    case 'start':
+      msg.setStartDeliverTime(now + d.n);
+      f.deliverAt = now + d.n;
+      break;
+    case 'deliver':
+      msg.properties.TIMER_DELIVER_MS = String(now + d.n);
+      f.deliverAt = now + d.n;
+      break;
+    case 'delay-sec':
+      msg.properties.TIMER_DELAY_SEC = String(d.n);
+      f.delayMs = d.n * 1000;
+      break;
+    case 'delay-ms':
+      msg.properties.TIMER_DELAY_MS = String(d.n);
+      f.delayMs = d.n;
+      break;
+    default:
+      break;
+  }
+  f.delay = d.kind === 'level' ? `level:${d.n}` : d.kind.startsWith('delay-') ? `${d.kind}:${d.n}` : `${d.kind}:+${d.n}`;
+  return f;
 }
 
 function emit(obj) {
@@ -236,6 +297,7 @@ async function produce(o) {
       shard = i % o.shards;
       msg.shardingKey = `${o.prefix}-s${shard}`;
     }
+    const sched = o.scenario === 'produce' ? applyDelay(o, i, msg) : { sendTs: Date.now() };
     try {
       const r = await withTimeout(send(msg), 15000, 'send');
       ok++;
@@ -248,6 +310,7 @@ async function produce(o) {
         status: r.sendStatus, body: body(o, i), ts: Date.now(),
       };
       if (shard !== null) line.shard = shard;
+      Object.assign(line, sched);
       emit(line);
     } catch (err) {
       failed++;
@@ -270,11 +333,13 @@ async function produce(o) {
 
 async function consume(o) {
   const { Consumer } = require('ali-ons');
-  const consumer = new Consumer(Object.assign(clientOptions(o, 'c'), {
+  const consumerOptions = {
     consumerGroup: o.group,
     isBroadcast: o.model === 'broadcasting',
     consumeFromWhere: o.from === 'first' ? 'CONSUME_FROM_FIRST_OFFSET' : 'CONSUME_FROM_LAST_OFFSET',
-  }));
+  };
+  if (o.maxReconsume !== null) consumerOptions.maxReconsumeTimes = o.maxReconsume;
+  const consumer = new Consumer(Object.assign(clientOptions(o, 'c'), consumerOptions));
   consumer.on('error', err => log('consumer error:', String(err && err.message || err)));
   const distinct = new Map();
   let total = 0;
@@ -282,16 +347,28 @@ async function consume(o) {
   consumer.subscribe(o.topic, o.expr, async msg => {
     const b = msg.body ? msg.body.toString('utf8') : '';
     const props = msg.properties || {};
-    emit({
+    const line = {
       event: 'recv', client: 'js',
-      id: props.UNIQ_KEY || msg.msgId, offsetMsgId: msg.msgId, topic: msg.topic,
+      id: props.UNIQ_KEY || msg.msgId, uniqKey: props.UNIQ_KEY || null, offsetMsgId: msg.msgId,
+      topic: msg.topic,
       tags: msg.tags || null, keys: msg.keys || null, queueId: Number(msg.queueId),
       queueOffset: Number(msg.queueOffset), reconsumeTimes: msg.reconsumeTimes,
+      bornTimestamp: Number(msg.bornTimestamp), storeTimestamp: Number(msg.storeTimestamp),
+      retryTopic: props.RETRY_TOPIC || null, props,
       body: b, ts: Date.now(),
-    });
+    };
+    if (o.fail) line.failed = true;
+    emit(line);
     total++;
-    if (!distinct.has(b)) lastNew = Date.now();
-    distinct.set(b, (distinct.get(b) || 0) + 1);
+    if (msg.reconsumeTimes >= o.stopAtReconsume) {
+      if (!distinct.has(b)) lastNew = Date.now();
+      distinct.set(b, (distinct.get(b) || 0) + 1);
+    }
+    if (o.fail) {
+      // Thrown, not ACTION_RETRY: ali-ons's wrapper for %RETRY% messages drops the handler's
+      // return value, so only an exception makes a redelivered message fail again.
+      throw new Error(`interop driver: --fail (reconsumeTimes ${msg.reconsumeTimes})`);
+    }
   });
   const t0 = Date.now();
   await withTimeout(consumer.ready(), 15000, 'consumer start');

@@ -8,7 +8,8 @@ Every sent or received message is one JSON line on stdout:
   {"event": "sent"|"recv", "client": "py", "id", "topic", "tags", "keys", "queueId",
    "queueOffset", "body", ...}
 plus {"event": "started"} once a consumer runs, {"event": "send_failed", ...} for a failed send,
-and {"event": "done", ...} at the end. Logs go to stderr; the C++ library writes its own log
+and {"event": "done", ...} at the end. Received lines also carry bornTimestamp, storeTimestamp,
+uniqKey and retryTopic. Logs go to stderr; the C++ library writes its own log
 under $HOME/logs/rocketmq-cpp, so the driver points HOME at --home (default: a fresh temporary
 directory), which also isolates the C++ client's local offset store (broadcasting).
 
@@ -57,6 +58,11 @@ def parse_args(argv):
     ap.add_argument("--batch-size", type=int, default=10)
     ap.add_argument("--interval-ms", type=int, default=0)
     ap.add_argument("--continue-on-error", action="store_true")
+    ap.add_argument("--delay", default="none",
+                    help="produce: comma list, message i gets SPEC[i %% len]: none | level:N "
+                         "(set_delay_time_level, property DELAY) | deliver:+MS (property "
+                         "TIMER_DELIVER_MS = now + MS) | delay-sec:S (TIMER_DELAY_SEC) | "
+                         "delay-ms:MS (TIMER_DELAY_MS) | start:+MS (__STARTDELIVERTIME = now + MS)")
     ap.add_argument("--expr", default="*", help="subscription expression, e.g. 'TagA || TagB'")
     ap.add_argument("--model", choices=("clustering", "broadcasting"), default="clustering")
     ap.add_argument("--idle", type=float, default=None,
@@ -72,6 +78,9 @@ def parse_args(argv):
     a.tags = [t.strip() for t in a.tags.split(",") if t.strip()]
     if not a.tags:
         ap.error("--tags: empty list")
+    a.delay = [parse_delay(ap, d) for d in a.delay.split(",") if d.strip()]
+    if not a.delay:
+        ap.error("--delay: empty list")
     if a.shards <= 0 or a.batch_size <= 0 or a.count < 0:
         ap.error("--shards/--batch-size must be > 0 and --count >= 0")
     if not (0 < a.timeout < 3600):
@@ -79,6 +88,20 @@ def parse_args(argv):
     if a.group is None:
         a.group = "interop_py_" + a.scenario.replace("-", "_")
     return a
+
+
+DELAY_KINDS = ("level", "deliver", "delay-sec", "delay-ms", "start")
+
+
+def parse_delay(ap, spec):
+    spec = spec.strip()
+    if spec == "none":
+        return ("none", 0)
+    kind, _, n = spec.partition(":")
+    n = n.lstrip("+")
+    if kind not in DELAY_KINDS or not n.isdigit():
+        ap.error("--delay: bad spec %s" % spec)
+    return (kind, int(n))
 
 
 _out_lock = threading.Lock()
@@ -170,6 +193,30 @@ class Driver(object):
         m.set_body(self.body(i))
         return m
 
+    def apply_delay(self, i, m):
+        """Message i's --delay spec, applied just before sending; the sent line's fields."""
+        kind, n = self.a.delay[i % len(self.a.delay)]
+        now = now_ms()
+        f = {"sendTs": now}
+        if kind == "none":
+            return f
+        if kind == "level":
+            m.set_delay_time_level(n)
+            f.update(delay="level:%d" % n, delayLevel=n)
+        elif kind == "deliver":
+            m.set_property("TIMER_DELIVER_MS", str(now + n))
+            f.update(delay="deliver:+%d" % n, deliverAt=now + n)
+        elif kind == "start":
+            m.set_property("__STARTDELIVERTIME", str(now + n))
+            f.update(delay="start:+%d" % n, deliverAt=now + n)
+        elif kind == "delay-sec":
+            m.set_property("TIMER_DELAY_SEC", str(n))
+            f.update(delay="delay-sec:%d" % n, delayMs=n * 1000)
+        elif kind == "delay-ms":
+            m.set_property("TIMER_DELAY_MS", str(n))
+            f.update(delay="delay-ms:%d" % n, delayMs=n)
+        return f
+
     def sent_line(self, i, res, **extra):
         d = {
             "event": "sent", "client": "py", "index": i,
@@ -218,8 +265,10 @@ class Driver(object):
                     res = p.send_orderly(self.message(i), shard, queue_selector=selector)
                     emit(self.sent_line(i, res, shard=shard, queueId=chosen.get("q")))
                 else:
-                    res = p.send_sync(self.message(i))
-                    emit(self.sent_line(i, res))
+                    m = self.message(i)
+                    sched = self.apply_delay(i, m)
+                    res = p.send_sync(m)
+                    emit(self.sent_line(i, res, **sched))
                 ok += 1
             except Exception as e:  # the library raises its own exception types
                 failed += 1
@@ -284,6 +333,9 @@ class Driver(object):
                 "event": "recv", "client": "py", "id": msg.id, "topic": msg.topic,
                 "tags": _s(msg.tags), "keys": _s(msg.keys), "queueId": msg.queue_id,
                 "queueOffset": msg.queue_offset, "reconsumeTimes": msg.reconsume_times,
+                "bornTimestamp": msg.born_timestamp, "storeTimestamp": msg.store_timestamp,
+                "uniqKey": _s(msg.get_property("UNIQ_KEY")) or None,
+                "retryTopic": _s(msg.get_property("RETRY_TOPIC")) or None,
                 "body": body, "ts": now_ms(),
             })
             with lock:

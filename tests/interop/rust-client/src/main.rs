@@ -7,8 +7,10 @@
 //!   {"event":"sent"|"recv", "client":"rust", "id", "offsetMsgId", "topic", "tags", "keys",
 //!    "queueId", "queueOffset", "body", ...}
 //! Other lines: {"event":"started"} once a consumer is running, {"event":"send_failed",...} for a
-//! failed send (with --continue-on-error), {"event":"done",...} at the end, and for `query`
-//! {"event":"found",...}. Logs go to stderr. Exit status 0 = scenario met its goal; 1 = it did
+//! failed send (with --continue-on-error), {"event":"done",...} at the end, for `query`
+//! {"event":"found",...}, and for `produce-transaction` {"event":"check",...} per check-back the
+//! broker sent (CHECK_TRANSACTION_STATE) with the answer the listener gave. Logs go to stderr.
+//! Exit status 0 = scenario met its goal; 1 = it did
 //! not (send failure, too few messages, nothing found); 2 = bad arguments or nothing listening
 //! on the NameServer address. Every scenario ends by itself: a global watchdog exits the process
 //! (status 3) at --timeout + 20 s whatever the client library is doing.
@@ -34,7 +36,7 @@ use rocketmq_model::common::message::message_single::Message;
 use rocketmq_model::common::message::MessageTrait;
 use rocketmq_observability::TelemetryRuntimeGuard;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
-use rocketmq_runtime::RuntimeOwner;
+use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 use serde_json::{json, Value};
 
 const USAGE: &str = "\
@@ -45,7 +47,8 @@ scenarios:
   produce-async        async sends (send_with_callback), all in flight at once
   produce-batch        send_batch in batches of --batch-size (request code 320)
   produce-ordered      send_with_selector: shard = i % --shards, queue = shard % #queues
-  produce-transaction  TransactionMQProducer: message i committed if i % 2 == 0, else rolled back
+  produce-transaction  TransactionMQProducer: message i follows --tx plan[i % len] (default: even i
+                       committed, odd rolled back); stays up to answer check-backs (--await-checks)
   consume              push consumer, concurrent listener
   consume-orderly      push consumer, orderly listener (LOCK_BATCH_MQ)
   query                producer.query_message(--key) and/or view_message(--msg-id ...)
@@ -63,12 +66,30 @@ options (defaults in brackets):
   --batch-size B         [10]
   --interval-ms MS       pause between sync sends [0]
   --continue-on-error    keep sending after a failed send (prints send_failed lines)
+  --delay SPEC,...       produce: message i gets SPEC[i % len]: none | level:N (DELAY) |
+                         deliver:+MS (TIMER_DELIVER_MS = send time + MS) | delay-sec:S
+                         (TIMER_DELAY_SEC) | delay-ms:MS (TIMER_DELAY_MS) |
+                         start:+MS (__STARTDELIVERTIME = send time + MS) [none]
+  --tx PLAN,...          produce-transaction: message i gets PLAN[i % len]: commit | rollback
+                         (decided by the local transaction) | unknown-commit | unknown-rollback
+                         (local transaction answers Unknown, the check-back answers commit /
+                         rollback) | unknown (Unknown, check-backs answer Unknown too)
+                         [commit,rollback]
+  --check-answer plan|commit|rollback|unknown   how check-backs are answered [plan]
+  --await-checks N       produce-transaction: after sending, wait (bounded by --timeout) until
+                         N distinct messages got a commit/rollback check-back answer
+                         [the number of unknown-commit/unknown-rollback messages sent]
+  --linger-ms MS         produce-transaction: stay up MS more after that [1000]
+  --heartbeat-ms MS      client heartbeat interval (>= 10000) [client default 30000]
   --expr EXPR            consumer subscription expression [*]
   --model clustering|broadcasting   [clustering]
   --from first|last      consumeFromWhere for a group with no stored offset [first]
   --idle S               consumer: stop S seconds after the last new message (once >=1 arrived)
   --timeout S            overall bound [60]; consumers stop then (exit 1 if --count not reached)
   --grace-ms MS          consumer: wait before shutdown so offsets are committed [1500]
+  --fail                 consumer: the listener answers RECONSUME_LATER for every message
+  --max-reconsume N      consumer: maxReconsumeTimes (sent with CONSUMER_SEND_MSG_BACK) [16]
+  --stop-at-reconsume K  consumer: --count counts only bodies seen with reconsumeTimes >= K [0]
   --key K (repeatable)   query: QUERY_MESSAGE by key (--expect N: exact hit count)
   --msg-id ID (repeatable)   query: VIEW_MESSAGE_BY_ID with an offset message id; refused unless
                          the id's store address is on 127.0.0.0/8 (the client connects there)
@@ -105,6 +126,102 @@ struct Opts {
     size: usize,
     duration: f64,
     preflight: bool,
+    delay: Vec<Delay>,
+    tx_plan: Vec<TxPlan>,
+    check_answer: Option<TxPlan>,
+    await_checks: Option<u64>,
+    linger_ms: u64,
+    heartbeat_ms: Option<u32>,
+    fail: bool,
+    max_reconsume: Option<i32>,
+    stop_at_reconsume: i32,
+}
+
+/// How message i is scheduled (--delay).
+#[derive(Clone, Debug, PartialEq)]
+enum Delay {
+    None,
+    Level(i32),
+    DeliverIn(u64),
+    DelaySec(u64),
+    DelayMs(u64),
+    StartIn(u64),
+}
+
+impl Delay {
+    fn parse(s: &str) -> Result<Delay, String> {
+        let s = s.trim();
+        if s == "none" {
+            return Ok(Delay::None);
+        }
+        let (kind, v) = s
+            .split_once(':')
+            .ok_or_else(|| format!("--delay: bad spec {s}"))?;
+        let v = v.trim().trim_start_matches('+');
+        let n: u64 = v.parse().map_err(|_| format!("--delay: bad number in {s}"))?;
+        Ok(match kind {
+            "level" => Delay::Level(i32::try_from(n).map_err(|_| format!("--delay: {s}"))?),
+            "deliver" => Delay::DeliverIn(n),
+            "delay-sec" => Delay::DelaySec(n),
+            "delay-ms" => Delay::DelayMs(n),
+            "start" => Delay::StartIn(n),
+            other => return Err(format!("--delay: unknown kind {other}")),
+        })
+    }
+}
+
+/// What happens to transactional message i (--tx), or how check-backs answer (--check-answer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum TxPlan {
+    Commit,
+    Rollback,
+    UnknownCommit,
+    UnknownRollback,
+    Unknown,
+}
+
+impl TxPlan {
+    fn parse(s: &str) -> Result<TxPlan, String> {
+        Ok(match s.trim() {
+            "commit" => TxPlan::Commit,
+            "rollback" => TxPlan::Rollback,
+            "unknown-commit" => TxPlan::UnknownCommit,
+            "unknown-rollback" => TxPlan::UnknownRollback,
+            "unknown" => TxPlan::Unknown,
+            other => return Err(format!("unknown transaction plan {other}")),
+        })
+    }
+    fn name(self) -> &'static str {
+        match self {
+            TxPlan::Commit => "commit",
+            TxPlan::Rollback => "rollback",
+            TxPlan::UnknownCommit => "unknown-commit",
+            TxPlan::UnknownRollback => "unknown-rollback",
+            TxPlan::Unknown => "unknown",
+        }
+    }
+    /// The local transaction's answer when the message is sent.
+    fn execute(self) -> LocalTransactionState {
+        match self {
+            TxPlan::Commit => LocalTransactionState::CommitMessage,
+            TxPlan::Rollback => LocalTransactionState::RollbackMessage,
+            _ => LocalTransactionState::Unknown,
+        }
+    }
+    /// The answer to a check-back.
+    fn check(self) -> LocalTransactionState {
+        match self {
+            TxPlan::Commit | TxPlan::UnknownCommit => LocalTransactionState::CommitMessage,
+            TxPlan::Rollback | TxPlan::UnknownRollback => LocalTransactionState::RollbackMessage,
+            TxPlan::Unknown => LocalTransactionState::Unknown,
+        }
+    }
+    fn commits(self) -> bool {
+        matches!(self, TxPlan::Commit | TxPlan::UnknownCommit)
+    }
+    fn needs_check(self) -> bool {
+        matches!(self, TxPlan::UnknownCommit | TxPlan::UnknownRollback)
+    }
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -136,6 +253,15 @@ fn parse_args() -> Result<Opts, String> {
         size: 1024,
         duration: 10.0,
         preflight: true,
+        delay: vec![Delay::None],
+        tx_plan: vec![TxPlan::Commit, TxPlan::Rollback],
+        check_answer: None,
+        await_checks: None,
+        linger_ms: 1000,
+        heartbeat_ms: None,
+        fail: false,
+        max_reconsume: None,
+        stop_at_reconsume: 0,
     };
     fn val(args: &mut impl Iterator<Item = String>, name: &str) -> Result<String, String> {
         args.next().ok_or_else(|| format!("{name} needs a value"))
@@ -192,6 +318,45 @@ fn parse_args() -> Result<Opts, String> {
             "--size" => o.size = num(val(&mut args, &a)?, &a)?,
             "--duration" => o.duration = num(val(&mut args, &a)?, &a)?,
             "--no-preflight" => o.preflight = false,
+            "--delay" => {
+                o.delay = val(&mut args, &a)?
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(Delay::parse)
+                    .collect::<Result<_, _>>()?;
+                if o.delay.is_empty() {
+                    return Err("--delay: empty list".into());
+                }
+            }
+            "--tx" => {
+                o.tx_plan = val(&mut args, &a)?
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(TxPlan::parse)
+                    .collect::<Result<_, _>>()?;
+                if o.tx_plan.is_empty() {
+                    return Err("--tx: empty list".into());
+                }
+            }
+            "--check-answer" => {
+                let v = val(&mut args, &a)?;
+                o.check_answer = match v.as_str() {
+                    "plan" => None,
+                    other => Some(TxPlan::parse(other)?),
+                };
+                if matches!(
+                    o.check_answer,
+                    Some(TxPlan::UnknownCommit | TxPlan::UnknownRollback)
+                ) {
+                    return Err("--check-answer: plan, commit, rollback or unknown".into());
+                }
+            }
+            "--await-checks" => o.await_checks = Some(num(val(&mut args, &a)?, &a)?),
+            "--linger-ms" => o.linger_ms = num(val(&mut args, &a)?, &a)?,
+            "--heartbeat-ms" => o.heartbeat_ms = Some(num(val(&mut args, &a)?, &a)?),
+            "--fail" => o.fail = true,
+            "--max-reconsume" => o.max_reconsume = Some(num(val(&mut args, &a)?, &a)?),
+            "--stop-at-reconsume" => o.stop_at_reconsume = num(val(&mut args, &a)?, &a)?,
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s => {
                 if !o.scenario.is_empty() {
@@ -272,6 +437,43 @@ fn build_message(o: &Opts, i: u64) -> Message {
         .build_unchecked()
 }
 
+/// Applies --delay's spec for message i (just before sending: absolute times are computed from
+/// now) and returns the fields the sent line reports about it.
+fn apply_delay(o: &Opts, i: u64, m: &mut Message) -> Vec<(&'static str, Value)> {
+    let d = &o.delay[(i as usize) % o.delay.len()];
+    let now = now_ms();
+    let mut f: Vec<(&'static str, Value)> = vec![("sendTs", json!(now))];
+    match *d {
+        Delay::None => return f,
+        Delay::Level(l) => {
+            MessageTrait::set_delay_time_level(m, l);
+            f.push(("delay", json!(format!("level:{l}"))));
+            f.push(("delayLevel", json!(l)));
+        }
+        Delay::DeliverIn(ms) => {
+            m.set_deliver_time_ms(now + ms);
+            f.push(("delay", json!(format!("deliver:+{ms}"))));
+            f.push(("deliverAt", json!(now + ms)));
+        }
+        Delay::DelaySec(s) => {
+            m.set_delay_time_sec(s);
+            f.push(("delay", json!(format!("delay-sec:{s}"))));
+            f.push(("delayMs", json!(s * 1000)));
+        }
+        Delay::DelayMs(ms) => {
+            m.set_delay_time_ms(ms);
+            f.push(("delay", json!(format!("delay-ms:{ms}"))));
+            f.push(("delayMs", json!(ms)));
+        }
+        Delay::StartIn(ms) => {
+            MessageTrait::put_property(m, "__STARTDELIVERTIME".into(), (now + ms).to_string().into());
+            f.push(("delay", json!(format!("start:+{ms}"))));
+            f.push(("deliverAt", json!(now + ms)));
+        }
+    }
+    f
+}
+
 fn sent_line(o: &Opts, i: u64, r: &SendResult, extra: &[(&str, Value)]) -> Value {
     let mut v = json!({
         "event": "sent",
@@ -305,10 +507,16 @@ fn msg_line(event: &str, m: &MessageExt) -> Value {
         .body()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
+    let props: serde_json::Map<String, Value> = m
+        .properties()
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v.to_string())))
+        .collect();
     json!({
         "event": event,
         "client": "rust",
         "id": uniq.clone().unwrap_or_else(|| m.msg_id().to_string()),
+        "uniqKey": uniq,
         "offsetMsgId": m.msg_id().to_string(),
         "topic": m.topic().to_string(),
         "tags": inner.tags().map(|s| s.to_string()),
@@ -316,6 +524,10 @@ fn msg_line(event: &str, m: &MessageExt) -> Value {
         "queueId": m.queue_id(),
         "queueOffset": m.queue_offset(),
         "reconsumeTimes": m.reconsume_times(),
+        "bornTimestamp": m.born_timestamp(),
+        "storeTimestamp": m.store_timestamp(),
+        "retryTopic": props.get("RETRY_TOPIC").cloned(),
+        "props": props,
         "body": body,
         "ts": now_ms(),
     })
@@ -332,6 +544,9 @@ fn client_config(o: &Opts, role: &str) -> ClientConfig {
     // Learn new routes (topics created mid-test) sooner than the 30 s default; 10 s is the
     // smallest value the client accepts.
     cfg.set_poll_name_server_interval(10_000);
+    if let Some(ms) = o.heartbeat_ms {
+        cfg.set_heartbeat_broker_interval(ms);
+    }
     cfg
 }
 
@@ -375,6 +590,7 @@ async fn run_produce(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, String> {
             failed += o.start + o.count - i;
             break;
         }
+        let mut sched: Vec<(&str, Value)> = vec![("sendTs", json!(now_ms()))];
         let r = match o.scenario.as_str() {
             "produce-ordered" => {
                 let shard = i % o.shards;
@@ -392,15 +608,18 @@ async fn run_produce(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, String> {
                 .await
                 .map(|r| (r, Some(shard)))
             }
-            _ => p
-                .send_with_timeout(build_message(&o, i), 3000)
-                .await
-                .map(|r| (r, None)),
+            _ => {
+                let mut m = build_message(&o, i);
+                sched = apply_delay(&o, i, &mut m);
+                p.send_with_timeout(m, 3000).await.map(|r| (r, None))
+            }
         };
         match r {
             Ok((Some(r), shard)) => {
                 ok += 1;
-                let extra: Vec<(&str, Value)> = shard.map(|s| vec![("shard", json!(s))]).unwrap_or_default();
+                let mut extra: Vec<(&str, Value)> =
+                    shard.map(|s| vec![("shard", json!(s))]).unwrap_or_default();
+                extra.append(&mut sched);
                 emit(sent_line(&o, i, &r, &extra));
             }
             Ok((None, _)) => {
@@ -526,7 +745,33 @@ async fn run_produce_batch(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, Stri
     Ok(failed == 0)
 }
 
-struct TxListener;
+/// Check-backs answered so far: body -> number of checks, and the bodies answered commit/rollback.
+#[derive(Default)]
+struct TxChecks {
+    count: Mutex<HashMap<String, u64>>,
+    decided: Mutex<std::collections::HashSet<String>>,
+}
+
+struct TxListener {
+    plan: Vec<TxPlan>,
+    /// Overrides the plan for check-backs (--check-answer).
+    answer: Option<TxPlan>,
+    checks: Arc<TxChecks>,
+}
+
+impl TxListener {
+    fn plan_of(&self, index: u64) -> TxPlan {
+        self.plan[(index as usize) % self.plan.len()]
+    }
+}
+
+fn state_name(s: LocalTransactionState) -> &'static str {
+    match s {
+        LocalTransactionState::CommitMessage => "commit",
+        LocalTransactionState::RollbackMessage => "rollback",
+        LocalTransactionState::Unknown => "unknown",
+    }
+}
 
 impl TransactionListener for TxListener {
     fn execute_local_transaction(
@@ -534,59 +779,109 @@ impl TransactionListener for TxListener {
         _msg: &dyn MessageTrait,
         arg: Option<&(dyn Any + Send + Sync)>,
     ) -> LocalTransactionState {
-        match arg.and_then(|a| a.downcast_ref::<bool>()) {
-            Some(true) => LocalTransactionState::CommitMessage,
-            _ => LocalTransactionState::RollbackMessage,
+        match arg.and_then(|a| a.downcast_ref::<TxPlan>()) {
+            Some(p) => p.execute(),
+            None => LocalTransactionState::RollbackMessage,
         }
     }
 
     fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
-        // Same rule as execute: even index -> commit.
         let body = msg
             .body()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        let idx: u64 = body.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(1);
-        if idx % 2 == 0 {
-            LocalTransactionState::CommitMessage
-        } else {
-            LocalTransactionState::RollbackMessage
+        let index: Option<u64> = body.rsplit('-').next().and_then(|s| s.parse().ok());
+        let state = match (self.answer, index) {
+            (Some(a), _) => a.check(),
+            (None, Some(i)) => self.plan_of(i).check(),
+            (None, None) => LocalTransactionState::RollbackMessage,
+        };
+        let n = {
+            let mut c = self.checks.count.lock().unwrap_or_else(|e| e.into_inner());
+            let n = c.entry(body.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if state != LocalTransactionState::Unknown {
+            self.checks
+                .decided
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(body.clone());
         }
+        let prop = |k: &str| {
+            msg.properties()
+                .iter()
+                .find(|(pk, _)| pk.as_str() == k)
+                .map(|(_, v)| v.to_string())
+        };
+        emit(json!({
+            "event": "check",
+            "client": "rust",
+            "body": body,
+            "id": prop("UNIQ_KEY"),
+            "transactionId": prop("__transactionId__"),
+            "checkTimes": prop("TRANSACTION_CHECK_TIMES"),
+            "topic": msg.topic().to_string(),
+            "answer": state_name(state),
+            "n": n,
+            "ts": now_ms(),
+        }));
+        state
     }
 }
 
 async fn run_produce_transaction(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, String> {
+    let checks = Arc::new(TxChecks::default());
     let mut p = TransactionMQProducer::builder(rt.clone())
         .client_config(client_config(&o, "tx"))
         .producer_group(group(&o))
+        // Routes fetched at start: the client then heartbeats the broker (registering the group
+        // for check-backs) even when it sends nothing (--count 0).
         .topics(vec![o.topic.clone()])
-        .transaction_listener(TxListener)
+        .transaction_listener(TxListener {
+            plan: o.tx_plan.clone(),
+            answer: o.check_answer,
+            checks: checks.clone(),
+        })
         .build();
     p.start()
         .await
         .map_err(|e| format!("transaction producer start: {e:?}"))?;
+    emit(json!({"event":"started","client":"rust","group":group(&o),"topic":o.topic}));
+    let deadline = Instant::now() + Duration::from_secs_f64(o.timeout);
     let mut ok = 0u64;
     let mut failed = 0u64;
+    let mut awaiting = 0u64;
     for i in o.start..o.start + o.count {
-        let commit = i % 2 == 0;
+        let plan = o.tx_plan[(i as usize) % o.tx_plan.len()];
+        let send_ts = now_ms();
         match p
-            .send_message_in_transaction::<bool, _>(build_message(&o, i), Some(commit))
+            .send_message_in_transaction::<TxPlan, _>(build_message(&o, i), Some(plan))
             .await
         {
             Ok(r) => {
                 ok += 1;
+                if plan.needs_check() {
+                    awaiting += 1;
+                }
                 let state = r.local_transaction_state.map(|s| format!("{s:?}"));
+                let extra = [
+                    ("transaction", json!(state)),
+                    ("tx", json!(plan.name())),
+                    ("commit", json!(plan.commits())),
+                    ("sendTs", json!(send_ts)),
+                ];
                 match r.send_result.as_ref() {
-                    Some(sr) => emit(sent_line(
-                        &o,
-                        i,
-                        sr,
-                        &[("transaction", json!(state)), ("commit", json!(commit))],
-                    )),
-                    None => emit(
-                        json!({"event":"sent","client":"rust","index":i,"body":body_of(&o, i),
-                                        "transaction":state,"commit":commit}),
-                    ),
+                    Some(sr) => emit(sent_line(&o, i, sr, &extra)),
+                    None => {
+                        let mut v = json!({"event":"sent","client":"rust","index":i,"body":body_of(&o, i),
+                                           "ts": now_ms()});
+                        for (k, x) in extra {
+                            v[k] = x;
+                        }
+                        emit(v)
+                    }
                 }
             }
             Err(e) => {
@@ -600,9 +895,33 @@ async fn run_produce_transaction(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool
             }
         }
     }
+    // Stay up for the broker's check-backs of the messages left Unknown.
+    let want = o.await_checks.unwrap_or(awaiting);
+    let decided = || checks.decided.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+    while decided() < want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let checks_met = decided() >= want;
+    if !checks_met {
+        log(format!("only {} of {want} messages were checked back", decided()));
+    }
+    // Linger: END_TRANSACTION after a check is one-way; let it go out, and see later checks.
+    let linger_end = Instant::now() + Duration::from_millis(o.linger_ms);
+    while Instant::now() < linger_end {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let total_checks: u64 = checks
+        .count
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .sum();
     p.shutdown().await;
-    emit(json!({"event":"done","client":"rust","scenario":o.scenario,"sent":ok,"failed":failed}));
-    Ok(failed == 0)
+    emit(
+        json!({"event":"done","client":"rust","scenario":o.scenario,"sent":ok,"failed":failed,
+                "checks":total_checks,"decidedByCheck":decided(),"awaitedChecks":want}),
+    );
+    Ok(failed == 0 && checks_met)
 }
 
 async fn run_query(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, String> {
@@ -784,15 +1103,25 @@ struct ConsumeState {
     distinct: Mutex<HashMap<String, u64>>,
     total: AtomicU64,
     last_new_ms: AtomicU64,
+    /// --fail: every message is answered RECONSUME_LATER.
+    fail: bool,
+    /// --stop-at-reconsume: deliveries with fewer reconsumeTimes do not count towards --count.
+    min_reconsume: i32,
 }
 
 impl ConsumeState {
     fn record(&self, msgs: &[&MessageExt]) {
         for m in msgs {
-            let line = msg_line("recv", m);
+            let mut line = msg_line("recv", m);
+            if self.fail {
+                line["failed"] = json!(true);
+            }
             let body = line["body"].as_str().unwrap_or_default().to_string();
             emit(line);
             self.total.fetch_add(1, Ordering::SeqCst);
+            if m.reconsume_times() < self.min_reconsume {
+                continue;
+            }
             let mut d = self.distinct.lock().unwrap_or_else(|e| e.into_inner());
             let c = d.entry(body).or_insert(0);
             if *c == 0 {
@@ -814,6 +1143,10 @@ impl MessageListenerConcurrently for Concurrent {
         _ctx: &ConsumeConcurrentlyContext,
     ) -> rocketmq_client_rust::ClientResult<ConsumeConcurrentlyStatus> {
         self.0.record(msgs);
+        if self.0.fail {
+            // delay_level_when_next_consume stays 0: the broker picks the retry delay.
+            return Ok(ConsumeConcurrentlyStatus::ReconsumeLater);
+        }
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
     }
 }
@@ -842,14 +1175,24 @@ async fn run_consume(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, String> {
     } else {
         ConsumeFromWhere::ConsumeFromLastOffset
     };
-    let mut c = DefaultMQPushConsumer::builder(rt.clone())
+    let mut b = DefaultMQPushConsumer::builder(rt.clone())
         .client_config(client_config(&o, "c"))
         .consumer_group(group(&o))
         .message_model(model)
-        .consume_from_where(from)
-        .build();
+        .consume_from_where(from);
+    if let Some(n) = o.max_reconsume {
+        b = b.max_reconsume_times(n);
+    }
+    let mut c = b.build();
     c.set_consume_from_where(from);
-    let state = Arc::new(ConsumeState::default());
+    if o.fail && o.scenario == "consume-orderly" {
+        return Err("--fail is only supported by the concurrent listener (consume)".into());
+    }
+    let state = Arc::new(ConsumeState {
+        fail: o.fail,
+        min_reconsume: o.stop_at_reconsume,
+        ..ConsumeState::default()
+    });
     c.subscribe(o.topic.as_str(), o.expr.as_str())
         .await
         .map_err(|e| format!("subscribe: {e:?}"))?;
@@ -933,7 +1276,22 @@ fn main() -> ExitCode {
         std::process::exit(3);
     });
 
-    let owner = match RuntimeOwner::new() {
+    // The default profile admits only 16 × cores queued blocking tasks per lane; the push
+    // consumer runs every listener call on one, and on a 2-core machine a backlog of a few
+    // dozen messages fails consumes with `runtime.capacity.exhausted` (the client then sends
+    // them back for a delayed retry). A deeper queue keeps the listener calls flowing.
+    let mut runtime_config = RuntimeConfig::default();
+    for lane in [
+        &mut runtime_config.blocking_lane_policies.storage_io,
+        &mut runtime_config.blocking_lane_policies.metadata_io,
+        &mut runtime_config.blocking_lane_policies.cpu_crypto,
+    ] {
+        lane.max_queue_depth = lane.max_queue_depth.max(4096);
+    }
+    let owner = match RuntimeOwner::plan(runtime_config)
+        .map_err(|e| e.to_string())
+        .and_then(|plan| plan.build().map_err(|e| e.to_string()))
+    {
         Ok(o) => o,
         Err(e) => {
             eprintln!("interop-rust-client: runtime: {e}");
