@@ -69,7 +69,6 @@ pub(crate) struct Inner {
     pub(crate) pool: Arc<ConnectionPool>,
     pub(crate) namesrv: NameServerClient,
     pub(crate) routes: RouteCache,
-    #[allow(dead_code)] // used by the producers
     pub(crate) uniq: UniqKeyGenerator,
     producers: Mutex<BTreeSet<String>>,
     consumers: Mutex<HashMap<String, ConsumerEntry>>,
@@ -247,7 +246,6 @@ impl ClientInstance {
     }
 
     /// Registers a producer group for heartbeats.
-    #[allow(dead_code)] // used by the producers and consumers
     pub(crate) fn register_producer(&self, group: &str) {
         if let Ok(mut p) = self.inner.producers.lock() {
             p.insert(group.to_owned());
@@ -255,7 +253,6 @@ impl ClientInstance {
     }
 
     /// Registers the check-back handler of a transactional producer group.
-    #[allow(dead_code)] // used by the producers and consumers
     pub(crate) fn register_checker(&self, group: &str, checker: Arc<dyn TransactionCheckHandler>) {
         if let Ok(mut c) = self.inner.checkers.lock() {
             c.insert(group.to_owned(), checker);
@@ -264,7 +261,6 @@ impl ClientInstance {
 
     /// Registers (or replaces) a consumer group's heartbeat data; the returned [`Notify`] fires
     /// on NOTIFY_CONSUMER_IDS_CHANGED.
-    #[allow(dead_code)] // used by the producers and consumers
     pub(crate) fn register_consumer(&self, data: ConsumerData) -> Arc<Notify> {
         let Ok(mut c) = self.inner.consumers.lock() else {
             return Arc::new(Notify::new());

@@ -11,14 +11,18 @@
 //! * [`consumer`] — pull and push consumers, offsets, the allocation strategies ([`allocate`]).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod consumer;
 pub mod error;
 pub mod instance;
 pub mod message;
 pub mod namesrv;
+pub mod producer;
 pub mod route;
 pub mod transport;
 
+pub use consumer::{PullConsumer, PullResult, PullStatus};
 pub use error::{ClientError, Result};
 pub use instance::{ClientConfig, ClientInstance};
 pub use message::{Message, MessageExt};
+pub use producer::{Producer, ProducerConfig, SendResult, SendStatus};
 pub use sluice_remoting::body::MessageQueue;

@@ -1,7 +1,7 @@
 //! Messages: what a producer sends ([`Message`]), what a consumer receives ([`MessageExt`]),
 //! the property string (protocol.md §3.5), the stored layout (§3.1) and message ids (§3.7).
 
-mod decode;
+pub(crate) mod decode;
 mod properties;
 mod uniq;
 
