@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use sluice_remoting::body::enums::MessageModel;
+use sluice_remoting::body::enums::{ConsumeFromWhere, ConsumeType, MessageModel};
 use sluice_remoting::body::heartbeat::{ConsumerData, SubscriptionData};
 use sluice_remoting::codes::request;
 use sluice_remoting::header::heartbeat::NotifyConsumerIdsChangedRequestHeader;
@@ -22,6 +22,9 @@ pub const CLIENT_EXPIRY: Duration = Duration::from_secs(120);
 pub struct ConsumerClient {
     pub conn: Arc<Connection>,
     pub last_heartbeat: Instant,
+    /// The client's LanguageCode name and version, from its last heartbeat.
+    pub language: String,
+    pub version: i32,
 }
 
 /// A consumer group as its clients describe it.
@@ -30,6 +33,8 @@ pub struct ConsumerGroup {
     pub clients: BTreeMap<String, ConsumerClient>,
     pub subscriptions: HashMap<String, SubscriptionData>,
     pub message_model: MessageModel,
+    pub consume_type: ConsumeType,
+    pub consume_from_where: ConsumeFromWhere,
 }
 
 /// A producer group's clients: client id → (connection, last heartbeat).
@@ -46,7 +51,13 @@ pub struct ClientManager {
 
 impl ClientManager {
     /// Records a consumer's heartbeat; returns true when the group's membership changed.
-    pub fn register_consumer(&self, data: &ConsumerData, client_id: &str, conn: &Arc<Connection>) -> bool {
+    pub fn register_consumer(
+        &self,
+        data: &ConsumerData,
+        client_id: &str,
+        conn: &Arc<Connection>,
+        (language, version): (&str, i32),
+    ) -> bool {
         let Ok(mut groups) = self.consumers.write() else {
             return false;
         };
@@ -56,8 +67,12 @@ impl ClientManager {
                 clients: BTreeMap::new(),
                 subscriptions: HashMap::new(),
                 message_model: data.message_model,
+                consume_type: data.consume_type,
+                consume_from_where: data.consume_from_where,
             });
         group.message_model = data.message_model;
+        group.consume_type = data.consume_type;
+        group.consume_from_where = data.consume_from_where;
         let changed = match group.clients.get(client_id) {
             Some(c) => c.conn.id() != conn.id(),
             None => true,
@@ -67,6 +82,8 @@ impl ClientManager {
             ConsumerClient {
                 conn: conn.clone(),
                 last_heartbeat: Instant::now(),
+                language: language.to_owned(),
+                version,
             },
         );
         for s in &data.subscription_data_set {

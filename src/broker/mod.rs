@@ -1,7 +1,7 @@
 //! The broker: a RocketMQ-protocol server in front of the store and the core pipeline.
 //!
 //! * [`config`] — broker.conf.
-//! * [`topics`], [`clients`], [`locks`], [`long_poll`] — broker state.
+//! * [`topics`], [`clients`], [`locks`], [`long_poll`], [`stats`] — broker state.
 //! * [`processor`] — one file per request family; [`processor::dispatch`] routes by code.
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
 
@@ -11,8 +11,9 @@ pub mod locks;
 pub mod long_poll;
 pub mod processor;
 pub mod register;
+pub mod stats;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod topics;
 
 use std::net::SocketAddr;
@@ -49,6 +50,10 @@ pub struct BrokerState {
     pub locks: QueueLocks,
     /// Wakes the registration task (topic changes).
     pub register_now: Notify,
+    /// Put / get counters for the admin requests.
+    pub stats: stats::BrokerStats,
+    /// When the broker started (ms since the epoch).
+    pub boot_timestamp: i64,
 }
 
 impl BrokerState {
@@ -177,6 +182,8 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         long_polls,
         locks: QueueLocks::default(),
         register_now: Notify::new(),
+        stats: stats::BrokerStats::default(),
+        boot_timestamp: sluice_storage::clock::now_millis(),
     });
     let weak = Arc::downgrade(&state);
     let scheduler = Scheduler::start(

@@ -64,7 +64,10 @@ pub fn heartbeat(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remotin
             Ok((_, created)) => new_topics |= created,
             Err(e) => return system_error(cmd, e),
         }
-        let changed = state.clients.register_consumer(c, &data.client_id, conn);
+        let changed =
+            state
+                .clients
+                .register_consumer(c, &data.client_id, conn, (cmd.language.name(), cmd.version));
         if changed && group.notify_consumer_ids_changed_enable {
             tracing::info!(group = %c.group_name, client = %data.client_id, "consumer joined");
             state.clients.notify_ids_changed(&c.group_name);

@@ -1,6 +1,7 @@
 //! Request handlers, one file per request family, and the routing by request code.
 
 pub mod admin;
+pub mod consumer_admin;
 pub mod heartbeat;
 pub mod lock;
 pub mod offsets;
@@ -8,6 +9,7 @@ pub mod pull;
 pub mod query;
 pub mod retry;
 pub mod send;
+pub mod stats;
 pub mod transaction;
 
 use std::sync::Arc;
@@ -49,6 +51,15 @@ pub async fn dispatch(
         request::UPDATE_AND_CREATE_TOPIC => admin::create_topic(state, &cmd),
         request::DELETE_TOPIC_IN_BROKER => admin::delete_topic(state, &cmd).await,
         request::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(state, &cmd),
+        request::GET_TOPIC_STATS_INFO => stats::topic_stats(state, &cmd),
+        request::GET_BROKER_RUNTIME_INFO => stats::runtime_info(state, &cmd),
+        request::VIEW_BROKER_STATS_DATA => stats::view_stats(state, &cmd),
+        request::GET_CONSUME_STATS => consumer_admin::consume_stats(state, &cmd),
+        request::GET_CONSUMER_CONNECTION_LIST => consumer_admin::consumer_connections(state, &cmd),
+        request::QUERY_TOPIC_CONSUME_BY_WHO => consumer_admin::consumed_by(state, &cmd),
+        request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => consumer_admin::update_group(state, &cmd),
+        request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => consumer_admin::all_groups(state, &cmd),
+        request::INVOKE_BROKER_TO_RESET_OFFSET => consumer_admin::reset_offset(state, &cmd),
         request::CONSUMER_SEND_MSG_BACK => retry::send_back(state, &cmd).await,
         request::END_TRANSACTION => match transaction::end_transaction(state, conn, &cmd).await {
             Some(out) => out,

@@ -15,6 +15,7 @@ use sluice_storage::meta::perm;
 use sluice_storage::pull::{GetMessageResult, GetMessageStatus};
 
 use super::bad_header;
+use crate::broker::stats;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
@@ -160,6 +161,14 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
             let _ = tokio::time::timeout(timeout, wake).await;
         }
         res = read();
+    }
+    if !res.messages.is_empty() {
+        let n = res.messages.len() as u64;
+        let key = format!("{}@{}", h.topic, h.consumer_group);
+        state.stats.add(stats::GROUP_GET_NUMS, &key, n);
+        state
+            .stats
+            .add(stats::BROKER_GET_NUMS, &state.config.broker_cluster_name, n);
     }
     respond(cmd, res, offset)
 }

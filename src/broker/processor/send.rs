@@ -20,6 +20,7 @@ use sluice_storage::system_topics;
 use sluice_storage::{Appended, MessageToStore};
 
 use super::{bad_header, system_error};
+use crate::broker::stats;
 use crate::broker::topics::{self, RETRY_PREFIX};
 use crate::broker::BrokerState;
 use crate::net::{Connection, Outbound};
@@ -281,6 +282,11 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
         Ok(a) => a,
         Err(out) => return *out,
     };
+    let n = appended.len() as u64;
+    state.stats.add(stats::TOPIC_PUT_NUMS, &h.topic, n);
+    state
+        .stats
+        .add(stats::BROKER_PUT_NUMS, &state.config.broker_cluster_name, n);
     success(state, cmd, code, queue_id, &appended, transaction_id)
 }
 

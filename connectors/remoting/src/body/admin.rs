@@ -320,7 +320,31 @@ pub struct SubscriptionGroupWrapper {
     pub subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
 }
 
+/// One window of a broker statistic: `{"avgpt":0.5,"sum":120,"tps":2.0}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct BrokerStatsItem {
+    /// Average of the value per recorded event in the window.
+    #[serde(default, deserialize_with = "lenient::f64")]
+    pub avgpt: f64,
+    #[serde(default, deserialize_with = "lenient::i64")]
+    pub sum: i64,
+    #[serde(default, deserialize_with = "lenient::f64")]
+    pub tps: f64,
+}
+
+/// The VIEW_BROKER_STATS_DATA (315) body: the last minute, hour and day of one statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct BrokerStatsData {
+    #[serde(rename = "statsDay", default)]
+    pub stats_day: BrokerStatsItem,
+    #[serde(rename = "statsHour", default)]
+    pub stats_hour: BrokerStatsItem,
+    #[serde(rename = "statsMinute", default)]
+    pub stats_minute: BrokerStatsItem,
+}
+
 serde_body!(
+    BrokerStatsData,
     ConsumerConnection,
     ProducerConnection,
     SubscriptionGroupConfig,

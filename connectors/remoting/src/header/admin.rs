@@ -3,7 +3,7 @@
 //! (203), GET_PRODUCER_CONNECTION_LIST (204), QUERY_TOPIC_CONSUME_BY_WHO (300),
 //! GET_BROKER_CONFIG (26) response — §2.3.20; GET_CONSUMER_RUNNING_INFO (307),
 //! CONSUME_MESSAGE_DIRECTLY (309), INVOKE_BROKER_TO_RESET_OFFSET (222),
-//! RESET_CONSUMER_CLIENT_OFFSET (220) — §2.3.21.
+//! RESET_CONSUMER_CLIENT_OFFSET (220) — §2.3.21; VIEW_BROKER_STATS_DATA (315).
 //!
 //! GET_ALL_TOPIC_CONFIG (21) and GET_BROKER_RUNTIME_INFO (28) have no header (5.3's paging
 //! fields `topicSeq`/`maxTopicNum` for 21 are not modelled).
@@ -106,6 +106,16 @@ ext_header! {
         queue_id: opt i32 = "queueId";
         /// 5.x.
         offset: opt i64 = "offset";
+    }
+}
+
+ext_header! {
+    /// VIEW_BROKER_STATS_DATA (315) request (not in protocol.md; Java's field names). Names
+    /// mqadmin `statsAll` asks for: `TOPIC_PUT_NUMS` keyed by topic, `GROUP_GET_NUMS` keyed by
+    /// `topic@group`. Unknown name or key → SYSTEM_ERROR. Body: BrokerStatsData.
+    pub struct ViewBrokerStatsDataRequestHeader {
+        stats_name: req String = "statsName";
+        stats_key: req String = "statsKey";
     }
 }
 

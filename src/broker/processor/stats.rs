@@ -1,0 +1,137 @@
+//! Statistics for admin tools: GET_TOPIC_STATS_INFO (202), GET_BROKER_RUNTIME_INFO (28) —
+//! protocol.md §2.3.20; VIEW_BROKER_STATS_DATA (315), which mqadmin `statsAll` reads.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sluice_remoting::body::admin::{TopicOffset, TopicStatsTable};
+use sluice_remoting::body::{JsonBody, KvTable, MessageQueue};
+use sluice_remoting::codes::{response, version};
+use sluice_remoting::header::admin::{TopicRequestHeader, ViewBrokerStatsDataRequestHeader};
+use sluice_remoting::RemotingCommand;
+
+use super::{bad_header, system_error};
+use crate::broker::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
+use crate::broker::BrokerState;
+use crate::net::Outbound;
+
+/// TOPIC_NOT_EXIST for a topic this broker does not have.
+pub fn topic_not_exist(cmd: &RemotingCommand, topic: &str) -> Outbound {
+    cmd.error_response(response::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist"))
+        .into()
+}
+
+pub fn topic_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match TopicRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    let Some(topic) = state.topics.get(&h.topic) else {
+        return topic_not_exist(cmd, &h.topic);
+    };
+    let store = &state.store;
+    let mut table = TopicStatsTable::default();
+    for q in 0..topic.write_queue_nums {
+        let max = store.max_queue_offset(&h.topic, q);
+        let last = max
+            .checked_sub(1)
+            .and_then(|o| store.message_store_time(&h.topic, q, o))
+            .unwrap_or(0);
+        table.offset_table.insert(
+            MessageQueue::new(&h.topic, &state.config.broker_name, q as i32),
+            TopicOffset {
+                last_update_timestamp: last,
+                max_offset: max as i64,
+                min_offset: store.min_queue_offset(&h.topic, q) as i64,
+            },
+        );
+    }
+    cmd.success_response().with_body(table.to_json()).into()
+}
+
+pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let store = &state.store;
+    let cluster = &state.config.broker_cluster_name;
+    let now = sluice_storage::clock::now_millis();
+    let log = store.commitlog();
+    let (min, max) = (log.min_offset(), log.write_pos());
+    let earliest = store
+        .commitlog()
+        .read_record(min, sluice_storage::record::CrcCheck::Skip)
+        .ok()
+        .and_then(|s| sluice_storage::record::store_timestamp_at(s.as_ref()).ok())
+        .unwrap_or(0);
+    let disk = sluice_storage::retention::disk_used_percent(store.root()).unwrap_or(0.0) / 100.0;
+    let (put, get) = (
+        state.stats.total(BROKER_PUT_NUMS, cluster),
+        state.stats.total(BROKER_GET_NUMS, cluster),
+    );
+    let runtime = (now - state.boot_timestamp).max(0) / 1000;
+    let entries: Vec<(&str, String)> = vec![
+        (
+            "brokerVersionDesc",
+            version::describe(version::DEFAULT_SERVER_VERSION),
+        ),
+        ("brokerVersion", version::DEFAULT_SERVER_VERSION.to_string()),
+        // Counted since boot: "yesterday" and "this morning" start at the boot.
+        ("msgPutTotalYesterdayMorning", "0".into()),
+        ("msgPutTotalTodayMorning", "0".into()),
+        ("msgPutTotalTodayNow", put.to_string()),
+        ("msgGetTotalYesterdayMorning", "0".into()),
+        ("msgGetTotalTodayMorning", "0".into()),
+        ("msgGetTotalTodayNow", get.to_string()),
+        ("putTps", state.stats.tps_triple(BROKER_PUT_NUMS, cluster)),
+        (
+            "getTransferedTps",
+            state.stats.tps_triple(BROKER_GET_NUMS, cluster),
+        ),
+        ("commitLogDiskRatio", format!("{disk:.4}")),
+        ("consumeQueueDiskRatio", format!("{disk:.4}")),
+        ("commitLogMinOffset", min.to_string()),
+        ("commitLogMaxOffset", max.to_string()),
+        ("earliestMessageTimeStamp", earliest.to_string()),
+        ("pageCacheLockTimeMills", "0".into()),
+        (
+            "dispatchBehindBytes",
+            max.saturating_sub(store.dispatched_offset()).to_string(),
+        ),
+        ("bootTimestamp", state.boot_timestamp.to_string()),
+        (
+            "runtime",
+            format!(
+                "[ {} days, {} hours, {} minutes, {} seconds ]",
+                runtime / 86400,
+                runtime / 3600 % 24,
+                runtime / 60 % 60,
+                runtime % 60
+            ),
+        ),
+        ("sendThreadPoolQueueSize", "0".into()),
+        ("sendThreadPoolQueueCapacity", "10000".into()),
+        ("pullThreadPoolQueueSize", "0".into()),
+        ("pullThreadPoolQueueCapacity", "100000".into()),
+        ("startAcceptSendRequestTimeStamp", "0".into()),
+        ("remainHowManyDataToFlush", "0 B".into()),
+        ("remainHowManyDataToCommit", "0 B".into()),
+        ("remainTransientStoreBufferNumbs", "0".into()),
+        ("commitLogDirCapacity", format!("Used: {:.2}%", disk * 100.0)),
+    ];
+    let table: BTreeMap<String, String> = entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    cmd.success_response()
+        .with_body(KvTable { table }.to_json())
+        .into()
+}
+
+pub fn view_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let h = match ViewBrokerStatsDataRequestHeader::from_ext(&cmd.ext_fields) {
+        Ok(h) => h,
+        Err(e) => return bad_header(cmd, &e),
+    };
+    match state.stats.view(&h.stats_name, &h.stats_key) {
+        Some(data) => cmd.success_response().with_body(data.to_json()).into(),
+        None => system_error(
+            cmd,
+            format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
+        ),
+    }
+}
