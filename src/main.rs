@@ -1,6 +1,7 @@
 //! The `sluice` binary: `namesrv`, `broker`, `standalone` (both in one process) and store
 //! maintenance. See README.md and ARCHITECTURE.md.
 
+mod admin;
 mod broker;
 mod config;
 mod namesrv;
@@ -30,6 +31,8 @@ enum Command {
     Broker(standalone::BrokerArgs),
     /// NameServer and broker in one process with embedded defaults (data in ./data).
     Standalone(standalone::StandaloneArgs),
+    /// mqadmin's common commands (updateTopic, topicStatus, consumerProgress, …).
+    Admin(admin::AdminArgs),
     /// Store maintenance: open (and so recover) a data directory and report on it.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
@@ -56,6 +59,18 @@ fn main() -> Result<()> {
                     Command::Namesrv(args) => namesrv::run(args).await,
                     Command::Broker(args) => standalone::run_broker(args).await,
                     Command::Standalone(args) => standalone::run_standalone(args).await,
+                    Command::Admin(args) => match admin::execute(args).await {
+                        Ok(out) => {
+                            if !out.is_empty() {
+                                println!("{out}");
+                            }
+                            Ok(())
+                        }
+                        Err(e) => {
+                            eprintln!("error: {e:#}");
+                            std::process::exit(1);
+                        }
+                    },
                     Command::Store(_) => Ok(()),
                 }
             })

@@ -22,15 +22,15 @@ use crate::net::client::Client;
 
 const T: Duration = Duration::from_secs(5);
 
-struct Cluster {
+pub(crate) struct Cluster {
     _dir: tempfile::TempDir,
     stop: watch::Sender<bool>,
-    broker: Option<super::BrokerHandle>,
-    namesrv: SocketAddr,
-    client: Client,
+    pub(crate) broker: Option<super::BrokerHandle>,
+    pub(crate) namesrv: SocketAddr,
+    pub(crate) client: Client,
 }
 
-async fn cluster(flush: &str) -> Cluster {
+pub(crate) async fn cluster(flush: &str) -> Cluster {
     cluster_with(&format!("flushDiskType={flush}\n")).await
 }
 
@@ -66,7 +66,7 @@ async fn cluster_with(props: &str) -> Cluster {
 }
 
 impl Cluster {
-    async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(b) = self.broker.take() {
             b.join().await.unwrap();

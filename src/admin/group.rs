@@ -1,0 +1,280 @@
+//! updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime.
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgAction, Args};
+use serde_json::json;
+use sluice_remoting::body::admin::{
+    ConsumeStats, ConsumerConnection, ResetOffsetBody, SubscriptionGroupConfig,
+};
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::admin::{
+    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader, ResetOffsetRequestHeader,
+};
+use sluice_remoting::RemotingCommand;
+
+use super::output::{Output, Table};
+use super::{done, format_timestamp, master, parse_timestamp, Admin};
+
+#[derive(Debug, Args)]
+pub struct UpdateSubGroupArgs {
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker_addr: Option<String>,
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster_name: Option<String>,
+    #[arg(short = 'g', long = "groupName")]
+    pub group_name: String,
+    #[arg(short = 's', long = "consumeEnable", action = ArgAction::Set)]
+    pub consume_enable: Option<bool>,
+    #[arg(short = 'm', long = "consumeFromMinEnable", action = ArgAction::Set)]
+    pub consume_from_min_enable: Option<bool>,
+    #[arg(short = 'd', long = "consumeBroadcastEnable", action = ArgAction::Set)]
+    pub consume_broadcast_enable: Option<bool>,
+    #[arg(short = 'q', long = "retryQueueNums")]
+    pub retry_queue_nums: Option<i32>,
+    #[arg(short = 'r', long = "retryMaxTimes")]
+    pub retry_max_times: Option<i32>,
+    #[arg(short = 'i', long = "brokerId")]
+    pub broker_id: Option<i64>,
+    #[arg(short = 'w', long = "whichBrokerWhenConsumeSlowly")]
+    pub which_broker_when_consume_slowly: Option<i64>,
+    #[arg(short = 'a', long = "notifyConsumerIdsChanged", action = ArgAction::Set)]
+    pub notify_consumer_ids_changed: Option<bool>,
+}
+
+pub async fn update_sub_group(admin: &Admin, a: &UpdateSubGroupArgs) -> Result<Output> {
+    let targets = admin
+        .masters(a.broker_addr.as_deref(), a.cluster_name.as_deref(), false)
+        .await?;
+    let mut g = SubscriptionGroupConfig::new(a.group_name.clone());
+    g.consume_enable = a.consume_enable.unwrap_or(g.consume_enable);
+    g.consume_from_min_enable = a.consume_from_min_enable.unwrap_or(g.consume_from_min_enable);
+    g.consume_broadcast_enable = a.consume_broadcast_enable.unwrap_or(g.consume_broadcast_enable);
+    g.retry_queue_nums = a.retry_queue_nums.unwrap_or(g.retry_queue_nums);
+    g.retry_max_times = a.retry_max_times.unwrap_or(g.retry_max_times);
+    g.broker_id = a.broker_id.unwrap_or(g.broker_id);
+    g.which_broker_when_consume_slowly = a
+        .which_broker_when_consume_slowly
+        .unwrap_or(g.which_broker_when_consume_slowly);
+    g.notify_consumer_ids_changed_enable = a
+        .notify_consumer_ids_changed
+        .unwrap_or(g.notify_consumer_ids_changed_enable);
+    let body = g.to_json();
+    let mut lines = Vec::new();
+    for (_, addr) in &targets {
+        let cmd =
+            RemotingCommand::request(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(body.clone());
+        admin.call_ok(addr, cmd, "update subscription group").await?;
+        lines.push(format!("create subscription group to {addr} success."));
+    }
+    lines.push(String::from_utf8_lossy(&body).into_owned());
+    let brokers: Vec<&String> = targets.iter().map(|(_, a)| a).collect();
+    let config: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    Ok(done(lines, json!({"brokers": brokers, "config": config})))
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumerProgressArgs {
+    #[arg(short = 'g', long = "groupName")]
+    pub group_name: String,
+    #[arg(short = 't', long = "topicName")]
+    pub topic_name: Option<String>,
+    /// Show the client holding each queue.
+    #[arg(short = 's', long = "showClientIP")]
+    pub show_client_ip: bool,
+}
+
+/// Masters of the topic's route, or every master.
+async fn brokers_for(admin: &Admin, topic: Option<&str>) -> Result<Vec<(String, String)>> {
+    match topic {
+        Some(t) => Ok(admin
+            .route(t)
+            .await?
+            .broker_datas
+            .iter()
+            .filter_map(|b| master(b).map(|a| (b.broker_name.clone(), a)))
+            .collect()),
+        None => admin.masters(None, None, true).await,
+    }
+}
+
+pub async fn consumer_progress(admin: &Admin, a: &ConsumerProgressArgs) -> Result<Output> {
+    let brokers = brokers_for(admin, a.topic_name.as_deref()).await?;
+    let mut all = ConsumeStats::default();
+    for (_, addr) in &brokers {
+        let h = GetConsumeStatsRequestHeader {
+            consumer_group: a.group_name.clone(),
+            topic: a.topic_name.clone(),
+            topic_list: None,
+        };
+        let cmd = RemotingCommand::request(request::GET_CONSUME_STATS).with_header(&h);
+        let reply = admin.call_ok(addr, cmd, "consume stats").await?;
+        let s = ConsumeStats::from_json(&reply.body).context("reading the consume stats")?;
+        all.consume_tps += s.consume_tps;
+        all.offset_table.extend(s.offset_table);
+    }
+    if all.offset_table.is_empty() {
+        bail!(
+            "consumer group {} has no consume progress (no offsets committed, or no such group)",
+            a.group_name
+        );
+    }
+    let mut headers = vec![
+        "#Topic",
+        "#Broker Name",
+        "#QID",
+        "#Broker Offset",
+        "#Consumer Offset",
+    ];
+    let mut keys = vec!["topic", "brokerName", "queueId", "brokerOffset", "consumerOffset"];
+    if a.show_client_ip {
+        headers.push("#Client IP");
+        keys.push("clientIp");
+    }
+    headers.extend(["#Diff", "#LastTime"]);
+    keys.extend(["diff", "lastTime"]);
+    let mut t = Table::new(&headers);
+    let mut diff_total = 0;
+    for (mq, o) in &all.offset_table {
+        let diff = o.broker_offset - o.consumer_offset;
+        diff_total += diff;
+        let mut row = vec![
+            mq.topic.clone(),
+            mq.broker_name.clone(),
+            mq.queue_id.to_string(),
+            o.broker_offset.to_string(),
+            o.consumer_offset.to_string(),
+        ];
+        if a.show_client_ip {
+            row.push("N/A".into());
+        }
+        row.extend([diff.to_string(), format_timestamp(o.last_timestamp)]);
+        t.row(row);
+    }
+    let text = format!(
+        "{}\n\nConsume TPS: {:.2}\nConsume Diff Total: {diff_total}",
+        t.render(),
+        all.consume_tps
+    );
+    let queues = super::output::table_json(&t, &keys);
+    Ok(Output::text(
+        text,
+        json!({"group": a.group_name, "consumeTps": all.consume_tps, "diffTotal": diff_total, "queues": queues}),
+    ))
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumerConnectionArgs {
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub consumer_group: String,
+    /// Ask this broker (default: each master until one knows the group).
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker_addr: Option<String>,
+}
+
+pub async fn consumer_connection(admin: &Admin, a: &ConsumerConnectionArgs) -> Result<Output> {
+    let brokers = admin.masters(a.broker_addr.as_deref(), None, true).await?;
+    let mut found = None;
+    for (_, addr) in &brokers {
+        let h = GetConsumerConnectionListRequestHeader {
+            consumer_group: a.consumer_group.clone(),
+        };
+        let cmd = RemotingCommand::request(request::GET_CONSUMER_CONNECTION_LIST).with_header(&h);
+        let reply = admin.call(addr, cmd).await?;
+        if reply.code == response::CONSUMER_NOT_ONLINE {
+            continue;
+        }
+        let reply = super::ok(reply, "consumer connection")?;
+        found = Some(ConsumerConnection::from_json(&reply.body).context("reading the consumer connection")?);
+        break;
+    }
+    let Some(cc) = found else {
+        bail!("consumer group {} is not online", a.consumer_group);
+    };
+    let mut t = Table::new(&["#ClientId", "#ClientAddr", "#Language", "#Version"]);
+    for c in &cc.connection_set {
+        t.row(vec![
+            c.client_id.clone(),
+            c.client_addr.clone(),
+            c.language.clone(),
+            sluice_remoting::codes::version::describe(c.version),
+        ]);
+    }
+    let mut s = Table::new(&["#Topic", "#SubExpression"]);
+    for (topic, sub) in &cc.subscription_table {
+        s.row(vec![topic.clone(), sub.sub_string.clone()]);
+    }
+    let text = format!(
+        "{}\n\nBelow is subscription:\n{}\n\nConsumeType: {:?}\nMessageModel: {:?}\nConsumeFromWhere: {:?}",
+        t.render(),
+        s.render(),
+        cc.consume_type,
+        cc.message_model,
+        cc.consume_from_where
+    );
+    let json = serde_json::from_slice(&cc.to_json()).unwrap_or_default();
+    Ok(Output::text(text, json))
+}
+
+#[derive(Debug, Args)]
+pub struct ResetOffsetByTimeArgs {
+    #[arg(short = 'g', long = "group")]
+    pub group: String,
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// now, milliseconds, or yyyy-MM-dd#HH:mm:ss:SSS (local time).
+    #[arg(short = 's', long = "timestamp")]
+    pub timestamp: String,
+    /// Also move offsets forward (default true).
+    #[arg(short = 'f', long = "force", default_value_t = true, action = ArgAction::Set)]
+    pub force: bool,
+    /// Accepted for compatibility (C++ clients are reset through the broker too).
+    #[arg(short = 'c', long = "cplus")]
+    pub cplus: bool,
+    /// Only this queue (with -o: to this offset).
+    #[arg(short = 'q', long = "queue")]
+    pub queue: Option<i32>,
+    #[arg(short = 'o', long = "offset")]
+    pub offset: Option<i64>,
+}
+
+pub async fn reset_offset_by_time(admin: &Admin, a: &ResetOffsetByTimeArgs) -> Result<Output> {
+    let timestamp = parse_timestamp(&a.timestamp)?;
+    let brokers = brokers_for(admin, Some(&a.topic)).await?;
+    let mut all = ResetOffsetBody::default();
+    for (_, addr) in &brokers {
+        let h = ResetOffsetRequestHeader {
+            topic: a.topic.clone(),
+            group: a.group.clone(),
+            timestamp,
+            is_force: a.force,
+            queue_id: a.queue,
+            offset: a.offset,
+        };
+        let cmd = RemotingCommand::request(request::INVOKE_BROKER_TO_RESET_OFFSET).with_header(&h);
+        let reply = admin.call_ok(addr, cmd, "reset offset").await?;
+        let body = ResetOffsetBody::from_json(&reply.body).context("reading the reset offsets")?;
+        all.offset_table.extend(body.offset_table);
+    }
+    let mut t = Table::new(&["#brokerName", "#queueId", "#offset"]);
+    for (mq, o) in &all.offset_table {
+        t.row(vec![
+            mq.broker_name.clone(),
+            mq.queue_id.to_string(),
+            o.to_string(),
+        ]);
+    }
+    let text = format!(
+        "rollback consumer offset by specified group[{}], topic[{}], force[{}], timestamp(string)[{}], timestamp(long)[{timestamp}]\n{}",
+        a.group,
+        a.topic,
+        a.force,
+        a.timestamp,
+        t.render()
+    );
+    let queues = super::output::table_json(&t, &["brokerName", "queueId", "offset"]);
+    Ok(Output::text(
+        text,
+        json!({"group": a.group, "topic": a.topic, "timestamp": timestamp, "offsets": queues}),
+    ))
+}

@@ -1,0 +1,389 @@
+//! `sluice admin`: mqadmin's common commands, with its command names and flag letters, over
+//! the remoting protocol (NameServer for routes and cluster info, then the brokers).
+//!
+//! | file | commands |
+//! |---|---|
+//! | [`topic`] | updateTopic, deleteTopic, topicList, topicRoute, topicStatus |
+//! | [`cluster`] | clusterList, brokerStatus |
+//! | [`group`] | updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime |
+//! | [`message`] | queryMsgById, queryMsgByKey, queryMsgByOffset, sendMessage, consumeMessage, printMsg |
+//! | [`stats`] | statsAll |
+//! | [`output`] | tables and `--json` |
+//!
+//! [`execute`] returns the rendered output; errors are one line (`{e:#}`), and the binary exits
+//! non-zero with them.
+
+pub mod cluster;
+pub mod group;
+pub mod message;
+pub mod output;
+pub mod stats;
+#[cfg(test)]
+mod tests;
+pub mod topic;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use sluice_remoting::body::route::{BrokerData, ClusterInfo, TopicRouteData};
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::codes::{describe_response, request, response};
+use sluice_remoting::header::route::GetRouteInfoRequestHeader;
+use sluice_remoting::RemotingCommand;
+use tokio::sync::Mutex;
+
+use self::output::Output;
+use crate::net::client::Client;
+
+/// `sluice admin [-n addr] [--json] <command> …`
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// NameServer address(es), `host:port;host:port` (default: $NAMESRV_ADDR or 127.0.0.1:9876).
+    #[arg(short = 'n', long = "namesrvAddr", global = true)]
+    pub namesrv_addr: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Timeout of each request, in milliseconds.
+    #[arg(long = "timeoutMillis", global = true, default_value_t = 5000)]
+    pub timeout_millis: u64,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create or update a topic on a broker or every master of a cluster.
+    #[command(name = "updateTopic")]
+    UpdateTopic(topic::UpdateTopicArgs),
+    /// Delete a topic from the brokers and the NameServers.
+    #[command(name = "deleteTopic")]
+    DeleteTopic(topic::DeleteTopicArgs),
+    /// List the topics the NameServer knows.
+    #[command(name = "topicList")]
+    TopicList(topic::TopicListArgs),
+    /// Show a topic's route.
+    #[command(name = "topicRoute")]
+    TopicRoute(topic::TopicRouteArgs),
+    /// Min / max offset and last update of each queue of a topic.
+    #[command(name = "topicStatus")]
+    TopicStatus(topic::TopicStatusArgs),
+    /// Brokers of every cluster with their traffic.
+    #[command(name = "clusterList")]
+    ClusterList(cluster::ClusterListArgs),
+    /// A broker's runtime statistics.
+    #[command(name = "brokerStatus")]
+    BrokerStatus(cluster::BrokerStatusArgs),
+    /// Create or update a subscription group.
+    #[command(name = "updateSubGroup")]
+    UpdateSubGroup(group::UpdateSubGroupArgs),
+    /// Lag of a consumer group per queue.
+    #[command(name = "consumerProgress")]
+    ConsumerProgress(group::ConsumerProgressArgs),
+    /// Online clients and subscriptions of a consumer group.
+    #[command(name = "consumerConnection")]
+    ConsumerConnection(group::ConsumerConnectionArgs),
+    /// Move a group's offsets to a point in time (replay).
+    #[command(name = "resetOffsetByTime")]
+    ResetOffsetByTime(group::ResetOffsetByTimeArgs),
+    /// A message by its offsetMsgId (or unique key with -t).
+    #[command(name = "queryMsgById")]
+    QueryMsgById(message::QueryMsgByIdArgs),
+    /// Messages by key.
+    #[command(name = "queryMsgByKey")]
+    QueryMsgByKey(message::QueryMsgByKeyArgs),
+    /// The message at a queue offset.
+    #[command(name = "queryMsgByOffset")]
+    QueryMsgByOffset(message::QueryMsgByOffsetArgs),
+    /// Send one message.
+    #[command(name = "sendMessage")]
+    SendMessage(message::SendMessageArgs),
+    /// Read messages from a topic (nothing is committed).
+    #[command(name = "consumeMessage")]
+    ConsumeMessage(message::ConsumeMessageArgs),
+    /// Print every message of a topic (optionally within a time range).
+    #[command(name = "printMsg")]
+    PrintMsg(message::PrintMsgArgs),
+    /// In/out TPS, 24 h counts and accumulation of every topic and consumer group.
+    #[command(name = "statsAll")]
+    StatsAll(stats::StatsAllArgs),
+}
+
+/// Runs one command and renders its output (table or JSON).
+pub async fn execute(args: AdminArgs) -> Result<String> {
+    let admin = Admin::new(args.namesrv_addr.as_deref(), args.timeout_millis)?;
+    let out = match &args.command {
+        AdminCommand::UpdateTopic(a) => topic::update_topic(&admin, a).await,
+        AdminCommand::DeleteTopic(a) => topic::delete_topic(&admin, a).await,
+        AdminCommand::TopicList(a) => topic::topic_list(&admin, a).await,
+        AdminCommand::TopicRoute(a) => topic::topic_route(&admin, a).await,
+        AdminCommand::TopicStatus(a) => topic::topic_status(&admin, a).await,
+        AdminCommand::ClusterList(a) => cluster::cluster_list(&admin, a).await,
+        AdminCommand::BrokerStatus(a) => cluster::broker_status(&admin, a).await,
+        AdminCommand::UpdateSubGroup(a) => group::update_sub_group(&admin, a).await,
+        AdminCommand::ConsumerProgress(a) => group::consumer_progress(&admin, a).await,
+        AdminCommand::ConsumerConnection(a) => group::consumer_connection(&admin, a).await,
+        AdminCommand::ResetOffsetByTime(a) => group::reset_offset_by_time(&admin, a).await,
+        AdminCommand::QueryMsgById(a) => message::query_by_id(&admin, a).await,
+        AdminCommand::QueryMsgByKey(a) => message::query_by_key(&admin, a).await,
+        AdminCommand::QueryMsgByOffset(a) => message::query_by_offset(&admin, a).await,
+        AdminCommand::SendMessage(a) => message::send_message(&admin, a).await,
+        AdminCommand::ConsumeMessage(a) => message::consume_message(&admin, a).await,
+        AdminCommand::PrintMsg(a) => message::print_msg(&admin, a).await,
+        AdminCommand::StatsAll(a) => stats::stats_all(&admin, a).await,
+    }?;
+    admin.close().await;
+    Ok(out.render(args.json))
+}
+
+/// Connections to the NameServers and brokers of one command.
+pub struct Admin {
+    namesrvs: Vec<String>,
+    timeout: Duration,
+    conns: Mutex<HashMap<String, Client>>,
+}
+
+impl Admin {
+    /// `namesrv`: `a;b`, else `$NAMESRV_ADDR`, else 127.0.0.1:9876.
+    pub fn new(namesrv: Option<&str>, timeout_millis: u64) -> Result<Admin> {
+        let list = namesrv
+            .map(str::to_owned)
+            .or_else(|| std::env::var("NAMESRV_ADDR").ok())
+            .unwrap_or_else(|| "127.0.0.1:9876".into());
+        let namesrvs: Vec<String> = list
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if namesrvs.is_empty() {
+            bail!("no NameServer address given (-n host:port)");
+        }
+        Ok(Admin {
+            namesrvs,
+            timeout: Duration::from_millis(timeout_millis.max(1)),
+            conns: Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn client(&self, addr: &str) -> Result<Client> {
+        let mut conns = self.conns.lock().await;
+        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let sock = tokio::net::lookup_host(addr)
+            .await
+            .with_context(|| format!("cannot resolve {addr}"))?
+            .next()
+            .ok_or_else(|| anyhow!("cannot resolve {addr}"))?;
+        let c = Client::connect(sock, self.timeout)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        conns.insert(addr.to_owned(), c.clone());
+        Ok(c)
+    }
+
+    /// Sends `cmd` to `addr` and returns the reply, whatever its code.
+    pub async fn call(&self, addr: &str, cmd: RemotingCommand) -> Result<RemotingCommand> {
+        let c = self.client(addr).await?;
+        c.request(cmd, self.timeout)
+            .await
+            .map_err(|e| anyhow!("{addr}: {e}"))
+    }
+
+    /// Sends `cmd` to `addr`; anything but SUCCESS is an error naming `what`.
+    pub async fn call_ok(&self, addr: &str, cmd: RemotingCommand, what: &str) -> Result<RemotingCommand> {
+        let reply = self.call(addr, cmd).await?;
+        ok(reply, what)
+    }
+
+    /// Sends `cmd` to the first NameServer that answers.
+    pub async fn namesrv(&self, cmd: RemotingCommand) -> Result<RemotingCommand> {
+        let mut last = None;
+        for addr in &self.namesrvs {
+            match self.call(addr, cmd.clone()).await {
+                Ok(r) => return Ok(r),
+                Err(e) => last = Some(e),
+            }
+        }
+        let e = last.unwrap_or_else(|| anyhow!("no NameServer"));
+        Err(anyhow!("NameServer unreachable: {e:#}"))
+    }
+
+    /// Sends `cmd` to every NameServer (for writes such as DELETE_TOPIC_IN_NAMESRV).
+    pub async fn every_namesrv(&self, cmd: RemotingCommand, what: &str) -> Result<()> {
+        for addr in &self.namesrvs {
+            self.call_ok(addr, cmd.clone(), what).await?;
+        }
+        Ok(())
+    }
+
+    /// The topic's route; a topic the NameServer does not know is an error.
+    pub async fn route(&self, topic: &str) -> Result<TopicRouteData> {
+        let h = GetRouteInfoRequestHeader {
+            topic: topic.to_owned(),
+            accept_standard_json_only: true,
+        };
+        let reply = self
+            .namesrv(RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_header(&h))
+            .await?;
+        if reply.code == response::TOPIC_NOT_EXIST {
+            bail!("topic {topic} does not exist");
+        }
+        let reply = ok(reply, "topic route")?;
+        TopicRouteData::from_json(&reply.body).context("reading the topic route")
+    }
+
+    pub async fn cluster_info(&self) -> Result<ClusterInfo> {
+        let reply = self
+            .namesrv(RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO))
+            .await?;
+        let reply = ok(reply, "cluster info")?;
+        ClusterInfo::from_json(&reply.body).context("reading the cluster info")
+    }
+
+    /// Masters to act on: `-b addr`, else the masters of cluster `-c`, else (with
+    /// `all_if_none`) every master.
+    pub async fn masters(
+        &self,
+        broker: Option<&str>,
+        cluster: Option<&str>,
+        all_if_none: bool,
+    ) -> Result<Vec<(String, String)>> {
+        if let Some(b) = broker {
+            let info = self.cluster_info().await.ok();
+            let name = info
+                .as_ref()
+                .and_then(|i| {
+                    i.broker_addr_table
+                        .values()
+                        .find(|d| d.broker_addrs.values().any(|a| a == b))
+                        .map(|d| d.broker_name.clone())
+                })
+                .unwrap_or_else(|| b.to_owned());
+            return Ok(vec![(name, b.to_owned())]);
+        }
+        if cluster.is_none() && !all_if_none {
+            bail!("give a broker (-b addr) or a cluster (-c name)");
+        }
+        let info = self.cluster_info().await?;
+        let names: Vec<String> = match cluster {
+            Some(c) => info
+                .cluster_addr_table
+                .get(c)
+                .ok_or_else(|| anyhow!("cluster {c} does not exist"))?
+                .iter()
+                .cloned()
+                .collect(),
+            None => info.broker_addr_table.keys().cloned().collect(),
+        };
+        Ok(names
+            .iter()
+            .filter_map(|n| info.broker_addr_table.get(n))
+            .filter_map(|d| master(d).map(|a| (d.broker_name.clone(), a)))
+            .collect())
+    }
+
+    async fn close(&self) {
+        for c in self.conns.lock().await.values() {
+            c.close();
+        }
+    }
+}
+
+/// The master address of a broker name.
+pub fn master(d: &BrokerData) -> Option<String> {
+    d.master_addr().map(str::to_owned)
+}
+
+/// `reply` if SUCCESS, else an error `what: CODE(n): remark`.
+pub fn ok(reply: RemotingCommand, what: &str) -> Result<RemotingCommand> {
+    if reply.code == response::SUCCESS {
+        return Ok(reply);
+    }
+    let remark = reply.remark.as_deref().unwrap_or("").trim();
+    let code = describe_response(reply.code);
+    if remark.is_empty() {
+        bail!("{what} failed: {code}");
+    }
+    bail!("{what} failed: {code}: {remark}")
+}
+
+/// Parses mqadmin's timestamps: `now`, milliseconds, or local `yyyy-MM-dd#HH:mm:ss:SSS`.
+pub fn parse_timestamp(s: &str) -> Result<i64> {
+    let s = s.trim();
+    if s == "now" {
+        return Ok(sluice_storage::clock::now_millis());
+    }
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || anyhow!("bad timestamp {s:?}: use now, milliseconds or yyyy-MM-dd#HH:mm:ss:SSS");
+    let (date, time) = s.split_once(['#', ' ']).ok_or_else(bad)?;
+    let d: Vec<i32> = date
+        .split('-')
+        .map(|p| p.parse::<i32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let t: Vec<i32> = time
+        .split(':')
+        .map(|p| p.parse::<i32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let ([y, mo, day], [h, mi, sec, ms]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    // SAFETY: `tm` is fully initialised (zeroed, then the fields set); mktime only reads and
+    // normalises it.
+    let secs = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = *day;
+        tm.tm_hour = *h;
+        tm.tm_min = *mi;
+        tm.tm_sec = *sec;
+        tm.tm_isdst = -1;
+        libc::mktime(&mut tm)
+    };
+    if secs == -1 {
+        return Err(bad());
+    }
+    Ok(secs * 1000 + *ms as i64)
+}
+
+/// An optional timestamp flag, parsed, or `default`.
+pub fn time_or(s: Option<&str>, default: i64) -> Result<i64> {
+    s.map(parse_timestamp).transpose().map(|t| t.unwrap_or(default))
+}
+
+/// Local `yyyy-MM-dd HH:mm:ss,SSS` of a millisecond timestamp, as mqadmin prints them.
+pub fn format_timestamp(ms: i64) -> String {
+    if ms <= 0 {
+        return "-".into();
+    }
+    let secs = ms.div_euclid(1000) as libc::time_t;
+    // SAFETY: localtime_r writes into the zeroed `tm` and reads `secs`.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&secs, &mut tm);
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// An `Output` for commands that just report success per broker.
+pub fn done(lines: Vec<String>, json: serde_json::Value) -> Output {
+    Output::text(lines.join("\n"), json)
+}

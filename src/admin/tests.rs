@@ -1,0 +1,346 @@
+//! The admin commands' library functions against an in-process NameServer and broker (real
+//! TCP), checking tables and JSON, a missing topic and an unreachable NameServer; plus
+//! Java-shaped admin requests sent raw and the exact shapes of the bodies the broker answers.
+
+use std::time::Duration;
+
+use clap::Parser;
+use sluice_remoting::body::admin::BROKER_RUNTIME_KEYS;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::RemotingCommand;
+
+use super::{execute, AdminArgs};
+use crate::broker::tests::cluster;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+async fn run(ns: &str, args: &[&str]) -> anyhow::Result<String> {
+    let argv: Vec<&str> = ["admin", "-n", ns].iter().chain(args).copied().collect();
+    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    execute(cli.admin).await
+}
+
+async fn json(ns: &str, args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let out = run(ns, &a).await.unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_against_a_broker() {
+    let c = cluster("ASYNC_FLUSH").await;
+    let ns = c.namesrv.to_string();
+    let state = c.broker.as_ref().unwrap().state.clone();
+    let addr = state.broker_addr().to_string();
+    let bname = state.config.broker_name.clone();
+
+    let out = run(
+        &ns,
+        &["updateTopic", "-b", &addr, "-t", "AdminT", "-r", "2", "-w", "2"],
+    )
+    .await
+    .unwrap();
+    assert!(out.contains(&format!("create topic to {addr} success.")), "{out}");
+    // The broker re-registers at once; wait for the route.
+    let mut route = Err(anyhow::anyhow!("no route yet"));
+    for _ in 0..50 {
+        route = run(&ns, &["topicRoute", "-t", "AdminT"]).await;
+        if route.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let route = route.unwrap();
+    assert!(route.starts_with("#ClusterName"), "{route}");
+    assert!(route.contains(&bname) && route.contains("RW-"), "{route}");
+
+    let sent = json(
+        &ns,
+        &[
+            "sendMessage",
+            "-t",
+            "AdminT",
+            "-p",
+            "hello",
+            "-k",
+            "k1",
+            "-c",
+            "TagA",
+        ],
+    )
+    .await;
+    assert_eq!(sent["sendStatus"], "SEND_OK");
+    assert_eq!(sent["queueId"], 0);
+    let msg_id = sent["msgId"].as_str().unwrap().to_owned();
+    let table = run(
+        &ns,
+        &[
+            "sendMessage",
+            "-t",
+            "AdminT",
+            "-p",
+            "second",
+            "-b",
+            &bname,
+            "-i",
+            "1",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        table.starts_with("#Broker Name") && table.contains("SEND_OK"),
+        "{table}"
+    );
+
+    let status = json(&ns, &["topicStatus", "-t", "AdminT"]).await;
+    assert_eq!(status.as_array().unwrap().len(), 2);
+    assert_eq!(status[0]["maxOffset"], 1);
+    assert_eq!(status[0]["minOffset"], 0);
+    let status = run(&ns, &["topicStatus", "-t", "AdminT"]).await.unwrap();
+    assert!(
+        status.starts_with("#Broker Name  #QID  #Min Offset  #Max Offset"),
+        "{status}"
+    );
+
+    let by_id = run(&ns, &["queryMsgById", "-i", &msg_id]).await.unwrap();
+    assert!(by_id.contains("Message Body    : hello"), "{by_id}");
+    assert!(by_id.contains("Tags            : [TagA]"), "{by_id}");
+    let by_offset = json(
+        &ns,
+        &[
+            "queryMsgByOffset",
+            "-t",
+            "AdminT",
+            "-b",
+            &bname,
+            "-i",
+            "1",
+            "-o",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(by_offset["body"], "second");
+    let mut by_key = serde_json::Value::Null;
+    for _ in 0..50 {
+        by_key = json(&ns, &["queryMsgByKey", "-t", "AdminT", "-k", "k1"]).await;
+        if by_key.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // (In-process brokers bound to port 0 store that port in the record, so compare bodies.)
+    assert_eq!(by_key[0]["body"], "hello");
+
+    let printed = run(&ns, &["printMsg", "-t", "AdminT", "-s", "TagA"])
+        .await
+        .unwrap();
+    assert!(printed.starts_with("MSGID: "), "{printed}");
+    assert!(
+        printed.contains("BODY: hello") && !printed.contains("second"),
+        "{printed}"
+    );
+    let consumed = json(&ns, &["consumeMessage", "-t", "AdminT", "-c", "1"]).await;
+    assert_eq!(consumed.as_array().unwrap().len(), 1);
+
+    let out = run(&ns, &["updateSubGroup", "-b", &addr, "-g", "G1", "-r", "3"])
+        .await
+        .unwrap();
+    assert!(out.contains("create subscription group to"), "{out}");
+    assert_eq!(
+        state
+            .store
+            .meta()
+            .subscription_group("G1")
+            .unwrap()
+            .unwrap()
+            .retry_max_times,
+        3
+    );
+    let reset = json(&ns, &["resetOffsetByTime", "-g", "G1", "-t", "AdminT", "-s", "0"]).await;
+    assert_eq!(reset["offsets"].as_array().unwrap().len(), 2);
+    assert_eq!(reset["offsets"][0]["offset"], 0);
+    let progress = json(&ns, &["consumerProgress", "-g", "G1", "-t", "AdminT"]).await;
+    assert_eq!(progress["diffTotal"], 2);
+    assert_eq!(progress["queues"][0]["brokerOffset"], 1);
+    let progress = run(&ns, &["consumerProgress", "-g", "G1"]).await.unwrap();
+    assert!(progress.contains("Consume Diff Total: 2"), "{progress}");
+    // Replay to the end: the lag is gone.
+    run(
+        &ns,
+        &["resetOffsetByTime", "-g", "G1", "-t", "AdminT", "-s", "now"],
+    )
+    .await
+    .unwrap();
+    let progress = json(&ns, &["consumerProgress", "-g", "G1", "-t", "AdminT"]).await;
+    assert_eq!(progress["diffTotal"], 0);
+
+    let err = run(&ns, &["consumerConnection", "-g", "G1"]).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "consumer group G1 is not online");
+
+    let clusters = json(&ns, &["clusterList"]).await;
+    assert_eq!(clusters[0]["brokerName"], bname.as_str());
+    assert_eq!(clusters[0]["inTotalToday"], 2);
+    let broker = json(&ns, &["brokerStatus", "-b", &addr]).await;
+    for k in BROKER_RUNTIME_KEYS {
+        assert!(broker.get(*k).is_some(), "runtime info lacks {k}");
+    }
+    let text = run(&ns, &["brokerStatus", "-b", &addr]).await.unwrap();
+    assert!(text.contains("msgPutTotalTodayNow"), "{text}");
+
+    let stats = json(&ns, &["statsAll", "-t", "AdminT"]).await;
+    assert_eq!(stats[0]["inMsg24Hour"], 2);
+    assert_eq!(stats[0]["consumerGroup"], "G1");
+    let topics = json(&ns, &["topicList"]).await;
+    assert!(topics.as_array().unwrap().iter().any(|t| t == "AdminT"));
+
+    // Errors: one line, naming the problem.
+    let err = run(&ns, &["topicStatus", "-t", "Nope"]).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "topic Nope does not exist");
+    let err = run(&ns, &["sendMessage", "-t", "Nope", "-p", "x"])
+        .await
+        .unwrap_err();
+    assert_eq!(format!("{err:#}"), "topic Nope does not exist");
+    let err = run("127.0.0.1:1", &["topicList"]).await.unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.starts_with("NameServer unreachable: cannot connect to 127.0.0.1:1"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'));
+    let err = run(&ns, &["brokerStatus", "-b", "127.0.0.1:1"])
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").starts_with("cannot connect to 127.0.0.1:1"),
+        "{err:#}"
+    );
+
+    let out = run(&ns, &["deleteTopic", "-t", "AdminT"]).await.unwrap();
+    assert!(out.contains("from NameServer success"), "{out}");
+    let err = run(&ns, &["topicRoute", "-t", "AdminT"]).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "topic AdminT does not exist");
+    c.shutdown().await;
+}
+
+/// Requests as Java's admin tools build them (fastjson bodies, string ext fields) and the
+/// exact body shapes Java tools parse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_shaped_admin_requests() {
+    let c = cluster("ASYNC_FLUSH").await;
+    let state = c.broker.as_ref().unwrap().state.clone();
+    let bname = state.config.broker_name.clone();
+    let t = Duration::from_secs(5);
+    let create = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
+        .with_ext("topic", "JT")
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", "1")
+        .with_ext("writeQueueNums", "1")
+        .with_ext("perm", "6")
+        .with_ext("topicFilterType", "SINGLE_TAG")
+        .with_ext("topicSysFlag", "0")
+        .with_ext("order", "false");
+    assert_eq!(c.client.request(create, t).await.unwrap().code, response::SUCCESS);
+
+    // mqadmin updateSubGroup's body, as fastjson writes SubscriptionGroupConfig (4.9).
+    let group = br#"{"brokerId":0,"consumeBroadcastEnable":true,"consumeEnable":true,"consumeFromMinEnable":true,"groupName":"JG","notifyConsumerIdsChangedEnable":true,"retryMaxTimes":5,"retryQueueNums":1,"whichBrokerWhenConsumeSlowly":1}"#;
+    let cmd = RemotingCommand::request(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(&group[..]);
+    assert_eq!(c.client.request(cmd, t).await.unwrap().code, response::SUCCESS);
+    let all = c
+        .client
+        .request(
+            RemotingCommand::request(request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+            t,
+        )
+        .await
+        .unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&all.body).unwrap();
+    assert_eq!(all["subscriptionGroupTable"]["JG"]["retryMaxTimes"], 5);
+
+    let stats = RemotingCommand::request(request::GET_TOPIC_STATS_INFO).with_ext("topic", "JT");
+    let r = c.client.request(stats, t).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        format!(
+            r#"{{"offsetTable":{{{{"brokerName":"{bname}","queueId":0,"topic":"JT"}}:{{"lastUpdateTimestamp":0,"maxOffset":0,"minOffset":0}}}}}}"#
+        )
+    );
+    let missing = RemotingCommand::request(request::GET_TOPIC_STATS_INFO).with_ext("topic", "Nope");
+    assert_eq!(
+        c.client.request(missing, t).await.unwrap().code,
+        response::TOPIC_NOT_EXIST
+    );
+
+    let cs = RemotingCommand::request(request::GET_CONSUME_STATS)
+        .with_ext("consumerGroup", "JG")
+        .with_ext("topic", "JT");
+    let r = c.client.request(cs, t).await.unwrap();
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        body.starts_with(r#"{"consumeTps":"#)
+            && body.contains(&format!(
+                r#""offsetTable":{{{{"brokerName":"{bname}","queueId":0,"topic":"JT"}}:{{"brokerOffset":0,"consumerOffset":0,"lastTimestamp":0}}}}"#
+            )),
+        "{body}"
+    );
+
+    let reset = RemotingCommand::request(request::INVOKE_BROKER_TO_RESET_OFFSET)
+        .with_ext("topic", "JT")
+        .with_ext("group", "JG")
+        .with_ext("timestamp", "0")
+        .with_ext("isForce", "true");
+    let r = c.client.request(reset, t).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        format!(r#"{{"offsetTable":{{{{"brokerName":"{bname}","queueId":0,"topic":"JT"}}:0}}}}"#)
+    );
+
+    let conn =
+        RemotingCommand::request(request::GET_CONSUMER_CONNECTION_LIST).with_ext("consumerGroup", "JG");
+    let r = c.client.request(conn, t).await.unwrap();
+    assert_eq!(r.code, response::CONSUMER_NOT_ONLINE);
+
+    let rt = c
+        .client
+        .request(RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO), t)
+        .await
+        .unwrap();
+    let rt: serde_json::Value = serde_json::from_slice(&rt.body).unwrap();
+    for k in BROKER_RUNTIME_KEYS {
+        assert!(rt["table"][*k].is_string(), "runtime info lacks {k}");
+    }
+    assert_eq!(rt["table"]["putTps"].as_str().unwrap().split(' ').count(), 3);
+
+    let view = RemotingCommand::request(request::VIEW_BROKER_STATS_DATA)
+        .with_ext("statsName", "TOPIC_PUT_NUMS")
+        .with_ext("statsKey", "JT");
+    assert_eq!(
+        c.client.request(view, t).await.unwrap().code,
+        response::SYSTEM_ERROR
+    );
+    state.stats.add(crate::broker::stats::TOPIC_PUT_NUMS, "JT", 2);
+    let view = RemotingCommand::request(request::VIEW_BROKER_STATS_DATA)
+        .with_ext("statsName", "TOPIC_PUT_NUMS")
+        .with_ext("statsKey", "JT");
+    let r = c.client.request(view, t).await.unwrap();
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        body.starts_with(r#"{"statsDay":{"avgpt":2.0,"sum":2,"tps":"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""statsHour":{"#) && body.contains(r#""statsMinute":{"#),
+        "{body}"
+    );
+
+    let who = RemotingCommand::request(request::QUERY_TOPIC_CONSUME_BY_WHO).with_ext("topic", "JT");
+    let r = c.client.request(who, t).await.unwrap();
+    assert_eq!(&r.body[..], br#"{"groupList":["JG"]}"#);
+    c.shutdown().await;
+}
