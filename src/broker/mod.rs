@@ -127,9 +127,17 @@ impl BrokerHandle {
     }
 }
 
-/// Opens the store (recovering it), starts the pipeline, binds `listenPort` and registers with
-/// the NameServers.
+/// Binds `listenPort`, opens the store (recovering it), starts the pipeline and the scheduler,
+/// and registers with the NameServers.
 pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<BrokerHandle> {
+    // Bound first so that a `listenPort=0` broker writes its real port into every record's
+    // store host (offsetMsgIds).
+    let listener = TcpListener::bind(SocketAddr::new(config.broker_ip1, config.listen_port))
+        .await
+        .with_context(|| format!("binding the broker port {}", config.listen_port))?;
+    let local_addr = listener.local_addr()?;
+    let mut config = config;
+    config.listen_port = local_addr.port();
     let mut store_config = config.store.clone();
     store_config.store_host = config.broker_addr();
     let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
@@ -164,12 +172,6 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     )
     .context("starting the core pipeline")?;
     let submitter = pipeline.submitter();
-    let listener = TcpListener::bind(SocketAddr::new(config.broker_ip1, config.listen_port))
-        .await
-        .with_context(|| format!("binding the broker port {}", config.listen_port))?;
-    let local_addr = listener.local_addr()?;
-    let mut config = config;
-    config.listen_port = local_addr.port();
     let transactions = Arc::new(TransactionLog::new(store.meta().clone()));
     let state = Arc::new(BrokerState {
         config,
