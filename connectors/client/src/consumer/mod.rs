@@ -1,5 +1,9 @@
-//! Consumers: [`pull::PullConsumer`] (application-driven pulls and offsets).
+//! Consumers: [`pull::PullConsumer`] (application-driven pulls and offsets),
+//! [`push::PushConsumer`] (rebalance, long polling, listeners) and the queue-allocation
+//! strategies ([`allocate`]).
 
+pub mod allocate;
 pub mod pull;
 
+pub use allocate::{AllocateStrategy, MachineRoomResolver};
 pub use pull::{PullConsumer, PullOptions, PullResult, PullStatus};
