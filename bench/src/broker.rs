@@ -169,18 +169,7 @@ impl BrokerProcess {
 
     /// User + system CPU seconds the broker has used so far.
     pub fn cpu_secs(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            return 0.0;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        // `rest` starts at field 3 (state), so field n is at index n - 3.
-        let total = ticks(14 - 3) + ticks(15 - 3);
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        total as f64 / if hz > 0 { hz as f64 } else { 100.0 }
+        cpu_secs_of(self.pid)
     }
 
     /// Sends SIGTERM and waits up to `timeout` for a clean exit, then SIGKILL.
@@ -237,6 +226,22 @@ fn strip_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+/// User + system CPU seconds process `pid` has used so far (0 once it is gone).
+pub fn cpu_secs_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // `rest` starts at field 3 (state), so field n is at index n - 3.
+    let total = ticks(14 - 3) + ticks(15 - 3);
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    total as f64 / if hz > 0 { hz as f64 } else { 100.0 }
 }
 
 /// VmRSS and its parts of process `pid` (zeros once it is gone).

@@ -1,8 +1,8 @@
 //! Facts about the machine and the code that a report records.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub cpus: usize,
     pub memory_bytes: u64,

@@ -2,13 +2,21 @@
 //! same machine's sequential-write bandwidth (fio), measured in the same run. `sluice-bench
 //! schedule` drives the real `sluice standalone` over the wire: delay-level and timer lateness
 //! under load, memory with a million pending timers, transactional against plain produce.
+//! `sluice-bench broker` (also `sluice bench broker`) sweeps producer / consumer / end-to-end
+//! load over sluice, the null broker and the rocketmq-rust broker, with fio and iperf3 as
+//! references (`sweep.rs`).
 
 mod broker;
 mod fio;
-mod machine;
+mod load;
+mod null_broker;
 mod schedule;
 mod storage;
+mod sweep;
+mod targets;
 mod wire;
+
+use sluice_bench::{machine, plot, report};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -32,11 +40,21 @@ enum Command {
     /// broker memory with a million pending timers (reference: the idle broker), transactional
     /// vs plain produce throughput. Starts the real `sluice standalone`.
     Schedule(schedule::Args),
+    /// Throughput and latency of producer, consumer and end-to-end load (sweeps over a matrix)
+    /// against sluice, the null broker and the rocketmq-rust broker, with fio and iperf3 as
+    /// references; a JSON report and an SVG of the throughput–latency curves in bench/out/.
+    Broker(sweep::Args),
+    /// A broker that answers every request with SUCCESS and stores nothing (started by
+    /// `broker --targets null`).
+    #[command(hide = true)]
+    NullBroker(null_broker::Args),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Storage(args) => storage::run(args),
         Command::Schedule(args) => schedule::run(args),
+        Command::Broker(args) => sweep::run(args),
+        Command::NullBroker(args) => null_broker::run(args),
     }
 }

@@ -24,18 +24,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Parser;
 use serde::Serialize;
 use sluice_remoting::codes::response;
 use sluice_storage::properties;
-use sluice_storage::record::{self, CrcCheck, Record};
+use sluice_storage::record::{CrcCheck, Record};
 use tokio::sync::Semaphore;
 
 use crate::broker::{self, BrokerProcess, BrokerSpec, Memory};
 use crate::machine;
-use crate::wire::{Client, Outgoing, SendOk, SendOutcome};
+use crate::wire::{decode_records, Client, Outgoing, SendOk, SendOutcome};
 
 #[derive(Parser, Debug, Clone)]
 pub struct Args {
@@ -424,26 +424,6 @@ where
 // ---------------------------------------------------------------------------------------------
 // Pulling and decoding
 
-/// Decodes the concatenated records of a pull body.
-fn decode_records(body: &[u8], visit: &mut impl FnMut(&Record<'_>)) -> Result<u64> {
-    let mut rest = body;
-    let mut n = 0;
-    while !rest.is_empty() {
-        let (total, _) = record::peek_header(rest).map_err(|e| anyhow!("pulled record header: {e}"))?;
-        let total = usize::try_from(total)
-            .ok()
-            .filter(|&t| t > 0 && t <= rest.len())
-            .ok_or_else(|| anyhow!("pulled record declares {total} bytes, {} remain", rest.len()))?;
-        let (this, next) = rest.split_at(total);
-        let rec =
-            record::decode_message(this, CrcCheck::Verify).map_err(|e| anyhow!("pulled record: {e}"))?;
-        visit(&rec);
-        n += 1;
-        rest = next;
-    }
-    Ok(n)
-}
-
 /// Pulls every queue of `topic` from `offsets` (advanced in place) until caught up.
 async fn pull_topic(
     client: &Client,
@@ -457,7 +437,7 @@ async fn pull_topic(
             let r = client.pull(GROUP, topic, q as i32, *off, 1024).await?;
             match r.code {
                 response::SUCCESS => {
-                    n += decode_records(&r.body, visit)?;
+                    n += decode_records(&r.body, CrcCheck::Verify, visit)?;
                     if r.next_begin_offset <= *off {
                         bail!(
                             "pull {topic}/{q} at {off} returned SUCCESS without advancing (next {})",
@@ -1802,7 +1782,10 @@ mod tests {
         body.extend(rec("2", 1_990));
         body.extend(rec("9", 5));
         let mut t = Tracker::new(&[(0, 1_000, 1), (1, 1_500, 1), (2, 2_000, 2)]);
-        assert_eq!(decode_records(&body, &mut |r| t.visit(r)).unwrap(), 4);
+        assert_eq!(
+            decode_records(&body, CrcCheck::Verify, &mut |r| t.visit(r)).unwrap(),
+            4
+        );
         let all = t.result(3, 1, None);
         assert_eq!(
             (

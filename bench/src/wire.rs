@@ -22,6 +22,7 @@ use sluice_remoting::header::pull::{sys_flag, PullMessageRequestHeader, PullMess
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use sluice_remoting::header::transaction::{transaction_type, EndTransactionRequestHeader};
 use sluice_remoting::{DecoderLimits, FrameDecoder, RemotingCommand};
+use sluice_storage::record::{self, CrcCheck, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -289,15 +290,30 @@ impl Client {
         offset: i64,
         max: i32,
     ) -> Result<PullOutcome> {
+        self.pull_suspended(group, topic, queue_id, offset, max, 0).await
+    }
+
+    /// PULL_MESSAGE (11), subscription `*` carried in the request; with `suspend_ms` > 0 the
+    /// broker holds the pull (long polling) until a message arrives or that much time passes.
+    pub async fn pull_suspended(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max: i32,
+        suspend_ms: i64,
+    ) -> Result<PullOutcome> {
+        let suspend = if suspend_ms > 0 { sys_flag::SUSPEND } else { 0 };
         let h = PullMessageRequestHeader {
             consumer_group: group.to_owned(),
             topic: topic.to_owned(),
             queue_id,
             queue_offset: offset,
             max_msg_nums: max,
-            sys_flag: sys_flag::SUBSCRIPTION,
+            sys_flag: sys_flag::SUBSCRIPTION | suspend,
             commit_offset: 0,
-            suspend_timeout_millis: 0,
+            suspend_timeout_millis: suspend_ms,
             subscription: Some("*".into()),
             sub_version: 0,
             expression_type: Some("TAG".into()),
@@ -370,4 +386,24 @@ impl Client {
         let resp = self.request(cmd).await?;
         Ok(Some((resp.code, resp.remark.unwrap_or_default())))
     }
+}
+
+/// Decodes the concatenated stored records of a pull body (protocol.md §3.1), visiting each;
+/// returns how many there were.
+pub fn decode_records(body: &[u8], crc: CrcCheck, visit: &mut impl FnMut(&Record<'_>)) -> Result<u64> {
+    let mut rest = body;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (total, _) = record::peek_header(rest).map_err(|e| anyhow!("pulled record header: {e}"))?;
+        let total = usize::try_from(total)
+            .ok()
+            .filter(|&t| t > 0 && t <= rest.len())
+            .ok_or_else(|| anyhow!("pulled record declares {total} bytes, {} remain", rest.len()))?;
+        let (this, next) = rest.split_at(total);
+        let rec = record::decode_message(this, crc).map_err(|e| anyhow!("pulled record: {e}"))?;
+        visit(&rec);
+        n += 1;
+        rest = next;
+    }
+    Ok(n)
 }

@@ -1,0 +1,212 @@
+//! The broker benchmark's JSON report (`bench/out/broker-<unix>.json`): what was measured, on
+//! which machine and commit, with which client, every sweep point of every target, and the
+//! references (fio, iperf3) measured in the same run. `notebooks/throughput.ipynb` reads it;
+//! [`SCHEMA`] changes whenever a field changes meaning.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+
+/// The report's schema name and version.
+pub const SCHEMA: &str = "sluice-bench/broker/1";
+
+/// The load generator every figure of this report used.
+pub const CLIENT: &str = "sluice-bench wire client";
+
+/// One `sluice-bench broker` invocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrokerReport {
+    pub schema: String,
+    /// Always `"broker"`.
+    pub bench: String,
+    pub unix: u64,
+    pub commit: String,
+    pub machine: Machine,
+    /// The load generator, e.g. [`CLIENT`], and how it reaches the broker.
+    pub client: String,
+    pub client_detail: String,
+    /// The command line as given.
+    pub args: Vec<String>,
+    pub targets: Vec<String>,
+    pub duration_secs: f64,
+    pub warmup_secs: f64,
+    pub references: References,
+    pub runs: Vec<RunResult>,
+    /// Targets or points that could not be measured, with why.
+    pub failures: Vec<String>,
+    /// The SVG drawn from `runs`, relative to the report's folder.
+    pub svg: Option<String>,
+}
+
+/// Bandwidth references measured in the same run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct References {
+    /// fio buffered sequential write on the disk that holds the brokers' data.
+    pub fio_seq_write_bytes_per_sec: Option<f64>,
+    pub fio_detail: Option<String>,
+    /// iperf3 TCP over 127.0.0.1, receiver side.
+    pub iperf3_loopback_bytes_per_sec: Option<f64>,
+    pub iperf3_detail: Option<String>,
+}
+
+impl References {
+    /// min(fio, iperf3): the bandwidth a broker on this machine cannot exceed (if both known).
+    pub fn bound_bytes_per_sec(&self) -> Option<f64> {
+        match (
+            self.fio_seq_write_bytes_per_sec,
+            self.iperf3_loopback_bytes_per_sec,
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// One point of a sweep: the load's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// `producer`, `consumer` or `e2e`.
+    pub mode: String,
+    /// Body bytes per message.
+    pub size: usize,
+    /// Connections sending (in consumer mode also the connections pulling).
+    pub producers: usize,
+    /// Requests in flight per connection at most (1 = synchronous sender).
+    pub inflight: usize,
+    /// Messages per request (> 1: SEND_BATCH_MESSAGE).
+    pub batch: usize,
+    pub topics: usize,
+    /// Queues per topic.
+    pub queues: usize,
+    /// Offered messages/s over all connections (open loop); 0 = as fast as possible (closed loop).
+    pub rate: f64,
+    /// `ASYNC_FLUSH` or `SYNC_FLUSH` (the broker's flushDiskType).
+    pub flush: String,
+}
+
+impl Default for Point {
+    /// 16 synchronous senders of 1 KiB messages, one topic of 8 queues, ASYNC_FLUSH.
+    fn default() -> Point {
+        Point {
+            mode: "producer".into(),
+            size: 1024,
+            producers: 16,
+            inflight: 1,
+            batch: 1,
+            topics: 1,
+            queues: 8,
+            rate: 0.0,
+            flush: "ASYNC_FLUSH".into(),
+        }
+    }
+}
+
+/// Latency percentiles in milliseconds over `samples` requests (or deliveries).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Latency {
+    pub samples: u64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// Percentiles of `micros` (sorted in place).
+    pub fn from_micros(micros: &mut [u64]) -> Latency {
+        if micros.is_empty() {
+            return Latency::default();
+        }
+        micros.sort_unstable();
+        let n = micros.len();
+        let at = |q: f64| {
+            let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+            micros[i] as f64 / 1000.0
+        };
+        let sum: u128 = micros.iter().map(|&v| v as u128).sum();
+        Latency {
+            samples: n as u64,
+            mean_ms: sum as f64 / n as f64 / 1000.0,
+            p50_ms: at(0.50),
+            p90_ms: at(0.90),
+            p99_ms: at(0.99),
+            p999_ms: at(0.999),
+            max_ms: micros[n - 1] as f64 / 1000.0,
+        }
+    }
+}
+
+/// One target at one point.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    /// `sluice`, `null` or `rocketmq-rust`.
+    pub target: String,
+    pub point: Point,
+    /// Length of the measured window.
+    pub elapsed_secs: f64,
+    /// Messages the broker acknowledged (producer, e2e) or delivered (consumer).
+    pub msgs: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub msgs_per_sec: f64,
+    /// Body bytes per second, MB = 10^6.
+    pub mb_per_sec: f64,
+    /// What `latency` measures: `send` (request → response), `pull` (request → response) or
+    /// `end-to-end` (send → delivered to the consumer).
+    pub latency_kind: String,
+    pub latency: Latency,
+    /// Messages the consumers received (e2e), else 0.
+    pub consumed: u64,
+    /// Broker process CPU seconds (user + system) during the measured window.
+    pub broker_cpu_secs: f64,
+    /// Highest VmRSS sampled (about once a second) while the point ran.
+    pub broker_peak_rss_bytes: u64,
+}
+
+impl BrokerReport {
+    /// Writes the report as `broker-<unix>.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("broker-{}.json", self.unix));
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Reads a report back, checking its schema.
+    pub fn read(path: &Path) -> Result<BrokerReport> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let r: BrokerReport =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        anyhow::ensure!(
+            r.schema == SCHEMA,
+            "{}: schema {} (want {SCHEMA})",
+            path.display(),
+            r.schema
+        );
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let mut v: Vec<u64> = (1..=1000).map(|i| i * 1000).collect();
+        let l = Latency::from_micros(&mut v);
+        assert_eq!(l.samples, 1000);
+        assert_eq!(l.p50_ms, 500.0);
+        assert_eq!(l.p99_ms, 990.0);
+        assert_eq!(l.p999_ms, 999.0);
+        assert_eq!(l.max_ms, 1000.0);
+        assert_eq!(Latency::from_micros(&mut []).samples, 0);
+    }
+}

@@ -1,0 +1,648 @@
+//! `sluice-bench broker`: one load shape or a matrix of them (`--sweep key=v1,v2 …`) against
+//! each target (`--targets sluice,null,rocketmq-rust`), every point on a freshly started broker;
+//! fio and iperf3 as bandwidth references; a progress line on stderr; the JSON report
+//! (`report.rs`) and the throughput–latency SVG (`plot.rs`) in `bench/out/`.
+
+use std::io::{IsTerminal, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use crate::broker;
+use crate::fio;
+use crate::load::{self, Live, Plan};
+use crate::machine;
+use crate::plot;
+use crate::report::{BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
+use crate::targets::{Running, Setup};
+use crate::wire::Client;
+
+const SWEEP_KEYS: [&str; 9] = [
+    "mode",
+    "size",
+    "producers",
+    "inflight",
+    "batch",
+    "topics",
+    "queues",
+    "rate",
+    "flush",
+];
+
+#[derive(Parser, Debug, Clone)]
+pub struct Args {
+    /// producer, consumer or e2e.
+    #[arg(long, default_value = "producer")]
+    mode: String,
+    /// Body bytes per message.
+    #[arg(long, default_value_t = 1024)]
+    size: usize,
+    /// Connections sending (consumer mode: also pulling).
+    #[arg(long, default_value_t = 16)]
+    producers: usize,
+    /// Requests in flight per connection (1 = synchronous sender).
+    #[arg(long, default_value_t = 1)]
+    inflight: usize,
+    /// Messages per send (> 1: SEND_BATCH_MESSAGE).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Topics the load is spread over.
+    #[arg(long, default_value_t = 1)]
+    topics: usize,
+    /// Queues per topic.
+    #[arg(long, default_value_t = 8)]
+    queues: usize,
+    /// Offered messages/s over all connections (open loop); 0 = as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Measured seconds per point (default 10; --quick 2).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Unmeasured seconds before each point's window (default 1; --quick 0.5).
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// flushDiskType of the brokers: ASYNC_FLUSH or SYNC_FLUSH.
+    #[arg(long, default_value = "ASYNC_FLUSH")]
+    flush: String,
+    /// A matrix over the flags above: `--sweep producers=1,4,16 inflight=1,64 size=1024`.
+    /// Keys: mode, size, producers, inflight, batch, topics, queues, rate, flush.
+    #[arg(long, num_args = 1..)]
+    sweep: Vec<String>,
+    /// Brokers to measure: sluice, null, rocketmq-rust (default: all three; --quick: sluice,null).
+    #[arg(long, value_delimiter = ',')]
+    targets: Option<Vec<String>>,
+    /// A short run: 2 s points, `--sweep producers=1,16` unless a sweep is given, small
+    /// references, targets sluice,null unless given.
+    #[arg(long)]
+    quick: bool,
+    /// Skip the fio and iperf3 references.
+    #[arg(long)]
+    no_references: bool,
+    /// Wait up to this many seconds for compilers (rustc) to finish before measuring.
+    #[arg(long, default_value_t = 0.0)]
+    wait_idle: f64,
+    /// The sluice binary. Default: $CARGO_TARGET_DIR/release/sluice, else
+    /// ~/.cache/sluice/target/release/sluice.
+    #[arg(long)]
+    sluice_bin: Option<PathBuf>,
+    /// Folder with rocketmq-namesrv-rust and rocketmq-broker-rust (default: what
+    /// bench/reference/rocketmq-rust.sh installs).
+    #[arg(long)]
+    rocketmq_rust_bin: Option<PathBuf>,
+    /// Where the report and the SVG go (default: bench/out of this repository).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 19996)]
+    sluice_namesrv_port: u16,
+    #[arg(long, default_value_t = 21011)]
+    sluice_broker_port: u16,
+    #[arg(long, default_value_t = 21111)]
+    null_port: u16,
+    #[arg(long, default_value_t = 29976)]
+    peer_namesrv_port: u16,
+    #[arg(long, default_value_t = 31011)]
+    peer_broker_port: u16,
+    #[arg(long, default_value_t = 25201)]
+    iperf3_port: u16,
+}
+
+/// The points of the matrix: the flags' point with each swept key taking each of its values.
+pub fn points(base: &Point, sweep: &[String]) -> Result<Vec<Point>> {
+    let mut out = vec![base.clone()];
+    for spec in sweep {
+        let (key, values) = spec
+            .split_once('=')
+            .with_context(|| format!("--sweep {spec}: want key=v1,v2,…"))?;
+        if !SWEEP_KEYS.contains(&key) {
+            bail!(
+                "--sweep {spec}: unknown key {key} (one of {})",
+                SWEEP_KEYS.join(", ")
+            );
+        }
+        let mut next = Vec::new();
+        for p in &out {
+            for v in values.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                let mut q = p.clone();
+                set(&mut q, key, v).with_context(|| format!("--sweep {spec}"))?;
+                next.push(q);
+            }
+        }
+        out = next;
+    }
+    for p in &out {
+        check(p)?;
+    }
+    Ok(out)
+}
+
+fn set(p: &mut Point, key: &str, v: &str) -> Result<()> {
+    let n = || {
+        v.parse::<usize>()
+            .with_context(|| format!("{key}={v}: not a whole number"))
+    };
+    match key {
+        "mode" => p.mode = v.to_owned(),
+        "size" => p.size = n()?,
+        "producers" => p.producers = n()?,
+        "inflight" => p.inflight = n()?,
+        "batch" => p.batch = n()?,
+        "topics" => p.topics = n()?,
+        "queues" => p.queues = n()?,
+        "rate" => p.rate = v.parse().with_context(|| format!("rate={v}: not a number"))?,
+        "flush" => p.flush = v.to_ascii_uppercase(),
+        _ => bail!("unknown key {key}"),
+    }
+    Ok(())
+}
+
+fn check(p: &Point) -> Result<()> {
+    if !["producer", "consumer", "e2e"].contains(&p.mode.as_str()) {
+        bail!("mode {}: producer, consumer or e2e", p.mode);
+    }
+    if !["ASYNC_FLUSH", "SYNC_FLUSH"].contains(&p.flush.as_str()) {
+        bail!("flush {}: ASYNC_FLUSH or SYNC_FLUSH", p.flush);
+    }
+    if p.producers == 0 || p.inflight == 0 || p.batch == 0 || p.topics == 0 || p.queues == 0 {
+        bail!("producers, inflight, batch, topics and queues must be at least 1");
+    }
+    if !(p.rate >= 0.0 && p.rate.is_finite()) {
+        bail!("rate {}: 0 (closed loop) or a positive msgs/s", p.rate);
+    }
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn compilers_running() -> bool {
+    Command::new("pgrep")
+        .args(["-x", "rustc"])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// iperf3 over 127.0.0.1 for `secs`: bytes/s the receiver saw.
+fn iperf3_loopback(port: u16, secs: u32) -> Result<(f64, String)> {
+    let mut server = Command::new("iperf3")
+        .args(["-s", "-1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting iperf3 -s (install it with bench/setup.sh)")?;
+    let mut last = String::new();
+    let mut result = None;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(250));
+        let out = Command::new("iperf3")
+            .args([
+                "-c",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-t",
+                &secs.to_string(),
+                "-J",
+            ])
+            .output()
+            .context("running iperf3 -c")?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if let Some(bps) = v["end"]["sum_received"]["bits_per_second"].as_f64() {
+            result = Some(bps / 8.0);
+            break;
+        }
+        last = v["error"].as_str().unwrap_or("no JSON").to_owned();
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    match result {
+        Some(b) => Ok((
+            b,
+            format!("iperf3 -c 127.0.0.1 -t {secs} (one TCP stream), receiver"),
+        )),
+        None => bail!("iperf3 gave no result: {last}"),
+    }
+}
+
+fn measure_references(args: &Args, quick: bool) -> (References, Vec<String>) {
+    let mut r = References::default();
+    let mut failures = Vec::new();
+    let size_mb = if quick { 128 } else { 1024 };
+    eprintln!("references: fio sequential write ({size_mb} MiB, 1 MiB blocks, buffered)…");
+    let dir = std::env::temp_dir();
+    match fio::seq_write(&dir, size_mb, "1m", 0) {
+        Ok(f) => {
+            r.fio_seq_write_bytes_per_sec = Some(f.bandwidth_bytes_per_sec);
+            r.fio_detail = Some(format!(
+                "fio {} bs={} size={} MiB in {} (psync, direct=0)",
+                f.job,
+                f.block_size,
+                size_mb,
+                dir.display()
+            ));
+        }
+        Err(e) => failures.push(format!("fio: {e:#}")),
+    }
+    eprintln!("references: iperf3 loopback…");
+    match iperf3_loopback(args.iperf3_port, if quick { 1 } else { 5 }) {
+        Ok((b, d)) => {
+            r.iperf3_loopback_bytes_per_sec = Some(b);
+            r.iperf3_detail = Some(d);
+        }
+        Err(e) => failures.push(format!("iperf3: {e:#}")),
+    }
+    (r, failures)
+}
+
+/// The progress line: elapsed, messages sent (and consumed), msgs/s over the last second, RSS.
+fn progress(
+    label: String,
+    total: Duration,
+    live: Arc<Live>,
+    pid: u32,
+    peak: Arc<Mutex<u64>>,
+) -> impl FnOnce() {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let tty = std::io::stderr().is_terminal();
+    let handle = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut last = (start, 0u64);
+        while !stop2.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            let rss = broker::memory_of(pid).vm_rss;
+            if let Ok(mut p) = peak.lock() {
+                *p = (*p).max(rss);
+            }
+            if last.0.elapsed() < Duration::from_secs(1) {
+                continue;
+            }
+            let sent = live.sent.load(Ordering::Relaxed);
+            let consumed = live.consumed.load(Ordering::Relaxed);
+            let rate = (sent - last.1) as f64 / last.0.elapsed().as_secs_f64();
+            last = (Instant::now(), sent);
+            let el = start.elapsed().as_secs_f64();
+            let frac = (el / total.as_secs_f64()).min(1.0);
+            let bar: String = (0..20)
+                .map(|i| if (i as f64) < frac * 20.0 { '#' } else { '.' })
+                .collect();
+            let mut line = format!(
+                "  {label} [{bar}] {el:5.1}/{:.0}s sent {sent} ({rate:.0} msgs/s)",
+                total.as_secs_f64()
+            );
+            if consumed > 0 {
+                line += &format!(" consumed {consumed}");
+            }
+            let errors = live.errors.load(Ordering::Relaxed);
+            if errors > 0 {
+                line += &format!(" errors {errors}");
+            }
+            line += &format!(" rss {:.0} MiB", rss as f64 / 1048576.0);
+            let mut err = std::io::stderr();
+            if tty {
+                let _ = write!(err, "\r\x1b[K{line}");
+            } else {
+                let _ = writeln!(err, "{line}");
+            }
+        }
+        if tty {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    });
+    move || {
+        stop.store(true, Ordering::Relaxed);
+        let _ = handle.join();
+    }
+}
+
+fn label(p: &Point) -> String {
+    let mut s = format!(
+        "{} {} B ×{} p={} inflight={}",
+        p.mode, p.size, p.batch, p.producers, p.inflight
+    );
+    if p.rate > 0.0 {
+        s += &format!(" rate={}", p.rate);
+    }
+    if p.flush != "ASYNC_FLUSH" {
+        s += &format!(" {}", p.flush);
+    }
+    s
+}
+
+/// One target at one point, on a fresh broker.
+fn run_point(
+    rt: &tokio::runtime::Runtime,
+    target: &str,
+    p: &Point,
+    args: &Args,
+    setup: &Setup,
+) -> Result<RunResult> {
+    let quick = args.quick;
+    let duration = Duration::from_secs_f64(args.duration.unwrap_or(if quick { 2.0 } else { 10.0 }));
+    let warmup = Duration::from_secs_f64(args.warmup.unwrap_or(if quick { 0.5 } else { 1.0 }));
+    let mut running = Running::start(target, &p.flush, setup)?;
+    let topics: Vec<String> = (0..p.topics).map(|i| format!("BenchT{i}")).collect();
+    rt.block_on(async {
+        let c = Client::connect(running.addr).await?;
+        for t in &topics {
+            c.create_topic(t, p.queues as i32)
+                .await
+                .with_context(|| format!("UPDATE_AND_CREATE_TOPIC {t} on {target}"))?;
+        }
+        anyhow::Ok(())
+    })?;
+    let live = Arc::new(Live::default());
+    let peak = Arc::new(Mutex::new(running.rss_bytes()));
+    let total = match p.mode.as_str() {
+        "consumer" => duration * 2,
+        _ => warmup + duration,
+    };
+    let done = progress(
+        format!("{target} {}", label(p)),
+        total,
+        live.clone(),
+        running.pid,
+        peak.clone(),
+    );
+    let cpu0 = running.cpu_secs();
+    let plan = Plan {
+        addr: running.addr,
+        point: p.clone(),
+        topics,
+        warmup,
+        duration,
+    };
+    let outcome = rt.block_on(load::run(&plan, live));
+    let cpu = running.cpu_secs() - cpu0;
+    done();
+    let alive = running.check_alive();
+    let peak = peak.lock().map(|v| *v).unwrap_or(0).max(running.rss_bytes());
+    running.stop();
+    alive?;
+    let mut o = outcome?;
+    let elapsed = o.elapsed_secs.max(1e-9);
+    let msgs_per_sec = o.msgs as f64 / elapsed;
+    Ok(RunResult {
+        target: target.into(),
+        point: p.clone(),
+        elapsed_secs: o.elapsed_secs,
+        msgs: o.msgs,
+        requests: o.requests,
+        errors: o.errors,
+        first_error: o.first_error.take(),
+        msgs_per_sec,
+        mb_per_sec: msgs_per_sec * p.size as f64 / 1e6,
+        latency_kind: o.latency_kind.into(),
+        latency: Latency::from_micros(&mut o.latencies_us),
+        consumed: o.consumed,
+        broker_cpu_secs: cpu,
+        broker_peak_rss_bytes: peak,
+    })
+}
+
+fn print_row(r: &RunResult) {
+    let p = &r.point;
+    println!(
+        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10.0} {:>8.1} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>6.1} {:>7.0} {:>6}",
+        r.target,
+        p.mode,
+        p.flush,
+        p.size,
+        p.batch,
+        p.producers,
+        p.inflight,
+        p.rate,
+        r.msgs_per_sec,
+        r.mb_per_sec,
+        r.latency.p50_ms,
+        r.latency.p99_ms,
+        r.latency.p999_ms,
+        r.latency.max_ms,
+        r.broker_cpu_secs,
+        r.broker_peak_rss_bytes as f64 / 1048576.0,
+        r.errors
+    );
+}
+
+fn print_header() {
+    println!(
+        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>6}",
+        "target", "mode", "flush", "size", "batch", "prod", "infl", "rate", "msgs/s", "MB/s", "p50 ms",
+        "p99 ms", "p99.9 ms", "max ms", "cpu-s", "rss MiB", "errors"
+    );
+}
+
+/// Ratios of sluice to the references at the same point, and batched MB/s to min(fio, iperf3).
+fn print_ratios(runs: &[RunResult], refs: &References) {
+    println!();
+    for s in runs.iter().filter(|r| r.target == "sluice") {
+        let other = |t: &str| runs.iter().find(|r| r.target == t && r.point == s.point);
+        let mut line = format!("sluice {}:", label(&s.point));
+        for t in ["null", "rocketmq-rust"] {
+            if let Some(o) = other(t).filter(|o| o.msgs_per_sec > 0.0) {
+                line += &format!("  /{t} {:.3}", s.msgs_per_sec / o.msgs_per_sec);
+            }
+        }
+        if let Some(b) = refs.bound_bytes_per_sec().filter(|_| s.point.batch > 1) {
+            line += &format!("  MB/s / min(fio, iperf3) {:.3}", s.mb_per_sec * 1e6 / b);
+        }
+        println!("{line}");
+    }
+    if let Some(f) = refs.fio_seq_write_bytes_per_sec {
+        println!("fio sequential write: {:.0} MB/s", f / 1e6);
+    }
+    if let Some(i) = refs.iperf3_loopback_bytes_per_sec {
+        println!("iperf3 loopback: {:.0} MB/s", i / 1e6);
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let quick = args.quick;
+    let base = Point {
+        mode: args.mode.clone(),
+        size: args.size,
+        producers: args.producers,
+        inflight: args.inflight,
+        batch: args.batch,
+        topics: args.topics,
+        queues: args.queues,
+        rate: args.rate,
+        flush: args.flush.to_ascii_uppercase(),
+    };
+    let sweep = if args.sweep.is_empty() && quick {
+        vec!["producers=1,16".to_owned()]
+    } else {
+        args.sweep.clone()
+    };
+    let points = points(&base, &sweep)?;
+    let targets = args.targets.clone().unwrap_or_else(|| {
+        if quick {
+            vec!["sluice".into(), "null".into()]
+        } else {
+            vec!["sluice".into(), "null".into(), "rocketmq-rust".into()]
+        }
+    });
+    let setup = Setup {
+        sluice_bin: args.sluice_bin.clone().unwrap_or_else(broker::default_binary),
+        rocketmq_rust_bin_dir: args.rocketmq_rust_bin.clone(),
+        sluice_namesrv_port: args.sluice_namesrv_port,
+        sluice_broker_port: args.sluice_broker_port,
+        null_port: args.null_port,
+        peer_namesrv_port: args.peer_namesrv_port,
+        peer_broker_port: args.peer_broker_port,
+    };
+    if targets.iter().any(|t| t == "sluice") && !setup.sluice_bin.is_file() {
+        bail!(
+            "no sluice binary at {} (build it with `cargo build --release --bin sluice`, or pass --sluice-bin)",
+            setup.sluice_bin.display()
+        );
+    }
+    for port in [args.sluice_broker_port, args.null_port, args.peer_broker_port] {
+        let a = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        if TcpStream::connect_timeout(&a, Duration::from_millis(200)).is_ok() {
+            bail!("something already listens on {a}; choose other ports");
+        }
+    }
+    if args.wait_idle > 0.0 && compilers_running() {
+        eprintln!("compilers are running; waiting up to {} s", args.wait_idle);
+        let deadline = Instant::now() + Duration::from_secs_f64(args.wait_idle);
+        while compilers_running() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+    let mut failures = Vec::new();
+    if compilers_running() {
+        eprintln!("WARNING: rustc is running; figures will be low and noisy");
+        failures.push("rustc was running when the measurements started".to_owned());
+    }
+    let (references, ref_failures) = if args.no_references {
+        (References::default(), Vec::new())
+    } else {
+        measure_references(&args, quick)
+    };
+    failures.extend(ref_failures);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-load")
+        .enable_all()
+        .build()?;
+    eprintln!(
+        "{} point(s) × {} target(s), client: {CLIENT} (straight to the broker port)",
+        points.len(),
+        targets.len()
+    );
+    let mut runs = Vec::new();
+    print_header();
+    for target in &targets {
+        for p in &points {
+            if target == "null" && p.mode != "producer" {
+                failures.push(format!(
+                    "null {}: the null broker stores nothing to consume",
+                    label(p)
+                ));
+                continue;
+            }
+            match run_point(&rt, target, p, &args, &setup) {
+                Ok(r) => {
+                    print_row(&r);
+                    if let Some(e) = &r.first_error {
+                        eprintln!("  {target}: {} errors, first: {e}", r.errors);
+                    }
+                    runs.push(r);
+                }
+                Err(e) => {
+                    eprintln!("  {target} {}: FAILED: {e:#}", label(p));
+                    failures.push(format!("{target} {}: {e:#}", label(p)));
+                }
+            }
+        }
+    }
+    print_ratios(&runs, &references);
+
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("out"));
+    let m = machine::describe();
+    let unix = unix_now();
+    let svg_name = format!("broker-{unix}.svg");
+    let title = format!(
+        "sluice-bench broker: {} ({} CPUs, commit {})",
+        targets.join(" vs "),
+        m.cpus,
+        m.commit
+    );
+    std::fs::create_dir_all(&out_dir)?;
+    std::fs::write(
+        out_dir.join(&svg_name),
+        plot::throughput_latency_svg(&title, &runs),
+    )?;
+    let report = BrokerReport {
+        schema: SCHEMA.into(),
+        bench: "broker".into(),
+        unix,
+        commit: m.commit.clone(),
+        machine: m,
+        client: CLIENT.into(),
+        client_detail: "sluice-bench's own remoting client (bench/src/wire.rs): one TCP connection per \
+                        producer straight to the broker port, no NameServer lookup, requests \
+                        multiplexed by opaque; SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, PULL_MESSAGE"
+            .into(),
+        args: std::env::args().collect(),
+        targets,
+        duration_secs: args.duration.unwrap_or(if quick { 2.0 } else { 10.0 }),
+        warmup_secs: args.warmup.unwrap_or(if quick { 0.5 } else { 1.0 }),
+        references,
+        runs,
+        failures,
+        svg: Some(svg_name.clone()),
+    };
+    let path = report.write(&out_dir)?;
+    println!("report: {}", path.display());
+    println!("plot:   {}", out_dir.join(&svg_name).display());
+    if !report.failures.is_empty() {
+        eprintln!("not measured:");
+        for f in &report.failures {
+            eprintln!("  {f}");
+        }
+    }
+    if report.runs.is_empty() {
+        bail!("nothing was measured");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Point {
+        Point::default()
+    }
+
+    #[test]
+    fn sweep_is_the_cartesian_product() {
+        let pts = points(&base(), &["producers=1,4,16".into(), "inflight=1,64".into()]).unwrap();
+        assert_eq!(pts.len(), 6);
+        assert_eq!((pts[0].producers, pts[0].inflight), (1, 1));
+        assert_eq!((pts[5].producers, pts[5].inflight), (16, 64));
+        let pts = points(&base(), &["flush=sync_flush".into()]).unwrap();
+        assert_eq!(pts[0].flush, "SYNC_FLUSH");
+        assert!(points(&base(), &["colour=red".into()]).is_err());
+        assert!(points(&base(), &["producers=0".into()]).is_err());
+        assert!(points(&base(), &["mode=pop".into()]).is_err());
+        assert_eq!(points(&base(), &[]).unwrap(), vec![base()]);
+    }
+}

@@ -1,0 +1,325 @@
+//! The brokers `sluice-bench broker` measures, each started fresh (new data directory) for
+//! every sweep point and stopped after it:
+//!
+//! - `sluice`: the real `sluice standalone` (`broker.rs`) with a broker.conf holding
+//!   `flushDiskType`;
+//! - `null`: `sluice-bench null-broker` (`null_broker.rs`) as a child process;
+//! - `rocketmq-rust`: the crates.io `rocketmq-namesrv` / `rocketmq-broker` binaries that
+//!   `bench/reference/rocketmq-rust.sh` installs under ~/.cache/sluice, configured as that
+//!   folder's `throughput-pair.sh` does. Its topics are created with UPDATE_AND_CREATE_TOPIC.
+//!
+//! CPU and memory are those of the broker process (for rocketmq-rust: the broker, not its
+//! NameServer).
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::broker::{self, BrokerProcess, BrokerSpec};
+
+/// Ports and binaries.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub sluice_bin: PathBuf,
+    pub rocketmq_rust_bin_dir: Option<PathBuf>,
+    pub sluice_namesrv_port: u16,
+    pub sluice_broker_port: u16,
+    pub null_port: u16,
+    pub peer_namesrv_port: u16,
+    pub peer_broker_port: u16,
+}
+
+/// A started target.
+pub struct Running {
+    pub name: String,
+    pub pid: u32,
+    pub addr: SocketAddr,
+    sluice: Option<BrokerProcess>,
+    children: Vec<Child>,
+    /// The data directory (and logs), removed on drop once the processes are gone.
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            terminate(c, Duration::from_secs(10));
+        }
+    }
+}
+
+fn terminate(c: &mut Child, timeout: Duration) {
+    if let Ok(Some(_)) = c.try_wait() {
+        return;
+    }
+    // SAFETY: kill(2) on a child we spawned and have not reaped.
+    unsafe {
+        libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+fn port_open(port: u16) -> bool {
+    let a = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    TcpStream::connect_timeout(&a, Duration::from_millis(200)).is_ok()
+}
+
+fn wait_port(child: &mut Child, port: u16, timeout: Duration, log: &Path) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "exited during start-up ({status}); log {}:\n{}",
+                log.display(),
+                tail(log, 30)
+            );
+        }
+        if port_open(port) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "port {port} did not open within {timeout:?}; log:\n{}",
+                tail(log, 30)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The rocketmq-rust binaries' folder: given, or from `bench/reference/rocketmq-rust.sh`
+/// (which installs them on first use; that build takes a while).
+pub fn rocketmq_rust_bin_dir(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(d) = given {
+        return Ok(d.to_owned());
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/rocketmq-rust.sh");
+    let out = Command::new(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} failed ({})", script.display(), out.status);
+    }
+    let dir = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Ok(PathBuf::from(dir))
+}
+
+impl Running {
+    /// Starts target `name` with `flush` (ASYNC_FLUSH / SYNC_FLUSH).
+    pub fn start(name: &str, flush: &str, setup: &Setup) -> Result<Running> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("sluice-bench-{name}-"))
+            .tempdir()?;
+        match name {
+            "sluice" => {
+                let conf = dir.path().join("broker.conf");
+                std::fs::write(&conf, format!("brokerIP1=127.0.0.1\nflushDiskType={flush}\n"))?;
+                let data = dir.path().join("data");
+                let log = dir.path().join("sluice.log");
+                let b = BrokerProcess::start(
+                    &BrokerSpec {
+                        binary: &setup.sluice_bin,
+                        data_dir: &data,
+                        namesrv_port: setup.sluice_namesrv_port,
+                        broker_port: setup.sluice_broker_port,
+                        config: Some(&conf),
+                        log: &log,
+                    },
+                    Duration::from_secs(30),
+                )?;
+                Ok(Running {
+                    name: name.into(),
+                    pid: b.pid,
+                    addr: b.addr,
+                    dir,
+                    sluice: Some(b),
+                    children: Vec::new(),
+                })
+            }
+            "null" => {
+                if port_open(setup.null_port) {
+                    bail!("something already listens on 127.0.0.1:{}", setup.null_port);
+                }
+                let log = dir.path().join("null.log");
+                let mut child = Command::new(std::env::current_exe()?)
+                    .args(["null-broker", "--port", &setup.null_port.to_string()])
+                    .stdin(Stdio::null())
+                    .stdout(File::create(&log)?)
+                    .stderr(File::create(&log)?)
+                    .spawn()
+                    .context("starting the null broker")?;
+                wait_port(&mut child, setup.null_port, Duration::from_secs(10), &log)
+                    .context("null broker")?;
+                Ok(Running {
+                    name: name.into(),
+                    pid: child.id(),
+                    addr: SocketAddr::from((Ipv4Addr::LOCALHOST, setup.null_port)),
+                    dir,
+                    sluice: None,
+                    children: vec![child],
+                })
+            }
+            "rocketmq-rust" => start_rocketmq_rust(dir, flush, setup),
+            other => bail!("unknown target {other} (sluice, null, rocketmq-rust)"),
+        }
+    }
+
+    /// CPU seconds the broker process has used so far.
+    pub fn cpu_secs(&self) -> f64 {
+        broker::cpu_secs_of(self.pid)
+    }
+
+    /// Its VmRSS now.
+    pub fn rss_bytes(&self) -> u64 {
+        broker::memory_of(self.pid).vm_rss
+    }
+
+    /// Errors if the broker has died.
+    pub fn check_alive(&mut self) -> Result<()> {
+        if let Some(b) = self.sluice.as_mut() {
+            return b.check_alive();
+        }
+        for c in &mut self.children {
+            if let Some(status) = c.try_wait()? {
+                bail!(
+                    "{} died ({status}); logs in {}",
+                    self.name,
+                    self.dir.path().display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL).
+    pub fn stop(mut self) {
+        if let Some(b) = self.sluice.take() {
+            let _ = b.stop(Duration::from_secs(15));
+        }
+    }
+}
+
+fn start_rocketmq_rust(dir: tempfile::TempDir, flush: &str, setup: &Setup) -> Result<Running> {
+    let bin = rocketmq_rust_bin_dir(setup.rocketmq_rust_bin_dir.as_deref())?;
+    let (ns_port, br_port) = (setup.peer_namesrv_port, setup.peer_broker_port);
+    for p in [ns_port, br_port, br_port - 2, br_port + 1] {
+        if port_open(p) {
+            bail!("something already listens on 127.0.0.1:{p}");
+        }
+    }
+    let d = dir.path();
+    for sub in ["home", "namesrv", "store"] {
+        std::fs::create_dir_all(d.join(sub))?;
+    }
+    let dd = d.display();
+    std::fs::write(
+        d.join("namesrv.toml"),
+        format!(
+            "rocketmqHome = \"{dd}/home\"\nkvConfigPath = \"{dd}/namesrv/kvConfig.json\"\n\
+             configStorePath = \"{dd}/namesrv/rocketmq-namesrv.properties\"\n"
+        ),
+    )?;
+    std::fs::write(
+        d.join("broker.toml"),
+        format!(
+            "[broker]\nnamesrvAddr = \"127.0.0.1:{ns_port}\"\nbrokerIp1 = \"127.0.0.1\"\n\
+             listenPort = {br_port}\nstorePathRootDir = \"{dd}/store\"\n\n\
+             [broker.brokerServerConfig]\nbindAddress = \"127.0.0.1\"\n\n\
+             [broker.brokerIdentity]\nbrokerName = \"bench-peer\"\nbrokerClusterName = \"DefaultCluster\"\n\
+             brokerId = 0\n\n[store]\nstoreType = \"LocalFile\"\nbrokerRole = \"ASYNC_MASTER\"\n\
+             flushDiskType = \"{flush}\"\nstorePathRootDir = \"{dd}/store\"\n\
+             haListenAddress = \"127.0.0.1\"\nhaListenPort = {}\n",
+            br_port + 1
+        ),
+    )?;
+    let spawn = |exe: &str, args: &[String], log: &Path, probe: u16| -> Result<Child> {
+        Command::new(bin.join(exe))
+            .args(args)
+            .env("ROCKETMQ_HOME", d.join("home"))
+            // It refuses to start with a listener off loopback unless told this profile.
+            .env("ROCKETMQ_SECURITY_PROFILE", "development-insecure-loopback")
+            .env("ROCKETMQ_HEALTH_BIND_ADDR", format!("127.0.0.1:{probe}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(File::create(log)?)
+            .stderr(File::create(log)?)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.join(exe).display()))
+    };
+    let ns_log = d.join("namesrv.log");
+    let mut ns = spawn(
+        "rocketmq-namesrv-rust",
+        &[
+            "-c".into(),
+            format!("{dd}/namesrv.toml"),
+            "--listenPort".into(),
+            ns_port.to_string(),
+            "--bindAddress".into(),
+            "127.0.0.1".into(),
+        ],
+        &ns_log,
+        ns_port + 4,
+    )?;
+    if let Err(e) = wait_port(&mut ns, ns_port, Duration::from_secs(30), &ns_log) {
+        terminate(&mut ns, Duration::from_secs(5));
+        return Err(e.context("rocketmq-rust namesrv"));
+    }
+    let br_log = d.join("broker.log");
+    let mut br = match spawn(
+        "rocketmq-broker-rust",
+        &[
+            "-c".into(),
+            format!("{dd}/broker.toml"),
+            "-n".into(),
+            format!("127.0.0.1:{ns_port}"),
+        ],
+        &br_log,
+        ns_port + 5,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            terminate(&mut ns, Duration::from_secs(5));
+            return Err(e);
+        }
+    };
+    if let Err(e) = wait_port(&mut br, br_port, Duration::from_secs(60), &br_log) {
+        terminate(&mut br, Duration::from_secs(5));
+        terminate(&mut ns, Duration::from_secs(5));
+        return Err(e.context("rocketmq-rust broker"));
+    }
+    // Registration with its NameServer and the rest of its start-up.
+    std::thread::sleep(Duration::from_secs(3));
+    Ok(Running {
+        name: "rocketmq-rust".into(),
+        pid: br.id(),
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, br_port)),
+        dir,
+        sluice: None,
+        // Dropped in reverse: the broker first, then its NameServer.
+        children: vec![ns, br],
+    })
+}
