@@ -21,7 +21,7 @@ pub mod producer;
 pub mod route;
 pub mod transport;
 
-pub use consumer::{PullConsumer, PullResult, PullStatus};
+pub use consumer::{PullConsumer, PullResult, PullStatus, PushConfig, PushConsumer};
 pub use error::{ClientError, Result};
 pub use instance::{ClientConfig, ClientInstance};
 pub use message::{Message, MessageExt};

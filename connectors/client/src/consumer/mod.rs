@@ -4,6 +4,8 @@
 
 pub mod allocate;
 pub mod pull;
+pub mod push;
 
 pub use allocate::{AllocateStrategy, MachineRoomResolver};
 pub use pull::{PullConsumer, PullOptions, PullResult, PullStatus};
+pub use push::{ConsumeFrom, PushConfig, PushConsumer};

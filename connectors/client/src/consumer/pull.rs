@@ -8,7 +8,7 @@ use sluice_remoting::body::{ConsumeType, MessageModel, MessageQueue};
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::offsets::{
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, QueryConsumerOffsetRequestHeader,
-    UpdateConsumerOffsetRequestHeader,
+    SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use sluice_remoting::header::pull::{sys_flag, PullMessageRequestHeader, PullMessageResponseHeader};
 use sluice_remoting::{CommandHeader, RemotingCommand};
@@ -118,7 +118,7 @@ impl PullConsumer {
         Ok(route.subscribe.clone())
     }
 
-    async fn addr(&self, mq: &MessageQueue) -> Result<String> {
+    pub(crate) async fn addr(&self, mq: &MessageQueue) -> Result<String> {
         if let Some(a) = self.instance.routes().any_addr(&mq.broker_name) {
             return Ok(a);
         }
@@ -246,6 +246,18 @@ impl PullConsumer {
             committed: true,
         };
         self.queue_offset(mq, request::GET_MAX_OFFSET, &h).await
+    }
+
+    /// The first offset of `mq` stored at or after `timestamp_ms` (SEARCH_OFFSET_BY_TIMESTAMP).
+    pub async fn search_offset(&self, mq: &MessageQueue, timestamp_ms: i64) -> Result<i64> {
+        let h = SearchOffsetRequestHeader {
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            timestamp: timestamp_ms,
+            boundary_type: None,
+        };
+        self.queue_offset(mq, request::SEARCH_OFFSET_BY_TIMESTAMP, &h)
+            .await
     }
 
     /// The queue's min offset.
