@@ -8,7 +8,7 @@
 //! * [`message`] — messages, properties, the stored layout, message ids;
 //! * [`producer`] — sync, async, oneway, batch, ordered and transactional sends with retry on
 //!   another broker and latency-based fault avoidance;
-//! * [`consumer`] — pull and push consumers, offsets, the allocation strategies ([`allocate`]).
+//! * [`consumer`] — pull and push consumers, offsets, the allocation strategies ([`consumer::allocate`]).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod consumer;
