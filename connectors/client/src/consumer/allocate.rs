@@ -45,7 +45,7 @@ pub enum AllocateStrategy {
     },
     /// Queues of a room with live consumers go to that room's consumers; queues of rooms
     /// without consumers are shared by all; `inner` splits each part
-    /// ("MACHINE_ROOM_NEARBY-<inner>").
+    /// (`MACHINE_ROOM_NEARBY-<inner>`).
     MachineRoomNearby {
         /// The strategy applied inside each part.
         inner: Box<AllocateStrategy>,
