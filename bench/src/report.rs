@@ -37,6 +37,9 @@ pub struct BrokerReport {
     pub runs: Vec<RunResult>,
     /// Targets or points that could not be measured, with why.
     pub failures: Vec<String>,
+    /// Anything a reader must know to interpret the figures (e.g. where a target kept its data).
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// The SVG drawn from `runs`, relative to the report's folder.
     pub svg: Option<String>,
 }

@@ -20,7 +20,7 @@ use crate::load::{self, Live, Plan};
 use crate::machine;
 use crate::plot;
 use crate::report::{BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
-use crate::targets::{Running, Setup};
+use crate::targets::{self, Running, Setup};
 use crate::wire::Client;
 
 const SWEEP_KEYS: [&str; 9] = [
@@ -493,6 +493,11 @@ pub fn run(args: Args) -> Result<()> {
             vec!["sluice".into(), "null".into(), "rocketmq-rust".into()]
         }
     });
+    let mut notes = Vec::new();
+    let (peer_dir, note) = targets::peer_parent();
+    if targets.iter().any(|t| t == "rocketmq-rust") {
+        notes.extend(note);
+    }
     let setup = Setup {
         sluice_bin: args.sluice_bin.clone().unwrap_or_else(broker::default_binary),
         rocketmq_rust_bin_dir: args.rocketmq_rust_bin.clone(),
@@ -501,6 +506,7 @@ pub fn run(args: Args) -> Result<()> {
         null_port: args.null_port,
         peer_namesrv_port: args.peer_namesrv_port,
         peer_broker_port: args.peer_broker_port,
+        peer_dir,
     };
     if targets.iter().any(|t| t == "sluice") && !setup.sluice_bin.is_file() {
         bail!(
@@ -607,11 +613,15 @@ pub fn run(args: Args) -> Result<()> {
         references,
         runs,
         failures,
+        notes,
         svg: Some(svg_name.clone()),
     };
     let path = report.write(&out_dir)?;
     println!("report: {}", path.display());
     println!("plot:   {}", out_dir.join(&svg_name).display());
+    for n in &report.notes {
+        println!("note: {n}");
+    }
     if !report.failures.is_empty() {
         eprintln!("not measured:");
         for f in &report.failures {

@@ -31,6 +31,40 @@ pub struct Setup {
     pub null_port: u16,
     pub peer_namesrv_port: u16,
     pub peer_broker_port: u16,
+    /// Parent of rocketmq-rust's data directories (see [`peer_parent`]).
+    pub peer_dir: PathBuf,
+}
+
+/// Share of `dir`'s file system not available to unprivileged writers, 0..1.
+fn used_share(dir: &Path) -> Option<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we pass; `c` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 || st.f_blocks == 0 {
+        return None;
+    }
+    Some(1.0 - st.f_bavail as f64 / st.f_blocks as f64)
+}
+
+/// Where rocketmq-rust keeps its store: the temp dir, unless that file system is 85 % or more
+/// used (counting what only root may use). rocketmq-rust 1.0.0 refuses to start when the store's
+/// disk is above 90 % (its `diskSpaceWarningLevelRatio` is capped there), so then /dev/shm
+/// (tmpfs) is used; the returned note says so, for the report.
+pub fn peer_parent() -> (PathBuf, Option<String>) {
+    let tmp = std::env::temp_dir();
+    match used_share(&tmp) {
+        Some(u) if u >= 0.85 && Path::new("/dev/shm").is_dir() => (
+            PathBuf::from("/dev/shm"),
+            Some(format!(
+                "rocketmq-rust's store is on /dev/shm (tmpfs): {} is {:.0} % used and rocketmq-rust 1.0.0 \
+                 will not start above 90 %; its figures are therefore not disk-bound",
+                tmp.display(),
+                u * 100.0
+            )),
+        ),
+        _ => (tmp, None),
+    }
 }
 
 /// A started target.
@@ -131,9 +165,14 @@ pub fn rocketmq_rust_bin_dir(given: Option<&Path>) -> Result<PathBuf> {
 impl Running {
     /// Starts target `name` with `flush` (ASYNC_FLUSH / SYNC_FLUSH).
     pub fn start(name: &str, flush: &str, setup: &Setup) -> Result<Running> {
+        let parent = if name == "rocketmq-rust" {
+            setup.peer_dir.clone()
+        } else {
+            std::env::temp_dir()
+        };
         let dir = tempfile::Builder::new()
             .prefix(&format!("sluice-bench-{name}-"))
-            .tempdir()?;
+            .tempdir_in(parent)?;
         match name {
             "sluice" => {
                 let conf = dir.path().join("broker.conf");
