@@ -2,6 +2,7 @@
 //! maintenance. See README.md and ARCHITECTURE.md.
 
 mod admin;
+mod bench_cmd;
 mod broker;
 mod config;
 mod namesrv;
@@ -36,6 +37,9 @@ enum Command {
     /// Store maintenance: open (and so recover) a data directory and report on it.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Benchmarks: runs `sluice-bench` with the remaining arguments (e.g. `bench broker --quick`).
+    #[command(disable_help_flag = true)]
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -48,6 +52,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Store(cmd) => store_cmd::run(cmd),
+        Command::Bench(args) => std::process::exit(bench_cmd::run(args)?),
         other => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -71,7 +76,7 @@ fn main() -> Result<()> {
                             std::process::exit(1);
                         }
                     },
-                    Command::Store(_) => Ok(()),
+                    Command::Store(_) | Command::Bench(_) => Ok(()),
                 }
             })
         }
