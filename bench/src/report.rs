@@ -168,8 +168,12 @@ pub struct RunResult {
     pub consumed: u64,
     /// Broker process CPU seconds (user + system) during the measured window.
     pub broker_cpu_secs: f64,
-    /// Highest VmRSS sampled (about once a second) while the point ran.
+    /// Highest VmRSS sampled (every 200 ms) while the point ran. It includes the pages of
+    /// mapped store files the process has touched (RssFile + RssShmem).
     pub broker_peak_rss_bytes: u64,
+    /// Highest RssAnon sampled: the process's own heap and stacks, without mapped files.
+    #[serde(default)]
+    pub broker_peak_rss_anon_bytes: u64,
 }
 
 impl BrokerReport {

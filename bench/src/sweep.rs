@@ -271,7 +271,7 @@ fn progress(
     total: Duration,
     live: Arc<Live>,
     pid: u32,
-    peak: Arc<Mutex<u64>>,
+    peak: Arc<Mutex<(u64, u64)>>,
 ) -> impl FnOnce() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
@@ -281,9 +281,11 @@ fn progress(
         let mut last = (start, 0u64);
         while !stop2.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
-            let rss = broker::memory_of(pid).vm_rss;
+            let mem = broker::memory_of(pid);
+            let rss = mem.vm_rss;
             if let Ok(mut p) = peak.lock() {
-                *p = (*p).max(rss);
+                p.0 = p.0.max(rss);
+                p.1 = p.1.max(mem.rss_anon);
             }
             if last.0.elapsed() < Duration::from_secs(1) {
                 continue;
@@ -363,7 +365,7 @@ fn run_point(
         anyhow::Ok(())
     })?;
     let live = Arc::new(Live::default());
-    let peak = Arc::new(Mutex::new(running.rss_bytes()));
+    let peak = Arc::new(Mutex::new((0, 0)));
     let total = match p.mode.as_str() {
         "consumer" => duration * 2,
         _ => warmup + duration,
@@ -387,7 +389,9 @@ fn run_point(
     let cpu = running.cpu_secs() - cpu0;
     done();
     let alive = running.check_alive();
-    let peak = peak.lock().map(|v| *v).unwrap_or(0).max(running.rss_bytes());
+    let end = running.memory();
+    let (peak, peak_anon) = peak.lock().map(|v| *v).unwrap_or((0, 0));
+    let (peak, peak_anon) = (peak.max(end.vm_rss), peak_anon.max(end.rss_anon));
     running.stop();
     alive?;
     let mut o = outcome?;
@@ -408,13 +412,14 @@ fn run_point(
         consumed: o.consumed,
         broker_cpu_secs: cpu,
         broker_peak_rss_bytes: peak,
+        broker_peak_rss_anon_bytes: peak_anon,
     })
 }
 
 fn print_row(r: &RunResult) {
     let p = &r.point;
     println!(
-        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10.0} {:>8.1} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>6.1} {:>7.0} {:>6}",
+        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10.0} {:>8.1} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>6.1} {:>7.0} {:>8.0} {:>6}",
         r.target,
         p.mode,
         p.flush,
@@ -431,15 +436,16 @@ fn print_row(r: &RunResult) {
         r.latency.max_ms,
         r.broker_cpu_secs,
         r.broker_peak_rss_bytes as f64 / 1048576.0,
+        r.broker_peak_rss_anon_bytes as f64 / 1048576.0,
         r.errors
     );
 }
 
 fn print_header() {
     println!(
-        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>6}",
+        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>8} {:>6}",
         "target", "mode", "flush", "size", "batch", "prod", "infl", "rate", "msgs/s", "MB/s", "p50 ms",
-        "p99 ms", "p99.9 ms", "max ms", "cpu-s", "rss MiB", "errors"
+        "p99 ms", "p99.9 ms", "max ms", "cpu-s", "rss MiB", "anon MiB", "errors"
     );
 }
 

@@ -232,9 +232,9 @@ impl Running {
         broker::cpu_secs_of(self.pid)
     }
 
-    /// Its VmRSS now.
-    pub fn rss_bytes(&self) -> u64 {
-        broker::memory_of(self.pid).vm_rss
+    /// Its memory now.
+    pub fn memory(&self) -> broker::Memory {
+        broker::memory_of(self.pid)
     }
 
     /// Errors if the broker has died.
