@@ -79,8 +79,19 @@ fn is_true(v: Option<&str>) -> bool {
     v.is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// Whether a property string names any property that can make a message wait (one substring
+/// pass per name; most messages carry none, and the full parse below is skipped for them).
+fn may_wait(props: &str) -> bool {
+    [names::DELAY, names::TRAN_MSG, "TIMER_", names::START_DELIVER_TIME]
+        .iter()
+        .any(|n| props.contains(n))
+}
+
 /// Rewrites `m` for where it must wait, if anywhere.
 pub fn route_for_put(m: &mut MessageToStore, cfg: &StoreConfig, now_ms: i64) -> Result<Route, RouteError> {
+    if !may_wait(&m.properties) {
+        return Ok(Route::Direct);
+    }
     let delay: i32 = properties::get(&m.properties, names::DELAY)
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
@@ -196,6 +207,10 @@ mod tests {
         let mut plain = msg(&[("DELAY", "0")]);
         assert_eq!(route_for_put(&mut plain, &cfg, 1000), Ok(Route::Direct));
         assert_eq!(plain.topic, "T");
+        let mut untouched = msg(&[("TAGS", "a"), ("KEYS", "k")]);
+        let before = untouched.clone();
+        assert_eq!(route_for_put(&mut untouched, &cfg, 1000), Ok(Route::Direct));
+        assert_eq!(untouched, before);
     }
 
     #[test]
