@@ -18,6 +18,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::RequestHandler;
 use crate::error::{ClientError, Result};
 
+/// The `tracing` target of one event per exchanged command (request code, response code, remark) at
+/// DEBUG level: enough to compare a session with protocol.md without a packet capture.
+pub const WIRE_TARGET: &str = "sluice_client::wire";
+
 /// Process-wide opaque counter (Java starts at 0, §1.5).
 static NEXT_OPAQUE: AtomicI32 = AtomicI32::new(1);
 
@@ -133,9 +137,23 @@ impl Connection {
             return Err(e);
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(_)) => Err(self.closed_error()),
+            Ok(Ok(resp)) => {
+                tracing::debug!(
+                    target: WIRE_TARGET,
+                    addr = %self.inner.addr,
+                    request = cmd.code,
+                    response = resp.code,
+                    remark = resp.remark.as_deref().unwrap_or(""),
+                    "invoke"
+                );
+                Ok(resp)
+            }
+            Ok(Err(_)) => {
+                tracing::debug!(target: WIRE_TARGET, addr = %self.inner.addr, request = cmd.code, "closed");
+                Err(self.closed_error())
+            }
             Err(_) => {
+                tracing::debug!(target: WIRE_TARGET, addr = %self.inner.addr, request = cmd.code, "timeout");
                 self.forget(opaque);
                 Err(ClientError::Timeout {
                     addr: self.inner.addr.clone(),
@@ -150,6 +168,7 @@ impl Connection {
     pub fn oneway(&self, mut cmd: RemotingCommand) -> Result<()> {
         cmd.opaque = NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed);
         cmd.mark_oneway();
+        tracing::debug!(target: WIRE_TARGET, addr = %self.inner.addr, request = cmd.code, "oneway");
         self.send_frame(&cmd)
     }
 
@@ -207,6 +226,13 @@ async fn read_loop(conn: Connection, mut rd: OwnedReadHalf, handler: Arc<dyn Req
                         conn.complete(cmd);
                     } else {
                         let oneway = cmd.is_oneway();
+                        tracing::debug!(
+                            target: WIRE_TARGET,
+                            addr = %conn.addr(),
+                            request = cmd.code,
+                            oneway,
+                            "from server"
+                        );
                         if let Some(resp) = handler.handle(&conn, cmd) {
                             if !oneway {
                                 let _ = conn.respond(&resp);

@@ -4,7 +4,7 @@
 mod connection;
 mod pool;
 
-pub use connection::Connection;
+pub use connection::{Connection, WIRE_TARGET};
 pub use pool::ConnectionPool;
 
 use sluice_remoting::RemotingCommand;
