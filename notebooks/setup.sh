@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the notebooks need (requirements.txt: matplotlib, and nbclient + ipykernel to
+# Installs what the notebooks need (requirements.txt: matplotlib, pyarrow, duckdb, and nbclient + ipykernel to
 # execute them headless) into a venv outside the repository. Idempotent, and quick when the venv
 # already matches requirements.txt and the Python version (a stamp records both).
 #
@@ -42,5 +42,5 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     || die "pip install failed"
   echo "$want" >"$stamp"
 fi
-"$VENV/bin/python" -c 'import matplotlib, nbclient, nbformat, ipykernel' >&2 || die "the venv does not import its requirements"
+"$VENV/bin/python" -c 'import matplotlib, pyarrow, duckdb, nbclient, nbformat, ipykernel' >&2 || die "the venv does not import its requirements"
 echo "NOTEBOOK_PYTHON=$VENV/bin/python"

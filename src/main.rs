@@ -5,6 +5,7 @@ mod admin;
 mod bench_cmd;
 mod broker;
 mod config;
+mod export_cmd;
 mod namesrv;
 mod net;
 mod standalone;
@@ -37,6 +38,9 @@ enum Command {
     /// Store maintenance: open (and so recover) a data directory and report on it.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// CommitLog segments → Parquet (one file per segment): a stopped broker's data dir, or a
+    /// running broker's sealed segments.
+    Export(export_cmd::ExportArgs),
     /// Benchmarks: runs `sluice-bench` with the remaining arguments (e.g. `bench broker --quick`).
     #[command(disable_help_flag = true)]
     Bench(bench_cmd::BenchArgs),
@@ -52,6 +56,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Store(cmd) => store_cmd::run(cmd),
+        Command::Export(args) => export_cmd::run(args),
         Command::Bench(args) => std::process::exit(bench_cmd::run(args)?),
         other => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -76,7 +81,7 @@ fn main() -> Result<()> {
                             std::process::exit(1);
                         }
                     },
-                    Command::Store(_) | Command::Bench(_) => Ok(()),
+                    Command::Store(_) | Command::Export(_) | Command::Bench(_) => Ok(()),
                 }
             })
         }

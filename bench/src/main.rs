@@ -4,8 +4,10 @@
 //! under load, memory with a million pending timers, transactional against plain produce.
 //! `sluice-bench broker` (also `sluice bench broker`) sweeps producer / consumer / end-to-end
 //! load over sluice, the null broker and the rocketmq-rust broker, with fio and iperf3 as
-//! references (`sweep.rs`).
+//! references (`sweep.rs`). `sluice-bench archive` measures exporting a sealed segment to
+//! Parquet against reading the same file sequentially (`archive.rs`).
 
+mod archive;
 mod broker;
 mod fio;
 mod load;
@@ -44,6 +46,9 @@ enum Command {
     /// against sluice, the null broker and the rocketmq-rust broker, with fio and iperf3 as
     /// references; a JSON report and an SVG of the throughput–latency curves in bench/out/.
     Broker(sweep::Args),
+    /// Export speed of a sealed CommitLog segment to Parquet against the raw sequential read of
+    /// the same file (page cache dropped and warm), and the Parquet size against the segment.
+    Archive(archive::Args),
     /// A broker that answers every request with SUCCESS and stores nothing (started by
     /// `broker --targets null`).
     #[command(hide = true)]
@@ -55,6 +60,7 @@ fn main() -> Result<()> {
         Command::Storage(args) => storage::run(args),
         Command::Schedule(args) => schedule::run(args),
         Command::Broker(args) => sweep::run(args),
+        Command::Archive(args) => archive::run(args),
         Command::NullBroker(args) => null_broker::run(args),
     }
 }

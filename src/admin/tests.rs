@@ -344,3 +344,84 @@ async fn java_shaped_admin_requests() {
     assert_eq!(&r.body[..], br#"{"groupList":["JG"]}"#);
     c.shutdown().await;
 }
+/// queryMsgById / queryMsgByKey find a message whose segment was archived and deleted: the
+/// broker answers from the Parquet archive (archiveEnable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_msg_reads_archived_segments() {
+    let c = crate::broker::tests::cluster_with(
+        "archiveEnable=true\nfileReservedTime=0\nmappedFileSizeCommitLog=65536\n",
+    )
+    .await;
+    let ns = c.namesrv.to_string();
+    let state = c.broker.as_ref().unwrap().state.clone();
+    let addr = state.broker_addr().to_string();
+    run(
+        &ns,
+        &["updateTopic", "-b", &addr, "-t", "ArchT", "-r", "1", "-w", "1"],
+    )
+    .await
+    .unwrap();
+    let mut sent = serde_json::Value::Null;
+    for _ in 0..50 {
+        match run(
+            &ns,
+            &[
+                "sendMessage",
+                "-t",
+                "ArchT",
+                "-p",
+                "hello-archive",
+                "-k",
+                "ak1",
+                "--json",
+            ],
+        )
+        .await
+        {
+            Ok(out) => {
+                sent = serde_json::from_str(&out).unwrap();
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert_eq!(sent["sendStatus"], "SEND_OK", "{sent}");
+    let msg_id = sent["msgId"].as_str().unwrap().to_owned();
+    // Fill segments until the first one is sealed twice over, then let retention archive it.
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let filler = |i: usize| sluice_storage::MessageToStore {
+            topic: "ArchT".into(),
+            queue_id: 0,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:1".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: bytes::Bytes::from(vec![b'f'; 8000]),
+            properties: format!("KEYS\u{1}fill{i}\u{2}"),
+        };
+        let mut i = 0;
+        while store.commitlog().segments().len() < 3 {
+            store.put(&[vec![filler(i)]]).unwrap();
+            i += 1;
+        }
+        let report = store
+            .run_retention_with(std::time::SystemTime::now(), true, 10.0)
+            .unwrap();
+        assert!(!report.deleted.is_empty(), "{report:?}");
+        assert!(store.commitlog().min_offset() > 0);
+        assert!(!store.meta().archive_entries().unwrap().is_empty());
+    })
+    .await
+    .unwrap();
+
+    let by_id = run(&ns, &["queryMsgById", "-i", &msg_id]).await.unwrap();
+    assert!(by_id.contains("Message Body    : hello-archive"), "{by_id}");
+    let by_key = json(&ns, &["queryMsgByKey", "-t", "ArchT", "-k", "ak1"]).await;
+    assert_eq!(by_key[0]["body"], "hello-archive", "{by_key}");
+    let none = json(&ns, &["queryMsgByKey", "-t", "ArchT", "-k", "no-such-key"]).await;
+    assert_eq!(none.as_array().map(Vec::len), Some(0), "{none}");
+    c.shutdown().await;
+}

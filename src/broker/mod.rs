@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sluice_dataflows::schedule::{Scheduler, TransactionLog, Waker};
 use sluice_dataflows::{CorePipeline, StageHooks};
+use sluice_parquet::{Archiver, ExportOptions};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
 use sluice_storage::MessageStore;
 use tokio::net::TcpListener;
@@ -54,6 +55,9 @@ pub struct BrokerState {
     pub stats: stats::BrokerStats,
     /// When the broker started (ms since the epoch).
     pub boot_timestamp: i64,
+    /// The Parquet archiver retention consults (`archiveEnable`); QUERY_MESSAGE and
+    /// VIEW_MESSAGE_BY_ID fall back to its files.
+    pub archiver: Option<Arc<Archiver>>,
 }
 
 impl BrokerState {
@@ -117,6 +121,9 @@ impl BrokerHandle {
                     p.shutdown();
                 }
             }
+            if let Some(a) = &state.archiver {
+                a.stop();
+            }
             state.store.close().context("closing the store")?;
             Ok(())
         })
@@ -152,6 +159,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         recovered = report.commitlog.records,
         "store open"
     );
+    let archiver = state_archiver(&store);
     let topics = TopicManager::load(
         store.meta().clone(),
         &config.broker_cluster_name,
@@ -186,6 +194,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         register_now: Notify::new(),
         stats: stats::BrokerStats::default(),
         boot_timestamp: sluice_storage::clock::now_millis(),
+        archiver,
     });
     let weak = Arc::downgrade(&state);
     let scheduler = Scheduler::start(
@@ -231,6 +240,22 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         local_addr,
         tasks,
     })
+}
+
+/// With `archiveEnable`, the archiver that retention must pass before deleting a segment.
+fn state_archiver(store: &Arc<MessageStore>) -> Option<Arc<Archiver>> {
+    let config = store.config();
+    if !config.archive_enable {
+        return None;
+    }
+    let archiver = Arc::new(Archiver::new(
+        store.meta().clone(),
+        config.archive_dir(),
+        ExportOptions::default(),
+    ));
+    store.set_segment_hold(archiver.clone());
+    tracing::info!(dir = %config.archive_dir().display(), "segments are archived as Parquet before deletion");
+    Some(archiver)
 }
 
 async fn expire_clients(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {

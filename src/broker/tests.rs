@@ -34,7 +34,7 @@ pub(crate) async fn cluster(flush: &str) -> Cluster {
     cluster_with(&format!("flushDiskType={flush}\n")).await
 }
 
-async fn cluster_with(props: &str) -> Cluster {
+pub(crate) async fn cluster_with(props: &str) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
     let (stop, rx) = watch::channel(false);
     let ns = namesrv::start(

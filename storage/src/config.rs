@@ -69,6 +69,10 @@ pub struct StoreConfig {
     pub timer_wheel_enable: bool,
     /// `timerMaxDelaySec` (259,200 = 3 days): a timer further ahead is MESSAGE_ILLEGAL.
     pub timer_max_delay_sec: u64,
+    /// `archiveEnable` (false): retention archives a segment as Parquet before deleting it.
+    pub archive_enable: bool,
+    /// `archivePath`: where archived segments go; `None` = `<storePathRootDir>/archive`.
+    pub archive_path: Option<PathBuf>,
 }
 
 /// RocketMQ's default `messageDelayLevel`.
@@ -137,6 +141,8 @@ impl Default for StoreConfig {
                 .unwrap_or_default(),
             timer_wheel_enable: true,
             timer_max_delay_sec: 259_200,
+            archive_enable: false,
+            archive_path: None,
         }
     }
 }
@@ -251,6 +257,8 @@ impl StoreConfig {
             "messageDelayLevel" => self.message_delay_level = parse_delay_levels(key, value)?,
             "timerWheelEnable" => self.timer_wheel_enable = parse_bool(key, value)?,
             "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, value)?,
+            "archiveEnable" => self.archive_enable = parse_bool(key, value)?,
+            "archivePath" => self.archive_path = Some(PathBuf::from(value.trim())),
             _ => return Ok(false),
         }
         Ok(true)
@@ -269,6 +277,13 @@ impl StoreConfig {
     /// The highest delay level.
     pub fn max_delay_level(&self) -> i32 {
         self.message_delay_level.len() as i32
+    }
+
+    /// The directory archived segments are written to (`archivePath`).
+    pub fn archive_dir(&self) -> PathBuf {
+        self.archive_path
+            .clone()
+            .unwrap_or_else(|| self.store_path_root_dir.join("archive"))
     }
 
     /// Units per ConsumeQueue file.
@@ -298,6 +313,12 @@ mod tests {
         assert!(c.set("maxMessageSize", "lots").is_err());
         assert!(c.set("diskMaxUsedSpaceRatio", "120").is_err());
         assert!(c.set("messageIndexEnable", "yes").is_err());
+        assert!(!c.archive_enable);
+        assert_eq!(c.archive_dir(), c.store_path_root_dir.join("archive"));
+        assert!(c.set("archiveEnable", "true").unwrap());
+        assert!(c.set("archivePath", "/a/b").unwrap());
+        assert!(c.archive_enable);
+        assert_eq!(c.archive_dir(), PathBuf::from("/a/b"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Metadata in RocksDB, one column family per kind: consumer offsets, transaction op-state,
-//! delay/timer progress, topic configs, subscription-group configs and store checkpoints.
+//! delay/timer progress, topic configs, subscription-group configs, store checkpoints and the
+//! archive manifest.
 //!
 //! Writes go through RocksDB's write-ahead log without `fsync` per write: they survive a killed
 //! process (the WAL is in the page cache) and are not on the append path — callers on async
@@ -20,8 +21,9 @@ pub const CF_TOPIC_CONFIG: &str = "topic_config";
 pub const CF_SUBSCRIPTION_GROUP: &str = "subscription_group";
 pub const CF_CHECKPOINT: &str = "checkpoint";
 pub const CF_TIMERS: &str = "timers";
+pub const CF_ARCHIVE_MANIFEST: &str = "archive_manifest";
 
-const ALL_CFS: [&str; 7] = [
+const ALL_CFS: [&str; 8] = [
     CF_CONSUMER_OFFSETS,
     CF_TRANSACTION_STATE,
     CF_SCHEDULE_PROGRESS,
@@ -29,6 +31,7 @@ const ALL_CFS: [&str; 7] = [
     CF_SUBSCRIPTION_GROUP,
     CF_CHECKPOINT,
     CF_TIMERS,
+    CF_ARCHIVE_MANIFEST,
 ];
 
 /// A pending timer: a record in the timer topic and when it is due. Keys sort by due time, so
@@ -144,6 +147,25 @@ pub struct Checkpoint {
     pub index_offset: u64,
     /// Store time of the last record dispatched (RocketMQ's logicsMsgTimestamp).
     pub logics_msg_timestamp: i64,
+}
+
+/// One archived CommitLog segment: where its Parquet file is and what it holds. Keyed by the
+/// segment's start offset, so entries come out in log order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ArchiveEntry {
+    /// Global offset of the segment's first byte (its file name).
+    pub segment_start: u64,
+    /// Global offset one past the segment's last byte.
+    pub segment_end: u64,
+    /// The Parquet file.
+    pub file: String,
+    pub rows: u64,
+    /// Size of the Parquet file.
+    pub bytes: u64,
+    /// Smallest and largest STORETIMESTAMP among the rows (0 when there are none).
+    pub min_store_timestamp: i64,
+    pub max_store_timestamp: i64,
 }
 
 /// The RocksDB metadata store.
@@ -469,6 +491,47 @@ impl MetaStore {
             .unwrap_or(0)
     }
 
+    // ---- archive manifest ----------------------------------------------------------------------
+
+    /// Records an archived segment with a synced write: once this returns, the entry survives a
+    /// power loss, and retention may delete the segment.
+    pub fn put_archive_entry(&self, entry: &ArchiveEntry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| StoreError::MetaValue {
+            key: format!("archive {}", entry.segment_start),
+            reason: e.to_string(),
+        })?;
+        let mut opts = rocksdb::WriteOptions::default();
+        opts.set_sync(true);
+        self.db.put_cf_opt(
+            self.cf(CF_ARCHIVE_MANIFEST)?,
+            entry.segment_start.to_be_bytes(),
+            bytes,
+            &opts,
+        )?;
+        Ok(())
+    }
+
+    /// The manifest entry of the segment starting at `segment_start`.
+    pub fn archive_entry(&self, segment_start: u64) -> Result<Option<ArchiveEntry>, StoreError> {
+        match self
+            .db
+            .get_cf(self.cf(CF_ARCHIVE_MANIFEST)?, segment_start.to_be_bytes())?
+        {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::MetaValue {
+                    key: format!("archive {segment_start}"),
+                    reason: e.to_string(),
+                }),
+        }
+    }
+
+    /// Every archived segment, oldest first.
+    pub fn archive_entries(&self) -> Result<Vec<ArchiveEntry>, StoreError> {
+        self.all_json(CF_ARCHIVE_MANIFEST)
+    }
+
     // ---- checkpoint --------------------------------------------------------------------------
 
     pub fn put_checkpoint(&self, cp: &Checkpoint) -> Result<(), StoreError> {
@@ -580,5 +643,28 @@ mod tests {
             r#"{"topicName":"T","readQueueNums":4,"writeQueueNums":4,"perm":6,"topicFilterType":"SINGLE_TAG","topicSysFlag":0,"order":false}"#
         );
         m.flush().unwrap();
+    }
+
+    #[test]
+    fn archive_manifest_in_segment_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = |start: u64| ArchiveEntry {
+            segment_start: start,
+            segment_end: start + 4096,
+            file: format!("{start:020}.parquet"),
+            rows: 3,
+            bytes: 100,
+            min_store_timestamp: 1,
+            max_store_timestamp: 2,
+        };
+        {
+            let m = MetaStore::open(dir.path()).unwrap();
+            m.put_archive_entry(&e(8192)).unwrap();
+            m.put_archive_entry(&e(4096)).unwrap();
+        }
+        let m = MetaStore::open(dir.path()).unwrap();
+        assert_eq!(m.archive_entries().unwrap(), [e(4096), e(8192)]);
+        assert_eq!(m.archive_entry(8192).unwrap(), Some(e(8192)));
+        assert_eq!(m.archive_entry(0).unwrap(), None);
     }
 }

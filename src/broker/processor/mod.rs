@@ -47,7 +47,7 @@ pub async fn dispatch(
         request::LOCK_BATCH_MQ => lock::lock(state, &cmd),
         request::UNLOCK_BATCH_MQ => lock::unlock(state, &cmd),
         request::QUERY_MESSAGE => query::query_message(state, &cmd).await,
-        request::VIEW_MESSAGE_BY_ID => query::view_message(state, &cmd),
+        request::VIEW_MESSAGE_BY_ID => query::view_message(state, &cmd).await,
         request::UPDATE_AND_CREATE_TOPIC => admin::create_topic(state, &cmd),
         request::DELETE_TOPIC_IN_BROKER => admin::delete_topic(state, &cmd).await,
         request::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(state, &cmd),

@@ -1,8 +1,11 @@
 //! QUERY_MESSAGE (12) by key / unique key through the IndexFiles, VIEW_MESSAGE_BY_ID (33) by
-//! CommitLog offset — protocol.md §2.3.3, §2.3.4.
+//! CommitLog offset — protocol.md §2.3.3, §2.3.4. When the live store has nothing and the
+//! archive is enabled, both look in the archived segments (Parquet, through the manifest) and
+//! answer with the stored records re-encoded from the rows.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use sluice_remoting::codes::response;
 use sluice_remoting::header::query::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
@@ -22,13 +25,27 @@ pub async fn query_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> O
     let store = state.store.clone();
     let (topic, key) = (h.topic.clone(), h.key.clone());
     let (begin, end) = (h.begin_timestamp, h.end_timestamp);
-    let found = tokio::task::spawn_blocking(move || store.query_by_key(&topic, &key, max, begin, end)).await;
-    let slices = match found {
+    let archiver = state.archiver.clone();
+    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Bytes>> {
+        let live = store.query_by_key(&topic, &key, max, begin, end)?;
+        if !live.is_empty() {
+            return Ok(live.into_iter().map(|s| s.into_bytes()).collect());
+        }
+        let Some(archiver) = archiver else {
+            return Ok(Vec::new());
+        };
+        let entries = store.meta().archive_entries()?;
+        let found =
+            sluice_parquet::lookup::find_by_key(archiver.dir(), &entries, &topic, &key, max, begin, end)?;
+        found.iter().map(|m| Ok(Bytes::from(m.encode()?))).collect()
+    })
+    .await;
+    let records = match found {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return super::system_error(cmd, e),
         Err(e) => return super::system_error(cmd, e),
     };
-    if slices.is_empty() {
+    if records.is_empty() {
         return cmd
             .error_response(
                 response::QUERY_NOT_FOUND,
@@ -44,19 +61,40 @@ pub async fn query_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> O
     reply.ext_fields = header.to_ext();
     Outbound {
         cmd: reply,
-        extra_body: slices.into_iter().map(|s| s.into_bytes()).collect(),
+        extra_body: records,
     }
 }
 
-pub fn view_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+pub async fn view_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
     let h = match ViewMessageRequestHeader::from_ext(&cmd.ext_fields) {
         Ok(h) => h,
         Err(e) => return bad_header(cmd, &e),
     };
-    match state.store.read_message_at(h.offset.max(0) as u64) {
-        Ok(slice) => Outbound {
+    let offset = h.offset.max(0) as u64;
+    let live = state.store.read_message_at(offset);
+    let found = match (live, state.archiver.clone()) {
+        (Ok(slice), _) => Ok(slice.into_bytes()),
+        (Err(e), Some(archiver)) if offset < state.store.commitlog().min_offset() => {
+            let store = state.store.clone();
+            let archived = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Bytes>> {
+                let entries = store.meta().archive_entries()?;
+                let found = sluice_parquet::lookup::find_by_offset(archiver.dir(), &entries, offset)?;
+                Ok(found.map(|m| m.encode()).transpose()?.map(Bytes::from))
+            })
+            .await;
+            match archived {
+                Ok(Ok(Some(bytes))) => Ok(bytes),
+                Ok(Ok(None)) => Err(e.to_string()),
+                Ok(Err(a)) => Err(format!("{e}; archive: {a:#}")),
+                Err(a) => Err(format!("{e}; archive: {a}")),
+            }
+        }
+        (Err(e), _) => Err(e.to_string()),
+    };
+    match found {
+        Ok(bytes) => Outbound {
             cmd: cmd.success_response(),
-            extra_body: vec![slice.into_bytes()],
+            extra_body: vec![bytes],
         },
         Err(e) => cmd
             .error_response(
