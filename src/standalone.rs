@@ -114,7 +114,12 @@ pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
             return Err(e);
         }
     };
-    tracing::info!(namesrv = %ns.local_addr(), broker = %broker.local_addr(), "sluice standalone ready");
+    tracing::info!(
+        namesrv = %ns.local_addr(),
+        broker = %broker.local_addr(),
+        analytics_http = ?broker.analytics_http_addr(),
+        "sluice standalone ready"
+    );
     signalled().await;
     tracing::info!("shutting down");
     let _ = tx.send(true);

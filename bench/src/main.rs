@@ -5,8 +5,11 @@
 //! `sluice-bench broker` (also `sluice bench broker`) sweeps producer / consumer / end-to-end
 //! load over sluice, the null broker and the rocketmq-rust broker, with fio and iperf3 as
 //! references (`sweep.rs`). `sluice-bench archive` measures exporting a sealed segment to
-//! Parquet against reading the same file sequentially (`archive.rs`).
+//! Parquet against reading the same file sequentially (`archive.rs`). `sluice-bench analytics`
+//! measures analytics freshness and produce throughput with a heavy analytic attached
+//! (`analytics.rs`).
 
+mod analytics;
 mod archive;
 mod broker;
 mod fio;
@@ -49,6 +52,9 @@ enum Command {
     /// Export speed of a sealed CommitLog segment to Parquet against the raw sequential read of
     /// the same file (page cache dropped and warm), and the Parquet size against the segment.
     Archive(archive::Args),
+    /// Analytics freshness (append → result visible over HTTP) p50/p99, and produce throughput
+    /// with a heavy analytic attached against without, alternating in one broker process.
+    Analytics(analytics::Args),
     /// A broker that answers every request with SUCCESS and stores nothing (started by
     /// `broker --targets null`).
     #[command(hide = true)]
@@ -61,6 +67,7 @@ fn main() -> Result<()> {
         Command::Schedule(args) => schedule::run(args),
         Command::Broker(args) => sweep::run(args),
         Command::Archive(args) => archive::run(args),
+        Command::Analytics(args) => analytics::run(args),
         Command::NullBroker(args) => null_broker::run(args),
     }
 }

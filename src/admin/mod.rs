@@ -8,11 +8,13 @@
 //! | [`group`] | updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime |
 //! | [`message`] | queryMsgById, queryMsgByKey, queryMsgByOffset, sendMessage, consumeMessage, printMsg |
 //! | [`stats`] | statsAll |
+//! | [`analytics`] | analytics list / attach / detach / show (the broker's HTTP listener) |
 //! | [`output`] | tables and `--json` |
 //!
 //! [`execute`] returns the rendered output; errors are one line (`{e:#}`), and the binary exits
 //! non-zero with them.
 
+pub mod analytics;
 pub mod cluster;
 pub mod group;
 pub mod message;
@@ -109,6 +111,9 @@ pub enum AdminCommand {
     /// In/out TPS, 24 h counts and accumulation of every topic and consumer group.
     #[command(name = "statsAll")]
     StatsAll(stats::StatsAllArgs),
+    /// Analytics jobs attached to topics: list, attach, detach, show.
+    #[command(name = "analytics")]
+    Analytics(analytics::AnalyticsArgs),
 }
 
 /// Runs one command and renders its output (table or JSON).
@@ -133,6 +138,7 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::ConsumeMessage(a) => message::consume_message(&admin, a).await,
         AdminCommand::PrintMsg(a) => message::print_msg(&admin, a).await,
         AdminCommand::StatsAll(a) => stats::stats_all(&admin, a).await,
+        AdminCommand::Analytics(a) => analytics::run(a, Duration::from_millis(args.timeout_millis)).await,
     }?;
     admin.close().await;
     Ok(out.render(args.json))

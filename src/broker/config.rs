@@ -50,6 +50,9 @@ pub struct BrokerConfig {
     pub schedule: ScheduleConfig,
     /// `rejectTransactionMessage` (false): half messages get NO_PERMISSION.
     pub reject_transaction_message: bool,
+    /// `analyticsHttpPort`: the analytics HTTP listener on 127.0.0.1 (absent or -1: off; 0: any
+    /// free port).
+    pub analytics_http_port: Option<u16>,
 }
 
 impl Default for BrokerConfig {
@@ -79,6 +82,7 @@ impl Default for BrokerConfig {
             },
             schedule: ScheduleConfig::default(),
             reject_transaction_message: false,
+            analytics_http_port: None,
         }
     }
 }
@@ -152,6 +156,12 @@ impl BrokerConfig {
             }
             "transactionCheckMax" => self.schedule.transaction_check_max = parse(key, v)?,
             "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(key, v)?,
+            "analyticsHttpPort" => {
+                self.analytics_http_port = match v {
+                    "" | "-1" => None,
+                    _ => Some(parse(key, v)?),
+                }
+            }
             other => {
                 if self.store.set(other, v)? {
                     return Ok(None);

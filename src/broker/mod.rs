@@ -4,7 +4,9 @@
 //! * [`topics`], [`clients`], [`locks`], [`long_poll`], [`stats`] — broker state.
 //! * [`processor`] — one file per request family; [`processor::dispatch`] routes by code.
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
+//! * [`analytics_http`] — the analytics runtime's HTTP/JSON listener (`analyticsHttpPort`).
 
+pub mod analytics_http;
 pub mod clients;
 pub mod config;
 pub mod locks;
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use sluice_dataflows::analytics::{AnalyticsConfig, AnalyticsRuntime};
 use sluice_dataflows::schedule::{Scheduler, TransactionLog, Waker};
 use sluice_dataflows::{CorePipeline, StageHooks};
 use sluice_parquet::{Archiver, ExportOptions};
@@ -55,6 +58,8 @@ pub struct BrokerState {
     pub stats: stats::BrokerStats,
     /// When the broker started (ms since the epoch).
     pub boot_timestamp: i64,
+    /// The second timely runtime (`sluice-analytics`): jobs attached to topics.
+    pub analytics: Arc<AnalyticsRuntime>,
     /// The Parquet archiver retention consults (`archiveEnable`); QUERY_MESSAGE and
     /// VIEW_MESSAGE_BY_ID fall back to its files.
     pub archiver: Option<Arc<Archiver>>,
@@ -94,12 +99,18 @@ impl Handler for BrokerHandler {
 pub struct BrokerHandle {
     pub state: Arc<BrokerState>,
     local_addr: SocketAddr,
+    analytics_http: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl BrokerHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the analytics HTTP listener is bound, if `analyticsHttpPort` is set.
+    pub fn analytics_http_addr(&self) -> Option<SocketAddr> {
+        self.analytics_http
     }
 
     /// Waits for the server tasks (after shutdown was signalled), then stops the pipeline,
@@ -121,6 +132,7 @@ impl BrokerHandle {
                     p.shutdown();
                 }
             }
+            state.analytics.shutdown();
             if let Some(a) = &state.archiver {
                 a.stop();
             }
@@ -170,11 +182,27 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     let long_polls = Arc::new(LongPolls::default());
     let lp = long_polls.clone();
     let waker = Arc::new(Waker::default());
+    let analytics = {
+        let store = store.clone();
+        let config = AnalyticsConfig {
+            state_dir: Some(store.root().join("analytics")),
+            ..AnalyticsConfig::default()
+        };
+        tokio::task::spawn_blocking(move || AnalyticsRuntime::start(store, config))
+            .await
+            .context("joining the analytics start task")?
+            .context("starting the analytics runtime")?
+    };
+    let analytics = Arc::new(analytics);
+    let analytics_waker = analytics.waker();
     let pipeline = CorePipeline::start(
         store.clone(),
         StageHooks {
             schedule: waker.hook(),
-            delivery: Arc::new(move |adv| lp.notify(adv)),
+            delivery: Arc::new(move |adv| {
+                lp.notify(adv);
+                analytics_waker.notify(adv);
+            }),
         },
         config.max_ingress_bytes,
     )
@@ -194,6 +222,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         register_now: Notify::new(),
         stats: stats::BrokerStats::default(),
         boot_timestamp: sluice_storage::clock::now_millis(),
+        analytics,
         archiver,
     });
     let weak = Arc::downgrade(&state);
@@ -232,12 +261,27 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         handler,
         shutdown.clone(),
     )));
+    let analytics_http = match state.config.analytics_http_port {
+        Some(port) => {
+            let listener = analytics_http::bind(port).await?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "analytics HTTP listening");
+            tasks.push(tokio::spawn(analytics_http::serve(
+                listener,
+                state.analytics.clone(),
+                shutdown.clone(),
+            )));
+            Some(addr)
+        }
+        None => None,
+    };
     tasks.push(tokio::spawn(register::run(state.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(expire_clients(state.clone(), shutdown)));
     tracing::info!(addr = %local_addr, broker = %state.config.broker_name, "broker listening");
     Ok(BrokerHandle {
         state,
         local_addr,
+        analytics_http,
         tasks,
     })
 }
