@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use sluice_storage::segment::segment_name;
 
@@ -142,7 +142,10 @@ fn write_rows(
     ] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
-    let props = props.build();
+    // Min/max of bodies would compare every body and prune nothing.
+    let props = props
+        .set_column_statistics_enabled(ColumnPath::from(schema::BODY), EnabledStatistics::None)
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema::schema(), Some(props))?;
     let mut rows = BatchBuilder::new();
     let mut stats = ExportStats {
