@@ -157,6 +157,9 @@ pub fn run(args: Args) -> Result<()> {
     let config = StoreConfig {
         store_path_root_dir: data.clone(),
         mapped_file_size_commit_log: args.segment_mb << 20,
+        // The bench never queries by key: small IndexFiles (the default reserves 420 MB).
+        max_hash_slot_num: 100_000,
+        max_index_num: 400_000,
         ..StoreConfig::default()
     };
     eprintln!(
