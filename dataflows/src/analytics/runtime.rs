@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::{JoinHandle, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sluice_storage::store::QueueAdvance;
@@ -52,13 +52,24 @@ pub struct AnalyticsConfig {
     pub state_dir: Option<PathBuf>,
     /// The longest the worker parks without a wake-up.
     pub idle_tick: Duration,
+    /// Run the worker thread under `SCHED_IDLE` (Linux): it gets the CPU only when appends,
+    /// acks, pulls and the network have none to use, and any of them preempts it at once. On a
+    /// saturated machine analytics then fall behind and catch up when the load drops.
+    pub idle_priority: bool,
+    /// The shortest time between two rounds while messages arrive in batches.
+    pub busy_round_interval: Duration,
 }
+
+/// A round that read more messages than this marks the source busy.
+const BUSY_ROUND: usize = 8;
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
         AnalyticsConfig {
             state_dir: None,
             idle_tick: Duration::from_millis(500),
+            idle_priority: true,
+            busy_round_interval: Duration::from_millis(2),
         }
     }
 }
@@ -168,9 +179,13 @@ impl AnalyticsRuntime {
         };
         let (ready_tx, ready_rx) = mpsc::channel::<()>();
         let ready_tx = Mutex::new(ready_tx);
+        let idle_priority = worker_state.config.idle_priority;
         let thread = std::thread::Builder::new()
             .name("sluice-analytics".into())
             .spawn(move || {
+                if idle_priority {
+                    run_when_idle();
+                }
                 timely::execute_directly(move |worker| worker_state.run(worker, restored, ready_tx))
             })?;
         // The remembered jobs are attached (and listed) once this returns.
@@ -324,6 +339,8 @@ impl WorkerState {
         ready: Mutex<mpsc::Sender<()>>,
     ) {
         let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
+        let mut last_wake = Instant::now();
+        let mut deferred_until: Option<Instant> = None;
         for spec in restored {
             let name = spec.name.clone();
             if let Err(e) = self.attach(worker, &mut jobs, NewJob::Builtin(spec)) {
@@ -335,7 +352,14 @@ impl WorkerState {
             let _ = r.send(());
         }
         loop {
-            worker.step_or_park(Some(self.config.idle_tick));
+            // A deferred wake-up parks only until it is due.
+            let park = match deferred_until {
+                Some(t) => t
+                    .saturating_duration_since(Instant::now())
+                    .min(self.config.idle_tick),
+                None => self.config.idle_tick,
+            };
+            worker.step_or_park(Some(park));
             if self.shared.stopping.load(Ordering::Acquire) {
                 break;
             }
@@ -354,10 +378,22 @@ impl WorkerState {
                     Err(_) => break,
                 }
             }
-            if self.shared.armed.swap(false, Ordering::AcqRel) {
+            // Under load, rounds are coalesced: when the last round of a job read a batch, the next
+            // starts at least `busy_round_interval` after it (fewer, larger rounds cost less per
+            // message). A lone message is read at once.
+            let busy = jobs
+                .values()
+                .any(|j| j.source.progress.borrow().last_read > BUSY_ROUND);
+            let now = Instant::now();
+            let due = !busy || now >= last_wake + self.config.busy_round_interval;
+            if due && self.shared.armed.swap(false, Ordering::AcqRel) {
+                deferred_until = None;
+                last_wake = now;
                 for job in jobs.values() {
                     job.source.wake();
                 }
+            } else if !due && self.shared.armed.load(Ordering::Acquire) {
+                deferred_until = Some(last_wake + self.config.busy_round_interval);
             }
             for job in jobs.values_mut() {
                 job.publish(&self.results);
@@ -552,6 +588,20 @@ fn now_offsets(store: &MessageStore, topic: &str) -> BTreeMap<u32, u64> {
         .into_iter()
         .map(|q| (q, store.max_queue_offset(topic, q)))
         .collect()
+}
+
+/// Puts the calling thread under `SCHED_IDLE` (Linux); a failure is only logged.
+fn run_when_idle() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param for the duration of the call; pid 0 is the
+        // calling thread.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        if rc != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "SCHED_IDLE for the analytics thread");
+        }
+    }
 }
 
 const JOBS_FILE: &str = "jobs.json";

@@ -84,6 +84,8 @@ pub struct Progress {
     pub cursors: BTreeMap<u32, u64>,
     /// Round → cursors after it.
     pub rounds: BTreeMap<u64, BTreeMap<u32, u64>>,
+    /// Messages the last activation read.
+    pub last_read: usize,
 }
 
 /// The handles the runtime keeps for a source: how to wake it and how far it read.
@@ -136,6 +138,7 @@ pub fn topic_source<'scope>(
             let mut batch: Vec<(Message, u64, isize)> = Vec::new();
             let mut prog = progress.borrow_mut();
             let exhausted = read_round(&store, &topic, &start, with_body, &mut prog.cursors, &mut batch);
+            prog.last_read = batch.len();
             if !batch.is_empty() {
                 let cursors = prog.cursors.clone();
                 prog.rounds.insert(round, cursors);
