@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::report;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Parser;
@@ -155,23 +156,17 @@ fn outgoing(topic: &str, key: u64, tag: u64, body: Bytes) -> Outgoing<'_> {
 }
 
 async fn run_async(args: Args) -> Result<()> {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench/out/analytics-{started}.json")));
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+    let started = report::unix_now();
+    let out = report::report_path(args.out.clone(), "analytics", started)?;
     let data = tempfile::tempdir()?;
     let conf = data.path().join("broker.conf");
     // 128 MiB segments: the CommitLog reserves whole segments, and a few periods write ~0.5 GB.
     std::fs::write(
         &conf,
-        format!("analyticsHttpPort={}\nmappedFileSizeCommitLog=134217728\n", args.http_port),
+        format!(
+            "analyticsHttpPort={}\nmappedFileSizeCommitLog=134217728\n",
+            args.http_port
+        ),
     )?;
     let binary = args.sluice_bin.clone().unwrap_or_else(broker::default_binary);
     let log = out.with_extension("log");

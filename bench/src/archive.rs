@@ -14,6 +14,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::report;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::Parser;
@@ -265,19 +266,7 @@ pub fn run(args: Args) -> Result<()> {
         "export: {:.0} k records/s (warm)",
         report.records as f64 / (report.segment_bytes as f64 / (ew * 1e6)) / 1e3
     );
-    let out = match args.out {
-        Some(p) => p,
-        None => {
-            let unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("out/archive-{unix}.json"))
-        }
-    };
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+    let out = report::report_path(args.out, "archive", report::unix_now())?;
     std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
     eprintln!("report: {}", out.display());
     Ok(())

@@ -201,6 +201,25 @@ impl BrokerReport {
     }
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it): report names and timestamps.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Where a benchmark's JSON report goes: `explicit`, else `bench/out/<name>-<started>.json` in
+/// this repository. Its folder is created.
+pub fn report_path(explicit: Option<PathBuf>, name: &str, started: u64) -> std::io::Result<PathBuf> {
+    let out = explicit
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("out/{name}-{started}.json")));
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::report;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::Parser;
@@ -1643,17 +1644,8 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 async fn run_async(args: Args, params: Params) -> Result<()> {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench/out/schedule-{started}.json")));
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+    let started = report::unix_now();
+    let out = report::report_path(args.out.clone(), "schedule", started)?;
     let log_prefix = out.with_extension("").display().to_string();
     let base_dir = args
         .dir

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::report;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::Parser;
@@ -321,16 +322,7 @@ pub fn run(args: Args) -> Result<()> {
         fio_buffered_reference_bytes_per_sec: reference,
         runs,
     };
-    let out = args.out.clone().unwrap_or_else(|| {
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        PathBuf::from(format!("bench/out/storage-{ts}.json"))
-    });
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+    let out = report::report_path(args.out.clone(), "storage", report::unix_now())?;
     std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
     println!("\nreport: {}", out.display());
     Ok(())

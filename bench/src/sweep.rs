@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -19,7 +19,7 @@ use crate::fio;
 use crate::load::{self, Live, Plan};
 use crate::machine;
 use crate::plot;
-use crate::report::{BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
+use crate::report::{unix_now, BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
 use crate::targets::{self, Running, Setup};
 use crate::wire::Client;
 
@@ -175,13 +175,6 @@ fn check(p: &Point) -> Result<()> {
         bail!("rate {}: 0 (closed loop) or a positive msgs/s", p.rate);
     }
     Ok(())
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn compilers_running() -> bool {
