@@ -88,35 +88,12 @@ fn throughput_notebook_executes_on_a_generated_report() {
     let back = BrokerReport::read(&path).expect("reading it back");
     assert_eq!(back.runs.len(), 6);
 
-    let setup = Command::new(repo().join("notebooks/setup.sh"))
-        .output()
-        .expect("running notebooks/setup.sh");
-    assert!(
-        setup.status.success(),
-        "notebooks/setup.sh failed:\n{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&setup.stdout);
-    let python = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("NOTEBOOK_PYTHON="))
-        .next_back()
-        .expect("setup.sh printed NOTEBOOK_PYTHON=")
-        .to_owned();
-
     let notebook = repo().join("notebooks/throughput.ipynb");
     let plot = dir.path().join("throughput.png");
-    // Executes every cell; a cell that raises makes execute() raise, and python exit non-zero.
-    let script = "import sys, nbformat, nbclient\n\
-                  nb = nbformat.read(sys.argv[1], as_version=4)\n\
-                  nbclient.NotebookClient(nb, timeout=120, kernel_name='python3',\n\
-                  resources={'metadata': {'path': sys.argv[2]}}).execute()\n\
-                  print('cells executed:', len(nb.cells))\n";
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
+    // Installs the venv, then executes every cell; a cell that raises fails the run.
+    let out = Command::new(repo().join("notebooks/run.sh"))
         .arg(&notebook)
-        .arg(repo().join("notebooks"))
+        .arg("120")
         .env("BENCH_REPORTS", dir.path())
         .env("BENCH_PLOT", &plot)
         .env("MPLBACKEND", "Agg")

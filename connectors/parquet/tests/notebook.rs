@@ -82,34 +82,9 @@ fn archive_notebook_executes_on_a_generated_archive() {
     let archive = dir.path().join("archive");
     let rows = write_archive(&dir.path().join("store"), &archive);
 
-    let setup = Command::new(repo().join("notebooks/setup.sh"))
-        .output()
-        .expect("running notebooks/setup.sh");
-    assert!(
-        setup.status.success(),
-        "notebooks/setup.sh failed:\n{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&setup.stdout);
-    let python = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("NOTEBOOK_PYTHON="))
-        .next_back()
-        .expect("setup.sh printed NOTEBOOK_PYTHON=")
-        .to_owned();
-
-    // Executes every cell; a cell that raises makes execute() raise, and python exit non-zero.
-    let script = "import sys, nbformat, nbclient\n\
-                  nb = nbformat.read(sys.argv[1], as_version=4)\n\
-                  nbclient.NotebookClient(nb, timeout=300, kernel_name='python3',\n\
-                  resources={'metadata': {'path': sys.argv[2]}}).execute()\n\
-                  out = [o.get('text', '') for c in nb.cells if c.cell_type == 'code' for o in c.outputs]\n\
-                  print(''.join(out))\n";
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
+    // Installs the venv, then executes every cell; a cell that raises fails the run.
+    let out = Command::new(repo().join("notebooks/run.sh"))
         .arg(repo().join("notebooks/archive.ipynb"))
-        .arg(repo().join("notebooks"))
         .env("ARCHIVE_DIR", &archive)
         .env("ARCHIVE_EXPECT_ROWS", rows.to_string())
         .output()
