@@ -74,7 +74,9 @@ pub enum PipelineError {
 /// State shared between tokio handlers and the core thread.
 struct Ingress {
     /// Queued requests with the bytes each was counted for.
-    queue: Mutex<VecDeque<(AppendRequest, usize)>>,
+    /// Queued requests with the bytes each was counted for; `None` once the core thread has
+    /// taken its last look (a request pushed after that would never be answered).
+    queue: Mutex<Option<VecDeque<(AppendRequest, usize)>>>,
     queued_bytes: AtomicUsize,
     max_bytes: usize,
     armed: AtomicBool,
@@ -134,9 +136,12 @@ impl Submitter {
             ingress.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             return Err((PipelineError::Busy { queued }, req));
         }
-        match ingress.queue.lock() {
-            Ok(mut q) => q.push_back((req, bytes)),
-            Err(_) => return Err((PipelineError::Stopped, req)),
+        match ingress.queue.lock().as_deref_mut() {
+            Ok(Some(q)) => q.push_back((req, bytes)),
+            _ => {
+                ingress.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                return Err((PipelineError::Stopped, req));
+            }
         }
         ingress.wake();
         Ok(())
@@ -175,7 +180,7 @@ impl CorePipeline {
         max_queued_bytes: usize,
     ) -> std::io::Result<CorePipeline> {
         let ingress = Arc::new(Ingress {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Some(VecDeque::new())),
             queued_bytes: AtomicUsize::new(0),
             max_bytes: max_queued_bytes,
             armed: AtomicBool::new(false),
@@ -266,15 +271,15 @@ fn run_core(
             move |output| {
                 ing.armed.store(false, Ordering::Release);
                 let mut bytes = 0;
-                let drained: Vec<AppendRequest> = match ing.queue.lock() {
-                    Ok(mut q) => q
+                let drained: Vec<AppendRequest> = match ing.queue.lock().as_deref_mut() {
+                    Ok(Some(q)) => q
                         .drain(..)
                         .map(|(r, b)| {
                             bytes += b;
                             r
                         })
                         .collect(),
-                    Err(_) => Vec::new(),
+                    _ => Vec::new(),
                 };
                 ing.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
                 if let Some(c) = cap.as_mut() {
@@ -286,7 +291,11 @@ fn run_core(
                     }
                 }
                 if ing.stopping.load(Ordering::Acquire)
-                    && ing.queue.lock().map(|q| q.is_empty()).unwrap_or(true)
+                    && ing
+                        .queue
+                        .lock()
+                        .map(|q| q.as_ref().is_none_or(VecDeque::is_empty))
+                        .unwrap_or(true)
                 {
                     cap = None;
                 }
@@ -458,11 +467,10 @@ fn run_core(
             break;
         }
     }
-    // Anything still queued after the ingress closed is refused.
-    if let Ok(mut q) = ingress.queue.lock() {
-        for (req, _) in q.drain(..) {
-            (req.reply)(AppendReply::Failed("the broker is shutting down".into()));
-        }
+    // Close the queue; anything still in it is refused.
+    let rest = ingress.queue.lock().ok().and_then(|mut q| q.take());
+    for (req, _) in rest.into_iter().flatten() {
+        (req.reply)(AppendReply::Failed("the broker is shutting down".into()));
     }
 }
 

@@ -214,7 +214,7 @@ mod tests {
         let http = broker.analytics_http_addr().unwrap().to_string();
         let state = broker.state.clone();
         tokio::task::spawn_blocking(move || {
-            let submitter = state.pipeline.lock().unwrap().as_ref().unwrap().submitter();
+            let submitter = state.submitter.clone();
             for i in 0..60u32 {
                 let m = MessageToStore {
                     topic: "Orders".into(),

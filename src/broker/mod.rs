@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sluice_dataflows::analytics::{AnalyticsConfig, AnalyticsRuntime};
 use sluice_dataflows::schedule::{Scheduler, TransactionLog, Waker};
-use sluice_dataflows::{CorePipeline, StageHooks};
+use sluice_dataflows::{CorePipeline, StageHooks, Submitter};
 use sluice_parquet::{Archiver, ExportOptions};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
 use sluice_storage::MessageStore;
@@ -44,6 +44,8 @@ pub struct BrokerState {
     pub config: BrokerConfig,
     pub store: Arc<MessageStore>,
     pub pipeline: std::sync::Mutex<Option<CorePipeline>>,
+    /// Queues units into the pipeline without taking the lock above (the send path).
+    pub submitter: Submitter,
     /// Stage (D)'s thread: delay levels, timers, transaction checks.
     pub scheduler: std::sync::Mutex<Option<Scheduler>>,
     /// Transaction op-state, shared by END_TRANSACTION and the checker.
@@ -213,6 +215,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         config,
         store,
         pipeline: std::sync::Mutex::new(Some(pipeline)),
+        submitter: submitter.clone(),
         scheduler: std::sync::Mutex::new(None),
         transactions,
         topics,

@@ -94,13 +94,7 @@ pub async fn store_unit(
             let _ = tx.send(r);
         }),
     };
-    match state.pipeline.lock() {
-        Ok(p) => match p.as_ref() {
-            Some(p) => p.submit(req).map_err(|(e, _)| e)?,
-            None => return Err(PipelineError::Stopped),
-        },
-        Err(_) => return Err(PipelineError::Stopped),
-    }
+    state.submitter.submit(req).map_err(|(e, _)| e)?;
     rx.await.map_err(|_| PipelineError::Stopped)
 }
 
