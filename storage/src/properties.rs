@@ -76,6 +76,22 @@ pub fn rewrite(encoded: &str, drop: &[&str], set: &[(&str, &str)]) -> String {
     out
 }
 
+/// `base` (kept as it is) followed by the entries of `extra` whose names it does not have yet;
+/// entries with an empty value are left out.
+pub fn append_missing(base: &str, extra: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(base.len() + 32);
+    out.push_str(base);
+    if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
+        out.push(PROPERTY_SEPARATOR);
+    }
+    for (name, value) in extra {
+        if get(base, name).is_none() {
+            push(&mut out, name, value);
+        }
+    }
+    out
+}
+
 fn push(out: &mut String, name: &str, value: &str) {
     if name.is_empty() || value.is_empty() {
         return;

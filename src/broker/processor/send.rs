@@ -14,7 +14,7 @@ use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageRespons
 use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::perm;
 use sluice_storage::msgid::offset_msg_id;
-use sluice_storage::properties::{self, names, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
+use sluice_storage::properties::{self, names};
 use sluice_storage::record::sysflag;
 use sluice_storage::system_topics;
 use sluice_storage::{Appended, MessageToStore};
@@ -37,24 +37,6 @@ fn is_forbidden_for_send(topic: &str) -> bool {
             | topics::SELF_TEST_TOPIC
             | topics::OFFSET_MOVED_EVENT
     )
-}
-
-/// Appends `extra` properties to an encoded property string, skipping names it already has.
-fn with_properties(base: &str, extra: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(base.len() + 32);
-    out.push_str(base);
-    if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
-        out.push(PROPERTY_SEPARATOR);
-    }
-    for (k, v) in extra {
-        if properties::get(base, k).is_none() && !v.is_empty() {
-            out.push_str(k);
-            out.push(NAME_VALUE_SEPARATOR);
-            out.push_str(v);
-            out.push(PROPERTY_SEPARATOR);
-        }
-    }
-    out
 }
 
 static UNIQ_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -203,7 +185,7 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
             .map(|r| MessageToStore {
                 flag: r.flag,
                 body: r.body,
-                properties: with_properties(&r.properties, &batch_level),
+                properties: properties::append_missing(&r.properties, &batch_level),
                 ..base.clone()
             })
             .collect()
@@ -214,7 +196,10 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
         };
         vec![MessageToStore {
             body: cmd.body.clone(),
-            properties: with_properties(&header_props, &[cluster[0], (names::UNIQ_KEY, uniq.as_str())]),
+            properties: properties::append_missing(
+                &header_props,
+                &[cluster[0], (names::UNIQ_KEY, uniq.as_str())],
+            ),
             ..base
         }]
     };
@@ -338,12 +323,15 @@ mod tests {
     #[test]
     fn property_merging() {
         let base = properties::encode([("TAGS", "a"), ("CLUSTER", "mine")]);
-        let merged = with_properties(&base, &[("CLUSTER", "C"), ("WAIT", "true")]);
+        let merged = properties::append_missing(&base, &[("CLUSTER", "C"), ("WAIT", "true")]);
         assert_eq!(properties::get(&merged, "CLUSTER"), Some("mine"));
         assert_eq!(properties::get(&merged, "WAIT"), Some("true"));
-        assert_eq!(with_properties("", &[("CLUSTER", "C")]), "CLUSTER\u{1}C\u{2}");
         assert_eq!(
-            with_properties("A\u{1}b", &[("C", "d")]),
+            properties::append_missing("", &[("CLUSTER", "C")]),
+            "CLUSTER\u{1}C\u{2}"
+        );
+        assert_eq!(
+            properties::append_missing("A\u{1}b", &[("C", "d")]),
             "A\u{1}b\u{2}C\u{1}d\u{2}"
         );
     }
