@@ -14,16 +14,10 @@ use sluice_remoting::RemotingCommand;
 use sluice_storage::msgid::offset_msg_id;
 use sluice_storage::properties::names;
 use sluice_storage::system_topics::HALF_TOPIC;
-use sluice_storage::MessageToStore;
 
 use super::{bad_header, system_error};
 use crate::broker::BrokerState;
 use crate::net::{Connection, Outbound};
-
-/// What the half record said, checked against the request.
-struct Half {
-    committed: Option<MessageToStore>,
-}
 
 /// Handles END_TRANSACTION; `None` = no reply (the producer does not know yet).
 pub async fn end_transaction(
@@ -73,15 +67,14 @@ async fn end(
         if r.queue_offset != h.tran_state_table_offset {
             return Err("The transaction state table offset wrong".to_owned());
         }
-        Ok(Half {
-            committed: match resolution {
-                TransactionResolution::Commit => rebuild::committed(r, phys),
-                _ => None,
-            },
+        // The committed copy (a commit only), built while the record is at hand.
+        Ok(match resolution {
+            TransactionResolution::Commit => rebuild::committed(r, phys),
+            _ => None,
         })
     });
-    let half = match checked {
-        Ok(Ok(half)) => half,
+    let committed = match checked {
+        Ok(Ok(committed)) => committed,
         Ok(Err(why)) => return system_error(cmd, why),
         Err(_) => return system_error(cmd, "Find prepared transaction message failed"),
     };
@@ -104,7 +97,7 @@ async fn end(
     let now = sluice_storage::clock::now_millis();
     let mut unit = Vec::with_capacity(2);
     if resolution == TransactionResolution::Commit {
-        let Some(mut m) = half.committed else {
+        let Some(mut m) = committed else {
             return system_error(cmd, "the half message names no REAL_TOPIC");
         };
         if let Err(e) = route_for_put(&mut m, &state.config.store, now) {
