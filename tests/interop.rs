@@ -29,7 +29,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The repository (read when the test runs: a test binary reused from a cache built in another
+/// checkout must not look in that checkout).
+fn root() -> PathBuf {
+    PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+}
 
 // ---------------------------------------------------------------------------------------------
 // Set-up (once per test binary) and serialisation
@@ -47,7 +53,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 fn run_setup() -> Result<Tools, String> {
-    let interop = Path::new(ROOT).join("tests/interop");
+    let interop = root().join("tests/interop");
     let script = interop.join("setup.sh");
     eprintln!(
         "interop: running {} (installs the clients; slow only the first time)",

@@ -9,7 +9,7 @@ use sluice_bench::machine;
 use sluice_bench::report::{BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
         .parent()
         .expect("bench/ has a parent")
         .to_owned()

@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -82,15 +82,38 @@ struct Ingress {
     armed: AtomicBool,
     activator: Mutex<Option<SyncActivator>>,
     stopping: AtomicBool,
+    /// The end of the log after the last unit appended by its caller (ASYNC_FLUSH, see
+    /// [`Submitter::append_here`]); stage (A) turns an advance of it into a dispatch-only epoch.
+    appended_end: AtomicU64,
+    /// Set while a wake-up for `appended_end` is pending or deliberately deferred.
+    dispatch_armed: AtomicBool,
 }
 
+/// After a dispatch-only epoch, further appends by callers wait this long for the next one
+/// instead of waking the core thread each: under load the core thread wakes on its own timer
+/// a few thousand times a second rather than on a futex per few messages (what a reader sees
+/// is at most this much later; a lone append after a quiet spell still wakes it at once).
+const DISPATCH_BATCH: Duration = Duration::from_micros(500);
+
 impl Ingress {
+    /// Called after an append by its caller: wakes stage (A) unless a wake is pending.
+    fn appended(&self, end: u64) {
+        self.appended_end.fetch_max(end, Ordering::AcqRel);
+        if !self.dispatch_armed.swap(true, Ordering::AcqRel) {
+            self.activate();
+        }
+    }
+
     fn wake(&self) {
         if !self.armed.swap(true, Ordering::AcqRel) {
-            if let Ok(a) = self.activator.lock() {
-                if let Some(a) = a.as_ref() {
-                    let _ = a.activate();
-                }
+            self.activate();
+        }
+    }
+
+    fn activate(&self) {
+        if let Ok(a) = self.activator.lock() {
+            if let Some(a) = a.as_ref() {
+                let _ = a.activate();
             }
         }
     }
@@ -113,6 +136,7 @@ pub struct StageHooks {
 /// The running core pipeline.
 pub struct CorePipeline {
     ingress: Arc<Ingress>,
+    store: Arc<MessageStore>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -121,9 +145,43 @@ pub struct CorePipeline {
 #[derive(Clone)]
 pub struct Submitter {
     ingress: Arc<Ingress>,
+    store: Arc<MessageStore>,
 }
 
 impl Submitter {
+    /// Whether units are appended by their caller ([`Submitter::append_here`]): under
+    /// ASYNC_FLUSH the ack needs nothing but the copy into the mapping, and a hop to the core
+    /// thread and back would cost two wake-ups per request. Under SYNC_FLUSH units go through
+    /// [`Submitter::submit`] to the core thread's group commit.
+    pub fn appends_in_caller(&self) -> bool {
+        self.store.config().flush_disk_type == FlushDiskType::AsyncFlush
+    }
+
+    /// Appends a unit on the calling thread and wakes stage (A) to dispatch it (stages C–E run
+    /// on the core thread as for any unit). Meant for ASYNC_FLUSH: nothing waits for a sync.
+    pub fn append_here(&self, unit: Vec<MessageToStore>) -> Result<AppendReply, PipelineError> {
+        let ingress = &self.ingress;
+        if ingress.stopping.load(Ordering::Acquire) {
+            return Err(PipelineError::Stopped);
+        }
+        let reply = match self.store.append(std::slice::from_ref(&unit)) {
+            Ok(outcome) => {
+                ingress.appended(outcome.end_offset);
+                match outcome.units.into_iter().next() {
+                    Some(Ok(a)) => AppendReply::Stored(a),
+                    Some(Err(e)) => AppendReply::Refused(e),
+                    None => AppendReply::Stored(Vec::new()),
+                }
+            }
+            Err(StoreError::Closed) => return Err(PipelineError::Stopped),
+            Err(e) => {
+                tracing::error!(error = %e, "appending a unit failed");
+                AppendReply::Failed(e.to_string())
+            }
+        };
+        Ok(reply)
+    }
+
     /// Queues a unit; its reply callback runs once it is stored (or refused).
     pub fn submit(&self, req: AppendRequest) -> Result<(), (PipelineError, AppendRequest)> {
         let ingress = &self.ingress;
@@ -186,8 +244,11 @@ impl CorePipeline {
             armed: AtomicBool::new(false),
             activator: Mutex::new(None),
             stopping: AtomicBool::new(false),
+            appended_end: AtomicU64::new(0),
+            dispatch_armed: AtomicBool::new(false),
         });
         let ing = ingress.clone();
+        let st = store.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("sluice-core".into())
@@ -198,6 +259,7 @@ impl CorePipeline {
         let _ = ready_rx.recv_timeout(Duration::from_secs(10));
         Ok(CorePipeline {
             ingress,
+            store: st,
             thread: Some(thread),
         })
     }
@@ -211,6 +273,7 @@ impl CorePipeline {
     pub fn submitter(&self) -> Submitter {
         Submitter {
             ingress: self.ingress.clone(),
+            store: self.store.clone(),
         }
     }
 
@@ -238,6 +301,13 @@ struct AwaitingFlush {
     cap: timely::dataflow::operators::Capability<u64>,
 }
 
+/// What stage (A) hands stage (B) for one epoch: units to append, and how far units appended
+/// by their callers (ASYNC_FLUSH) reach, to be dispatched as well.
+struct EpochWork {
+    requests: Vec<AppendRequest>,
+    appended_end: u64,
+}
+
 /// Where an appended unit's answer goes.
 pub type ReplyFn = Box<dyn FnOnce(AppendReply) + Send>;
 
@@ -250,8 +320,8 @@ fn run_core(
     hooks: StageHooks,
     ready: std::sync::mpsc::Sender<()>,
 ) {
-    // Requests of each epoch, between ingress and append.
-    let by_epoch: Rc<RefCell<BTreeMap<u64, Vec<AppendRequest>>>> = Rc::new(RefCell::new(BTreeMap::new()));
+    // Work of each epoch, between ingress and append.
+    let by_epoch: Rc<RefCell<BTreeMap<u64, EpochWork>>> = Rc::new(RefCell::new(BTreeMap::new()));
     // Replies of each epoch, sent once the "durable" probe passes it.
     let acks: Acks = Rc::new(RefCell::new(BTreeMap::new()));
     let sync = store.config().flush_disk_type == FlushDiskType::SyncFlush;
@@ -268,8 +338,12 @@ fn run_core(
                 *a = Some(activator);
             }
             let mut cap = Some(cap);
+            let mut seen_appended_end = 0;
+            let delayed = scope.activator_for(info.address.clone());
             move |output| {
                 ing.armed.store(false, Ordering::Release);
+                ing.dispatch_armed.store(false, Ordering::Release);
+                let appended_end = ing.appended_end.load(Ordering::Acquire);
                 let mut bytes = 0;
                 let drained: Vec<AppendRequest> = match ing.queue.lock().as_deref_mut() {
                     Ok(Some(q)) => q
@@ -283,9 +357,21 @@ fn run_core(
                 };
                 ing.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
                 if let Some(c) = cap.as_mut() {
-                    if !drained.is_empty() {
+                    if appended_end > seen_appended_end {
+                        // Hold further wake-ups for appends back; look again after a while.
+                        ing.dispatch_armed.store(true, Ordering::Release);
+                        delayed.activate_after(DISPATCH_BATCH);
+                    }
+                    if !drained.is_empty() || appended_end > seen_appended_end {
+                        seen_appended_end = appended_end;
                         let epoch = *c.time();
-                        pending.borrow_mut().insert(epoch, drained);
+                        pending.borrow_mut().insert(
+                            epoch,
+                            EpochWork {
+                                requests: drained,
+                                appended_end,
+                            },
+                        );
                         output.session(c).give(epoch);
                         c.downgrade(&(epoch + 1));
                     }
@@ -319,9 +405,15 @@ fn run_core(
             move |(input, _frontier), output| {
                 input.for_each_time(|time, data| {
                     for epoch in data.flat_map(|d| d.drain(..)) {
-                        let Some(reqs) = pending.borrow_mut().remove(&epoch) else {
+                        let Some(work) = pending.borrow_mut().remove(&epoch) else {
                             continue;
                         };
+                        if work.requests.is_empty() {
+                            // Appended by their callers already: only dispatch.
+                            output.session(&time).give((epoch, work.appended_end));
+                            continue;
+                        }
+                        let reqs = work.requests;
                         let (units, callbacks): (Vec<Vec<MessageToStore>>, Vec<ReplyFn>) =
                             reqs.into_iter().map(|r| (r.unit, r.reply)).unzip();
                         let replies: Vec<AppendReply> = match st.append(&units) {
@@ -334,7 +426,8 @@ fn run_core(
                                         cap: time.retain(0),
                                     });
                                 } else {
-                                    output.session(&time).give((epoch, outcome.end_offset));
+                                    let end = outcome.end_offset.max(work.appended_end);
+                                    output.session(&time).give((epoch, end));
                                 }
                                 outcome
                                     .units
@@ -347,7 +440,7 @@ fn run_core(
                             }
                             Err(e) => {
                                 tracing::error!(error = %e, "appending a group failed");
-                                output.session(&time).give((epoch, 0));
+                                output.session(&time).give((epoch, work.appended_end));
                                 units.iter().map(|_| AppendReply::Failed(e.to_string())).collect()
                             }
                         };

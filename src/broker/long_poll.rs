@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use sluice_storage::store::QueueAdvance;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 struct Waiter {
     offset: u64,
@@ -17,6 +17,8 @@ struct Waiter {
 #[derive(Default)]
 pub struct LongPolls {
     waiters: Mutex<HashMap<(String, u32), Vec<Waiter>>>,
+    /// Woken after every dispatch that advanced a queue ([`LongPolls::wait_dispatched`]).
+    dispatched: Notify,
 }
 
 impl LongPolls {
@@ -32,8 +34,27 @@ impl LongPolls {
         rx
     }
 
+    /// Waits until `reached()` holds, re-checking after each dispatch, for at most `timeout`.
+    /// Appends are acked before stage (C) dispatches them, so a read right after an ack waits
+    /// here (usually one core step, well under a millisecond) to see the message.
+    pub async fn wait_dispatched(&self, reached: impl Fn() -> bool, timeout: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.dispatched.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if reached() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Wakes the pulls the advanced queues can now serve.
     pub fn notify(&self, advances: &[QueueAdvance]) {
+        self.dispatched.notify_waiters();
         let Ok(mut w) = self.waiters.lock() else { return };
         for a in advances {
             let key = (a.topic.clone(), a.queue_id);

@@ -72,6 +72,24 @@ impl BrokerState {
     pub fn broker_addr(&self) -> SocketAddr {
         self.config.broker_addr()
     }
+
+    /// Waits (at most 100 ms) until every record appended before the call is dispatched to
+    /// its ConsumeQueue and indexes, so a read after a send's ack sees the message. Returns
+    /// whether there was anything to wait for.
+    pub async fn dispatch_caught_up(&self) -> bool {
+        let target = self.store.commitlog().write_pos();
+        if self.store.dispatched_offset() >= target {
+            return false;
+        }
+        let store = &self.store;
+        self.long_polls
+            .wait_dispatched(
+                || store.dispatched_offset() >= target,
+                std::time::Duration::from_millis(100),
+            )
+            .await;
+        true
+    }
 }
 
 struct BrokerHandler {

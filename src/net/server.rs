@@ -1,9 +1,10 @@
 //! The accept loop: every connection gets a reader (this module) and a writer
-//! ([`super::connection`]); each request is handled on its own task so a slow one (a long
-//! poll) never holds up the next.
+//! ([`super::connection`]); a request is answered on the reader's turn when it can be at once,
+//! else on its own task so a slow one (a long poll) never holds up the next.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Waker};
 
 use sluice_remoting::codes::response;
 use sluice_remoting::{DecoderLimits, RemotingCommand};
@@ -60,7 +61,7 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutd
             let reader = conn.read_loop(read, handler.limits(), move |cmd| {
                 let conn = c2.clone();
                 let handler = h2.clone();
-                tokio::spawn(async move {
+                let mut answering = Box::pin(async move {
                     let oneway = cmd.is_oneway();
                     let opaque = cmd.opaque;
                     if let Some(mut out) = handler.handle(&conn, cmd).await {
@@ -71,6 +72,13 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutd
                         }
                     }
                 });
+                // Most requests (sends under ASYNC_FLUSH, heartbeats, offsets) complete without
+                // waiting: answer them on the reader's own turn. One that waits (a long poll, a
+                // SYNC_FLUSH ack) moves to a task of its own, so it never holds up the next frame.
+                let mut cx = Context::from_waker(Waker::noop());
+                if answering.as_mut().poll(&mut cx).is_pending() {
+                    tokio::spawn(answering);
+                }
             });
             tokio::select! {
                 _ = reader => {}

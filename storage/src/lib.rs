@@ -23,6 +23,7 @@ pub mod index;
 pub mod index_file;
 pub mod meta;
 pub mod msgid;
+pub mod prefault;
 pub mod properties;
 pub mod pull;
 pub mod record;

@@ -356,6 +356,19 @@ impl MessageStore {
                 })
                 .map_err(io_err("starting the checkpoint thread"))?,
         );
+        let log = self.commitlog.clone();
+        let stop = self.stop.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("sluice-prefault".into())
+                .spawn(move || {
+                    let mut ahead = crate::prefault::Prefault::default();
+                    while !wait_stop(&stop, Duration::from_millis(10)) {
+                        ahead.advance(&log);
+                    }
+                })
+                .map_err(io_err("starting the prefault thread"))?,
+        );
         let weak = Arc::downgrade(self);
         let stop = self.stop.clone();
         let period = self.config.clean_resource_interval;

@@ -11,7 +11,7 @@ use sluice_parquet::{export_segment, ExportOptions};
 use sluice_storage::{MessageStore, MessageToStore, StoreConfig};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
         .ancestors()
         .nth(2)
         .expect("connectors/parquet is two levels down")

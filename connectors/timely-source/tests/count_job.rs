@@ -44,7 +44,10 @@ struct Broker {
 
 impl Broker {
     fn start() -> Broker {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+        )
+        .join("../..");
         let bin = match std::env::var_os("SLUICE_BIN") {
             Some(p) => PathBuf::from(p),
             None => {

@@ -29,6 +29,9 @@ pub async fn dispatch(
     conn: &Arc<Connection>,
     cmd: RemotingCommand,
 ) -> Option<Outbound> {
+    if reads_queue_state(cmd.code) {
+        state.dispatch_caught_up().await;
+    }
     let out = match cmd.code {
         request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE => {
             send::send(state, conn, &cmd).await
@@ -71,6 +74,22 @@ pub async fn dispatch(
     (!cmd.is_oneway()).then_some(out)
 }
 
+/// Requests whose answer depends on ConsumeQueues or indexes: they first wait for the records
+/// acked before them to be dispatched (pulls do so only when they find nothing).
+fn reads_queue_state(code: i32) -> bool {
+    matches!(
+        code,
+        request::GET_MAX_OFFSET
+            | request::GET_MIN_OFFSET
+            | request::GET_EARLIEST_MSG_STORETIME
+            | request::SEARCH_OFFSET_BY_TIMESTAMP
+            | request::QUERY_MESSAGE
+            | request::GET_TOPIC_STATS_INFO
+            | request::GET_CONSUME_STATS
+            | request::INVOKE_BROKER_TO_RESET_OFFSET
+    )
+}
+
 /// The reply to a header that does not parse.
 pub fn bad_header(cmd: &RemotingCommand, e: &HeaderError) -> Outbound {
     cmd.header_error_response(e).into()
@@ -82,11 +101,15 @@ pub fn system_error(cmd: &RemotingCommand, remark: impl std::fmt::Display) -> Ou
         .into()
 }
 
-/// Hands a unit to the core pipeline and waits for its ack (after fdatasync under SYNC_FLUSH).
+/// Stores a unit and returns its ack: appended right here under ASYNC_FLUSH, handed to the core
+/// pipeline's group commit (acked after fdatasync) under SYNC_FLUSH.
 pub async fn store_unit(
     state: &BrokerState,
     unit: Vec<MessageToStore>,
 ) -> Result<AppendReply, PipelineError> {
+    if state.submitter.appends_in_caller() {
+        return state.submitter.append_here(unit);
+    }
     let (tx, rx) = oneshot::channel();
     let req = AppendRequest {
         unit,

@@ -148,6 +148,9 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
             })
     };
     let mut res = read();
+    if not_found(&res, offset) && state.dispatch_caught_up().await {
+        res = read();
+    }
     let suspend = h.sys_flag & pull_flag::SUSPEND != 0;
     if suspend && not_found(&res, offset) {
         let timeout = if state.config.long_polling_enable {

@@ -17,7 +17,8 @@ static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
+        .join("../..")
 }
 
 fn target_dir() -> PathBuf {
