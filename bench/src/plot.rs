@@ -233,6 +233,7 @@ mod tests {
             broker_cpu_secs: 0.0,
             broker_peak_rss_bytes: 0,
             broker_peak_rss_anon_bytes: 0,
+            round: 0,
         };
         let runs = [
             run("sluice", 10_000.0, 0.4),

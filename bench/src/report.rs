@@ -174,6 +174,10 @@ pub struct RunResult {
     /// Highest RssAnon sampled: the process's own heap and stacks, without mapped files.
     #[serde(default)]
     pub broker_peak_rss_anon_bytes: u64,
+    /// Which of the `--rounds` repetitions of the point this is (0-based); targets alternate
+    /// within a round so slow spells of a shared machine fall on all of them.
+    #[serde(default)]
+    pub round: u32,
 }
 
 impl BrokerReport {

@@ -84,6 +84,14 @@ pub struct Args {
     /// Skip the fio and iperf3 references.
     #[arg(long)]
     no_references: bool,
+    /// Further broker.conf lines for sluice, `key=value` (RocketMQ property names), e.g.
+    /// `--sluice-conf flushIntervalCommitLog=1000`.
+    #[arg(long = "sluice-conf", value_name = "KEY=VALUE")]
+    sluice_conf: Vec<String>,
+    /// Repeat every point this many times, the targets taking turns within each round; ratios
+    /// are of the medians (a noisy shared machine then slows every target alike).
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Wait up to this many seconds for compilers (rustc) to finish before measuring.
     #[arg(long, default_value_t = 0.0)]
     wait_idle: f64,
@@ -339,6 +347,7 @@ fn label(p: &Point) -> String {
 fn run_point(
     rt: &tokio::runtime::Runtime,
     target: &str,
+    round: u32,
     p: &Point,
     args: &Args,
     setup: &Setup,
@@ -406,6 +415,7 @@ fn run_point(
         broker_cpu_secs: cpu,
         broker_peak_rss_bytes: peak,
         broker_peak_rss_anon_bytes: peak_anon,
+        round,
     })
 }
 
@@ -442,19 +452,51 @@ fn print_header() {
     );
 }
 
-/// Ratios of sluice to the references at the same point, and batched MB/s to min(fio, iperf3).
+/// The median of `v` (the mean of the middle two for an even count); `None` if empty.
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => v.get(n / 2).copied(),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+/// Ratios of sluice to the references at the same point (medians over the rounds), and batched
+/// MB/s to min(fio, iperf3).
 fn print_ratios(runs: &[RunResult], refs: &References) {
     println!();
+    let mut seen: Vec<&Point> = Vec::new();
     for s in runs.iter().filter(|r| r.target == "sluice") {
-        let other = |t: &str| runs.iter().find(|r| r.target == t && r.point == s.point);
+        if seen.contains(&&s.point) {
+            continue;
+        }
+        seen.push(&s.point);
+        let rate = |t: &str| {
+            median(
+                runs.iter()
+                    .filter(|r| r.target == t && r.point == s.point)
+                    .map(|r| r.msgs_per_sec)
+                    .collect(),
+            )
+        };
+        let rounds = runs
+            .iter()
+            .filter(|r| r.target == "sluice" && r.point == s.point)
+            .count();
+        let Some(mine) = rate("sluice") else { continue };
         let mut line = format!("sluice {}:", label(&s.point));
+        if rounds > 1 {
+            line += &format!(" (medians of {rounds} rounds)");
+        }
         for t in ["null", "rocketmq-rust"] {
-            if let Some(o) = other(t).filter(|o| o.msgs_per_sec > 0.0) {
-                line += &format!("  /{t} {:.3}", s.msgs_per_sec / o.msgs_per_sec);
+            if let Some(o) = rate(t).filter(|o| *o > 0.0) {
+                line += &format!("  /{t} {:.3}", mine / o);
             }
         }
         if let Some(b) = refs.bound_bytes_per_sec().filter(|_| s.point.batch > 1) {
-            line += &format!("  MB/s / min(fio, iperf3) {:.3}", s.mb_per_sec * 1e6 / b);
+            line += &format!("  MB/s / min(fio, iperf3) {:.3}", mine * s.point.size as f64 / b);
         }
         println!("{line}");
     }
@@ -506,6 +548,7 @@ pub fn run(args: Args) -> Result<()> {
         peer_namesrv_port: args.peer_namesrv_port,
         peer_broker_port: args.peer_broker_port,
         peer_dir,
+        sluice_conf: args.sluice_conf.clone(),
     };
     if targets.iter().any(|t| t == "sluice") && !setup.sluice_bin.is_file() {
         bail!(
@@ -550,26 +593,30 @@ pub fn run(args: Args) -> Result<()> {
     );
     let mut runs = Vec::new();
     print_header();
-    for target in &targets {
-        for p in &points {
-            if target == "null" && p.mode != "producer" {
-                failures.push(format!(
-                    "null {}: the null broker stores nothing to consume",
-                    label(p)
-                ));
-                continue;
-            }
-            match run_point(&rt, target, p, &args, &setup) {
-                Ok(r) => {
-                    print_row(&r);
-                    if let Some(e) = &r.first_error {
-                        eprintln!("  {target}: {} errors, first: {e}", r.errors);
+    for p in &points {
+        for round in 0..args.rounds.max(1) {
+            for target in &targets {
+                if target == "null" && p.mode != "producer" {
+                    if round == 0 {
+                        failures.push(format!(
+                            "null {}: the null broker stores nothing to consume",
+                            label(p)
+                        ));
                     }
-                    runs.push(r);
+                    continue;
                 }
-                Err(e) => {
-                    eprintln!("  {target} {}: FAILED: {e:#}", label(p));
-                    failures.push(format!("{target} {}: {e:#}", label(p)));
+                match run_point(&rt, target, round, p, &args, &setup) {
+                    Ok(r) => {
+                        print_row(&r);
+                        if let Some(e) = &r.first_error {
+                            eprintln!("  {target}: {} errors, first: {e}", r.errors);
+                        }
+                        runs.push(r);
+                    }
+                    Err(e) => {
+                        eprintln!("  {target} {}: FAILED: {e:#}", label(p));
+                        failures.push(format!("{target} {}: {e:#}", label(p)));
+                    }
                 }
             }
         }
@@ -639,6 +686,13 @@ mod tests {
 
     fn base() -> Point {
         Point::default()
+    }
+
+    #[test]
+    fn medians_of_rounds() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(Vec::new()), None);
     }
 
     #[test]

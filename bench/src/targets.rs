@@ -33,6 +33,8 @@ pub struct Setup {
     pub peer_broker_port: u16,
     /// Parent of rocketmq-rust's data directories (see [`peer_parent`]).
     pub peer_dir: PathBuf,
+    /// Further `key=value` lines for sluice's broker.conf (`--sluice-conf`).
+    pub sluice_conf: Vec<String>,
 }
 
 /// Share of `dir`'s file system not available to unprivileged writers, 0..1.
@@ -176,7 +178,12 @@ impl Running {
         match name {
             "sluice" => {
                 let conf = dir.path().join("broker.conf");
-                std::fs::write(&conf, format!("brokerIP1=127.0.0.1\nflushDiskType={flush}\n"))?;
+                let mut text = format!("brokerIP1=127.0.0.1\nflushDiskType={flush}\n");
+                for line in &setup.sluice_conf {
+                    text += line;
+                    text.push('\n');
+                }
+                std::fs::write(&conf, text)?;
                 let data = dir.path().join("data");
                 let log = dir.path().join("sluice.log");
                 let b = BrokerProcess::start(
