@@ -101,6 +101,14 @@ impl Handler for BrokerHandler {
         processor::dispatch(&self.state, conn, cmd).await
     }
 
+    fn handle_now(
+        &self,
+        conn: &Arc<Connection>,
+        cmd: RemotingCommand,
+    ) -> Result<Option<Outbound>, RemotingCommand> {
+        processor::dispatch_now(&self.state, conn, cmd)
+    }
+
     fn on_close(&self, conn: &Arc<Connection>) {
         for group in self.state.clients.connection_closed(conn.id()) {
             self.state.clients.notify_ids_changed(&group);

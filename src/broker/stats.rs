@@ -87,7 +87,8 @@ impl Item {
 /// Every counter of the broker.
 #[derive(Debug, Default)]
 pub struct BrokerStats {
-    items: Mutex<HashMap<(&'static str, String), Item>>,
+    /// Statistic name → key → counter (looked up by `&str`: no allocation per event).
+    items: Mutex<HashMap<&'static str, HashMap<String, Item>>>,
 }
 
 impl BrokerStats {
@@ -97,9 +98,11 @@ impl BrokerStats {
         let Ok(mut items) = self.items.lock() else {
             return;
         };
-        let item = items
-            .entry((name, key.to_owned()))
-            .or_insert_with(|| Item::new(now));
+        let per_key = items.entry(name).or_default();
+        let item = match per_key.get_mut(key) {
+            Some(item) => item,
+            None => per_key.entry(key.to_owned()).or_insert_with(|| Item::new(now)),
+        };
         item.sample(now);
         item.value += value;
         item.times += 1;
@@ -110,7 +113,7 @@ impl BrokerStats {
         self.items
             .lock()
             .ok()
-            .and_then(|items| items.get(&(name, key.to_owned())).map(|i| i.value))
+            .and_then(|items| items.get(name)?.get(key).map(|i| i.value))
             .unwrap_or(0)
     }
 
@@ -118,10 +121,7 @@ impl BrokerStats {
     pub fn view(&self, name: &str, key: &str) -> Option<BrokerStatsData> {
         let now = Instant::now();
         let mut items = self.items.lock().ok()?;
-        let item = items
-            .iter_mut()
-            .find(|((n, k), _)| *n == name && k == key)
-            .map(|(_, i)| i)?;
+        let item = items.get_mut(name)?.get_mut(key)?;
         item.sample(now);
         Some(BrokerStatsData {
             stats_day: item.window(now, DAY),
@@ -137,7 +137,7 @@ impl BrokerStats {
         let Ok(mut items) = self.items.lock() else {
             return "0.0 0.0 0.0".into();
         };
-        let Some(item) = items.get_mut(&(name, key.to_owned())) else {
+        let Some(item) = items.get_mut(name).and_then(|k| k.get_mut(key)) else {
             return "0.0 0.0 0.0".into();
         };
         item.sample(now);

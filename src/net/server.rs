@@ -22,6 +22,16 @@ pub trait Handler: Send + Sync + 'static {
         cmd: RemotingCommand,
     ) -> impl Future<Output = Option<Outbound>> + Send;
 
+    /// Answers `cmd` at once on the reader's thread when that needs no waiting (`Ok`: the
+    /// reply, `None` for none); `Err` hands it back to [`Handler::handle`].
+    fn handle_now(
+        &self,
+        _conn: &Arc<Connection>,
+        cmd: RemotingCommand,
+    ) -> Result<Option<Outbound>, RemotingCommand> {
+        Err(cmd)
+    }
+
     /// Called once when a connection closes (client expiry, lock release…).
     fn on_close(&self, _conn: &Arc<Connection>) {}
 
@@ -59,21 +69,20 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutd
             let c2 = conn.clone();
             let h2 = handler.clone();
             let reader = conn.read_loop(read, handler.limits(), move |cmd| {
+                let oneway = cmd.is_oneway();
+                let opaque = cmd.opaque;
+                let cmd = match h2.handle_now(&c2, cmd) {
+                    Ok(out) => return reply(&c2, out, oneway, opaque),
+                    Err(cmd) => cmd,
+                };
                 let conn = c2.clone();
                 let handler = h2.clone();
                 let mut answering = Box::pin(async move {
-                    let oneway = cmd.is_oneway();
-                    let opaque = cmd.opaque;
-                    if let Some(mut out) = handler.handle(&conn, cmd).await {
-                        if !oneway {
-                            out.cmd.opaque = opaque;
-                            out.cmd.mark_response();
-                            conn.send(out);
-                        }
-                    }
+                    let out = handler.handle(&conn, cmd).await;
+                    reply(&conn, out, oneway, opaque);
                 });
-                // Most requests (sends under ASYNC_FLUSH, heartbeats, offsets) complete without
-                // waiting: answer them on the reader's own turn. One that waits (a long poll, a
+                // Most other requests (heartbeats, offsets, admin) complete without waiting too:
+                // answer them on the reader's own turn. One that waits (a long poll, a
                 // SYNC_FLUSH ack) moves to a task of its own, so it never holds up the next frame.
                 let mut cx = Context::from_waker(Waker::noop());
                 if answering.as_mut().poll(&mut cx).is_pending() {
@@ -87,6 +96,15 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutd
             conn.close();
             handler.on_close(&conn);
         });
+    }
+}
+
+/// Sends a handler's answer as the response to request `opaque` (never to a oneway request).
+fn reply(conn: &Connection, out: Option<Outbound>, oneway: bool, opaque: i32) {
+    if let Some(mut out) = out.filter(|_| !oneway) {
+        out.cmd.opaque = opaque;
+        out.cmd.mark_response();
+        conn.send(out);
     }
 }
 

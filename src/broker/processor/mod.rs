@@ -23,6 +23,24 @@ use tokio::sync::oneshot;
 use super::BrokerState;
 use crate::net::{Connection, Outbound};
 
+/// Answers a request on the calling thread if it needs no waiting: sends whose units their
+/// caller appends (ASYNC_FLUSH). Anything else is handed back for [`dispatch`].
+pub fn dispatch_now(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: RemotingCommand,
+) -> Result<Option<Outbound>, RemotingCommand> {
+    let is_send = matches!(
+        cmd.code,
+        request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE
+    );
+    if !is_send || !state.submitter.appends_in_caller() {
+        return Err(cmd);
+    }
+    let out = send::send_now(state, conn, &cmd);
+    Ok((!cmd.is_oneway()).then_some(out))
+}
+
 /// Routes one request. `None` = no reply now (oneway, or answered later).
 pub async fn dispatch(
     state: &Arc<BrokerState>,

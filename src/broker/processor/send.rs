@@ -84,29 +84,101 @@ fn reply_for(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Out
     cmd.error_response(code, remark).into()
 }
 
+/// What a send becomes once checked: records to store and what the reply needs, or at once a
+/// reply (an error).
+enum Prepared {
+    Reply(Outbound),
+    Store(SendPlan),
+}
+
+struct SendPlan {
+    unit: Vec<MessageToStore>,
+    topic: String,
+    queue_id: u32,
+    transaction_id: Option<String>,
+}
+
 /// Handles the three send codes.
 pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
+    match prepare(state, conn, cmd) {
+        Prepared::Reply(out) => out,
+        Prepared::Store(mut plan) => {
+            let unit = std::mem::take(&mut plan.unit);
+            let answer = super::store_unit(state, unit).await;
+            finish(state, cmd, plan, answer)
+        }
+    }
+}
+
+/// The same, finished on the calling thread; only when the unit is appended by its caller
+/// (ASYNC_FLUSH, [`sluice_dataflows::Submitter::appends_in_caller`]): no future, no task.
+pub fn send_now(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
+    match prepare(state, conn, cmd) {
+        Prepared::Reply(out) => out,
+        Prepared::Store(mut plan) => {
+            let unit = std::mem::take(&mut plan.unit);
+            let answer = state.submitter.append_here(unit);
+            finish(state, cmd, plan, answer)
+        }
+    }
+}
+
+fn finish(
+    state: &BrokerState,
+    cmd: &RemotingCommand,
+    plan: SendPlan,
+    answer: Result<AppendReply, sluice_dataflows::PipelineError>,
+) -> Outbound {
+    let code = match &answer {
+        Ok(AppendReply::FlushTimeout(_)) => response::FLUSH_DISK_TIMEOUT,
+        _ => response::SUCCESS,
+    };
+    let appended = match super::stored_or_reply(cmd, answer) {
+        Ok(a) => a,
+        Err(out) => return *out,
+    };
+    let n = appended.len() as u64;
+    state.stats.add(stats::TOPIC_PUT_NUMS, &plan.topic, n);
+    state
+        .stats
+        .add(stats::BROKER_PUT_NUMS, &state.config.broker_cluster_name, n);
+    success(state, cmd, code, plan.queue_id, &appended, plan.transaction_id)
+}
+
+/// Checks and routes a send: the records to store, or the reply that refuses it.
+fn prepare(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Prepared {
+    match prepare_or_refuse(state, conn, cmd) {
+        Ok(plan) => Prepared::Store(plan),
+        Err(out) => Prepared::Reply(*out),
+    }
+}
+
+fn prepare_or_refuse(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: &RemotingCommand,
+) -> Result<SendPlan, Box<Outbound>> {
     let h = match SendMessageRequestHeader::from_ext(&cmd.ext_fields) {
         Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
+        Err(e) => return Err(Box::new(bad_header(cmd, &e))),
     };
     let cfg = &state.config;
     if cfg.broker_permission & perm::WRITE == 0 {
-        return reply_for(
+        return Err(Box::new(reply_for(
             cmd,
             response::NO_PERMISSION,
             format!("the broker[{}] sending message is forbidden", cfg.broker_name),
-        );
+        )));
     }
     if let Err(why) = topics::validate_topic_name(&h.topic) {
-        return reply_for(cmd, response::SYSTEM_ERROR, why);
+        return Err(Box::new(reply_for(cmd, response::SYSTEM_ERROR, why)));
     }
     if is_forbidden_for_send(&h.topic) {
-        return reply_for(
+        return Err(Box::new(reply_for(
             cmd,
             response::NO_PERMISSION,
             format!("Sending message to topic[{}] is forbidden.", h.topic),
-        );
+        )));
     }
     let created =
         state
@@ -117,17 +189,17 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
         Ok((None, _)) if h.topic.starts_with(RETRY_PREFIX) => {
             match state.topics.ensure(&h.topic, 1, perm::READ_WRITE) {
                 Ok((t, c)) => (t, c),
-                Err(e) => return system_error(cmd, e),
+                Err(e) => return Err(Box::new(system_error(cmd, e))),
             }
         }
         Ok((None, _)) => {
-            return reply_for(
+            return Err(Box::new(reply_for(
                 cmd,
                 response::TOPIC_NOT_EXIST,
                 format!("topic[{}] not exist, apply first please!", h.topic),
-            )
+            )))
         }
-        Err(e) => return system_error(cmd, e),
+        Err(e) => return Err(Box::new(system_error(cmd, e))),
     };
     if created {
         state.register_now.notify_one();
@@ -137,7 +209,7 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
         (sluice_storage::clock::now_millis().unsigned_abs() % u64::from(topic_config.write_queue_nums.max(1)))
             as u32
     } else if h.queue_id as u32 >= queues {
-        return reply_for(
+        return Err(Box::new(reply_for(
             cmd,
             response::SYSTEM_ERROR,
             format!(
@@ -146,7 +218,7 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
                 h.topic,
                 conn.peer()
             ),
-        );
+        )));
     } else {
         h.queue_id as u32
     };
@@ -172,8 +244,20 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
     let unit: Vec<MessageToStore> = if is_batch {
         let records = match decode_batch(&cmd.body) {
             Ok(r) if !r.is_empty() => r,
-            Ok(_) => return reply_for(cmd, response::MESSAGE_ILLEGAL, "the batch is empty"),
-            Err(e) => return reply_for(cmd, response::MESSAGE_ILLEGAL, format!("bad batch body: {e}")),
+            Ok(_) => {
+                return Err(Box::new(reply_for(
+                    cmd,
+                    response::MESSAGE_ILLEGAL,
+                    "the batch is empty",
+                )))
+            }
+            Err(e) => {
+                return Err(Box::new(reply_for(
+                    cmd,
+                    response::MESSAGE_ILLEGAL,
+                    format!("bad batch body: {e}"),
+                )))
+            }
         };
         // Batch-level properties the record lacks (never UNIQ_KEY), plus CLUSTER.
         let batch_level: Vec<(&str, &str)> = properties::iter(&header_props)
@@ -207,11 +291,11 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
         .iter()
         .any(|m| m.properties.len() > properties::MAX_PROPERTIES_LEN)
     {
-        return reply_for(
+        return Err(Box::new(reply_for(
             cmd,
             response::MESSAGE_ILLEGAL,
             "the message properties are longer than 32767 bytes",
-        );
+        )));
     }
     // Retry topics: past the consumer's maximum, the message goes to the group's DLQ (§2.3.1 step 7).
     let mut unit = unit;
@@ -223,7 +307,7 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
         if h.reconsume_times_or_zero() >= max {
             let dlq = match super::retry::ensure_dlq(state, group) {
                 Ok(t) => t,
-                Err(e) => return system_error(cmd, e),
+                Err(e) => return Err(Box::new(system_error(cmd, e))),
             };
             for m in &mut unit {
                 m.topic = dlq.clone();
@@ -235,14 +319,14 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
     let is_half =
         properties::get(&header_props, names::TRAN_MSG).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if is_half && cfg.reject_transaction_message {
-        return reply_for(
+        return Err(Box::new(reply_for(
             cmd,
             response::NO_PERMISSION,
             format!(
                 "the broker[{}] sending transaction message is forbidden",
                 cfg.broker_name
             ),
-        );
+        )));
     }
     let now = sluice_storage::clock::now_millis();
     for m in &mut unit {
@@ -251,28 +335,19 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
                 RouteError::TimersDisabled => response::SYSTEM_ERROR,
                 _ => response::MESSAGE_ILLEGAL,
             };
-            return reply_for(cmd, code, e.to_string());
+            return Err(Box::new(reply_for(cmd, code, e.to_string())));
         }
     }
     let transaction_id = is_half
         .then(|| properties::get(&header_props, names::UNIQ_KEY).map(str::to_owned))
         .flatten();
 
-    let answer = super::store_unit(state, unit).await;
-    let code = match &answer {
-        Ok(AppendReply::FlushTimeout(_)) => response::FLUSH_DISK_TIMEOUT,
-        _ => response::SUCCESS,
-    };
-    let appended = match super::stored_or_reply(cmd, answer) {
-        Ok(a) => a,
-        Err(out) => return *out,
-    };
-    let n = appended.len() as u64;
-    state.stats.add(stats::TOPIC_PUT_NUMS, &h.topic, n);
-    state
-        .stats
-        .add(stats::BROKER_PUT_NUMS, &state.config.broker_cluster_name, n);
-    success(state, cmd, code, queue_id, &appended, transaction_id)
+    Ok(SendPlan {
+        unit,
+        topic: h.topic,
+        queue_id,
+        transaction_id,
+    })
 }
 
 fn success(
