@@ -177,6 +177,39 @@ impl Segment {
         }
     }
 
+    /// Drops this process's page-table entries for the whole pages inside `[pos, pos + len)`
+    /// (`MADV_DONTNEED` on a shared file mapping): the data stays in the file and the page
+    /// cache, a later read maps it again, and the pages stop counting in the process's RSS.
+    pub fn release(&self, pos: u64, len: u64) {
+        const PAGE: usize = 4096;
+        let start = usize::try_from(pos)
+            .unwrap_or(usize::MAX)
+            .min(self.map.len())
+            .div_ceil(PAGE)
+            * PAGE;
+        let end = usize::try_from(pos.saturating_add(len))
+            .unwrap_or(usize::MAX)
+            .min(self.map.len())
+            / PAGE
+            * PAGE;
+        if end <= start {
+            return;
+        }
+        // SAFETY: `[start, end)` lies inside the live mapping and is page-aligned. For a shared
+        // file mapping MADV_DONTNEED only unmaps: the contents are the file's, read back on
+        // the next access, so slices handed out keep reading the same bytes.
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_mut_ptr().add(start).cast(),
+                end - start,
+                libc::MADV_DONTNEED,
+            )
+        };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "madvise(DONTNEED) failed");
+        }
+    }
+
     /// The bytes at positions `[pos, pos + len)`, clamped to the file. Callers ask only for
     /// bytes below the position the writer has published (or own the segment exclusively).
     pub fn bytes(&self, pos: usize, len: usize) -> &[u8] {

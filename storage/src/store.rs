@@ -363,8 +363,13 @@ impl MessageStore {
                 .name("sluice-prefault".into())
                 .spawn(move || {
                     let mut ahead = crate::prefault::Prefault::default();
+                    let mut released_at = Instant::now();
                     while !wait_stop(&stop, Duration::from_millis(10)) {
                         ahead.advance(&log);
+                        if released_at.elapsed() >= Duration::from_millis(100) {
+                            released_at = Instant::now();
+                            crate::prefault::release_behind(&log);
+                        }
                     }
                 })
                 .map_err(io_err("starting the prefault thread"))?,
