@@ -19,6 +19,18 @@ use memmap2::MmapRaw;
 
 use crate::error::{io_err, StoreError};
 
+/// The page size `madvise` ranges are rounded to.
+const PAGE: usize = 4096;
+
+/// How a byte range becomes whole pages.
+#[derive(Clone, Copy)]
+enum Rounding {
+    /// Every page the range touches.
+    Outward,
+    /// Only pages entirely inside the range.
+    Inward,
+}
+
 /// Formats a segment file name: the offset as 20 zero-padded decimal digits.
 pub fn segment_name(offset: u64) -> String {
     format!("{offset:020}")
@@ -152,26 +164,12 @@ impl Segment {
     /// never written read as zeros, so this is where the kernel zeroes them — on the caller's
     /// thread instead of in a page fault taken by the appender while it holds the append lock.
     pub fn populate(&self, pos: u64, len: u64) {
-        const PAGE: usize = 4096;
-        let start = usize::try_from(pos).unwrap_or(usize::MAX).min(self.map.len()) / PAGE * PAGE;
-        let end = usize::try_from(pos.saturating_add(len))
-            .unwrap_or(usize::MAX)
-            .min(self.map.len());
-        if end <= start {
+        let Some((start, end)) = self.pages(pos, len, Rounding::Outward) else {
             return;
-        }
-        // SAFETY: `[start, end)` lies inside the live mapping and `start` is page-aligned (the
-        // mapping starts on a page); madvise does not change the bytes.
-        let rc = unsafe {
-            libc::madvise(
-                self.map.as_mut_ptr().add(start).cast(),
-                end - start,
-                libc::MADV_POPULATE_READ,
-            )
         };
-        if rc != 0 {
+        if self.advise(start, end, libc::MADV_POPULATE_READ).is_err() {
             for page in (start..end).step_by(PAGE) {
-                // SAFETY: inside the mapping (checked above); a volatile read of one byte.
+                // SAFETY: inside the mapping (`pages` clamps to it); a volatile read of one byte.
                 let _ = unsafe { std::ptr::read_volatile(self.map.as_ptr().add(page)) };
             }
         }
@@ -179,34 +177,39 @@ impl Segment {
 
     /// Drops this process's page-table entries for the whole pages inside `[pos, pos + len)`
     /// (`MADV_DONTNEED` on a shared file mapping): the data stays in the file and the page
-    /// cache, a later read maps it again, and the pages stop counting in the process's RSS.
+    /// cache (a dirty page keeps its dirty state), a later read maps it again, and the pages
+    /// stop counting in the process's RSS.
     pub fn release(&self, pos: u64, len: u64) {
-        const PAGE: usize = 4096;
-        let start = usize::try_from(pos)
-            .unwrap_or(usize::MAX)
-            .min(self.map.len())
-            .div_ceil(PAGE)
-            * PAGE;
-        let end = usize::try_from(pos.saturating_add(len))
-            .unwrap_or(usize::MAX)
-            .min(self.map.len())
-            / PAGE
-            * PAGE;
-        if end <= start {
+        let Some((start, end)) = self.pages(pos, len, Rounding::Inward) else {
             return;
-        }
-        // SAFETY: `[start, end)` lies inside the live mapping and is page-aligned. For a shared
-        // file mapping MADV_DONTNEED only unmaps: the contents are the file's, read back on
-        // the next access, so slices handed out keep reading the same bytes.
-        let rc = unsafe {
-            libc::madvise(
-                self.map.as_mut_ptr().add(start).cast(),
-                end - start,
-                libc::MADV_DONTNEED,
-            )
         };
-        if rc != 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(), "madvise(DONTNEED) failed");
+        if let Err(e) = self.advise(start, end, libc::MADV_DONTNEED) {
+            tracing::debug!(error = %e, "madvise(DONTNEED) failed");
+        }
+    }
+
+    /// `[pos, pos + len)` clamped to the mapping and rounded to whole pages; `None` if empty.
+    fn pages(&self, pos: u64, len: u64, rounding: Rounding) -> Option<(usize, usize)> {
+        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX).min(self.map.len());
+        let (start, end) = (clamp(pos), clamp(pos.saturating_add(len)));
+        let (start, end) = match rounding {
+            Rounding::Outward => (start / PAGE * PAGE, end),
+            Rounding::Inward => (start.div_ceil(PAGE) * PAGE, end / PAGE * PAGE),
+        };
+        (end > start).then_some((start, end))
+    }
+
+    /// `madvise` over `[start, end)` of the mapping (`start` page-aligned, from [`Self::pages`]).
+    fn advise(&self, start: usize, end: usize, advice: libc::c_int) -> std::io::Result<()> {
+        // SAFETY: `[start, end)` lies inside the live mapping and `start` is page-aligned (the
+        // mapping starts on a page). Neither advice used here changes the file's bytes: for a
+        // shared file mapping MADV_DONTNEED only unmaps, and slices handed out read the same
+        // bytes back through the page cache.
+        let rc = unsafe { libc::madvise(self.map.as_mut_ptr().add(start).cast(), end - start, advice) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
         }
     }
 
