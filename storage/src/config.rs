@@ -73,6 +73,11 @@ pub struct StoreConfig {
     pub archive_enable: bool,
     /// `archivePath`: where archived segments go; `None` = `<storePathRootDir>/archive`.
     pub archive_path: Option<PathBuf>,
+    /// `commitLogPageCacheBytes` (256 MiB; sluice's own): how much of the durable CommitLog below
+    /// the write position stays in the page cache; older pages are dropped from it
+    /// (`POSIX_FADV_DONTNEED`), so new appends reuse freed pages instead of taking fresh ones,
+    /// and consumers further behind read from the disk. 0 = leave it all to the kernel.
+    pub commit_log_page_cache_bytes: u64,
 }
 
 /// RocketMQ's default `messageDelayLevel`.
@@ -143,6 +148,7 @@ impl Default for StoreConfig {
             timer_max_delay_sec: 259_200,
             archive_enable: false,
             archive_path: None,
+            commit_log_page_cache_bytes: 256 << 20,
         }
     }
 }
@@ -258,6 +264,7 @@ impl StoreConfig {
             "timerWheelEnable" => self.timer_wheel_enable = parse_bool(key, value)?,
             "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, value)?,
             "archiveEnable" => self.archive_enable = parse_bool(key, value)?,
+            "commitLogPageCacheBytes" => self.commit_log_page_cache_bytes = parse(key, value)?,
             "archivePath" => self.archive_path = Some(PathBuf::from(value.trim())),
             _ => return Ok(false),
         }
@@ -316,6 +323,10 @@ mod tests {
         assert!(!c.archive_enable);
         assert_eq!(c.archive_dir(), c.store_path_root_dir.join("archive"));
         assert!(c.set("archiveEnable", "true").unwrap());
+        assert_eq!(c.commit_log_page_cache_bytes, 256 << 20);
+        assert!(c.set("commitLogPageCacheBytes", "0").unwrap());
+        assert_eq!(c.commit_log_page_cache_bytes, 0);
+        assert!(c.set("commitLogPageCacheBytes", "-1").is_err());
         assert!(c.set("archivePath", "/a/b").unwrap());
         assert!(c.archive_enable);
         assert_eq!(c.archive_dir(), PathBuf::from("/a/b"));

@@ -188,6 +188,20 @@ impl Segment {
         }
     }
 
+    /// Drops the clean pages of `[pos, pos + len)` from the page cache
+    /// (`POSIX_FADV_DONTNEED`); a later read goes to the disk. Dirty pages are left alone by the
+    /// kernel, so callers pass only ranges the flusher has made durable.
+    pub fn evict(&self, pos: u64, len: u64) {
+        let (Ok(off), Ok(len)) = (libc::off_t::try_from(pos), libc::off_t::try_from(len)) else {
+            return;
+        };
+        // SAFETY: posix_fadvise on a descriptor we own; no memory is passed.
+        let rc = unsafe { libc::posix_fadvise(self.file.as_raw_fd(), off, len, libc::POSIX_FADV_DONTNEED) };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::from_raw_os_error(rc), "posix_fadvise(DONTNEED) failed");
+        }
+    }
+
     /// `[pos, pos + len)` clamped to the mapping and rounded to whole pages; `None` if empty.
     fn pages(&self, pos: u64, len: u64, rounding: Rounding) -> Option<(usize, usize)> {
         let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX).min(self.map.len());

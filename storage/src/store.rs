@@ -358,6 +358,7 @@ impl MessageStore {
         );
         let log = self.commitlog.clone();
         let stop = self.stop.clone();
+        let weak = Arc::downgrade(self);
         threads.push(
             std::thread::Builder::new()
                 .name("sluice-prefault".into())
@@ -369,6 +370,11 @@ impl MessageStore {
                         if released_at.elapsed() >= Duration::from_millis(100) {
                             released_at = Instant::now();
                             crate::prefault::release_behind(&log);
+                            let Some(store) = weak.upgrade() else { return };
+                            let keep = store.config.commit_log_page_cache_bytes;
+                            if keep > 0 {
+                                crate::prefault::evict_behind(&log, store.flusher().durable_offset(), keep);
+                            }
                         }
                     }
                 })
