@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,106 +10,12 @@ use sluice_client::{ClientConfig, Message, Producer, ProducerConfig, PullConsume
 
 const JOB: &str = env!("CARGO_BIN_EXE_sluice-timely-count");
 
-/// A loopback port nobody listens on, whose neighbours P-2 and P+1 are free too (the broker binds them).
-fn free_port() -> u16 {
-    for _ in 0..200 {
-        let Ok(port) = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-        else {
-            continue;
-        };
-        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
-        if (1027..65534).contains(&port) && free(port - 2) && free(port + 1) {
-            return port;
-        }
-    }
-    panic!("no free loopback port");
-}
+// The broker-starting helper of sluice-client's integration tests (same workspace, same
+// binary): `sluice standalone` on free ports in a temporary directory, killed on drop.
+#[path = "../../client/tests/common/mod.rs"]
+mod common;
 
-fn listening(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
-}
-
-/// `sluice standalone` on free ports in a temporary directory, killed on drop. The binary is
-/// built with cargo into the same target directory unless `SLUICE_BIN` names one.
-struct Broker {
-    child: Child,
-    namesrv: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let root = Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
-        )
-        .join("../..");
-        let bin = match std::env::var_os("SLUICE_BIN") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let target = std::env::var_os("CARGO_TARGET_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| root.join("target"));
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-                let built = Command::new(cargo)
-                    .args(["build", "--quiet", "--bin", "sluice"])
-                    .current_dir(&root)
-                    .status()
-                    .expect("run cargo");
-                let bin = target.join("debug/sluice");
-                assert!(built.success() || bin.exists(), "cannot build the sluice binary");
-                bin
-            }
-        };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let np = free_port();
-        let mut bp = free_port();
-        while bp.abs_diff(np) <= 2 {
-            bp = free_port();
-        }
-        let log = std::fs::File::create(dir.path().join("broker.log")).expect("log");
-        let child = Command::new(&bin)
-            .arg("standalone")
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args([
-                "--namesrv-port",
-                &np.to_string(),
-                "--broker-port",
-                &bp.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn sluice");
-        let mut broker = Broker {
-            child,
-            namesrv: format!("127.0.0.1:{np}"),
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !(listening(np) && listening(bp)) {
-            assert!(
-                broker.child.try_wait().ok().flatten().is_none(),
-                "sluice exited at start-up"
-            );
-            assert!(Instant::now() < deadline, "broker not up within 30 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        broker
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{free_port, Broker};
 
 fn spawn_job(namesrv: &str, topic: &str, group: &str, timely: &[String]) -> Child {
     Command::new(JOB)
@@ -156,7 +60,7 @@ fn finish(mut child: Child) -> Option<BTreeMap<String, u64>> {
 
 #[test]
 fn count_per_tag_is_the_same_on_one_and_two_processes_and_offsets_are_committed() {
-    let broker = Broker::start();
+    let broker = Broker::start("");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let topic = "TimelySourceTopic";
     let tags = ["A", "B", "C", "D", "E"];

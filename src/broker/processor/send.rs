@@ -84,13 +84,7 @@ fn reply_for(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Out
     cmd.error_response(code, remark).into()
 }
 
-/// What a send becomes once checked: records to store and what the reply needs, or at once a
-/// reply (an error).
-enum Prepared {
-    Reply(Outbound),
-    Store(SendPlan),
-}
-
+/// A checked and routed send: the records to store and what the reply needs.
 struct SendPlan {
     unit: Vec<MessageToStore>,
     topic: String,
@@ -101,8 +95,8 @@ struct SendPlan {
 /// Handles the three send codes.
 pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
     match prepare(state, conn, cmd) {
-        Prepared::Reply(out) => out,
-        Prepared::Store(mut plan) => {
+        Err(refusal) => *refusal,
+        Ok(mut plan) => {
             let unit = std::mem::take(&mut plan.unit);
             let answer = super::store_unit(state, unit).await;
             finish(state, cmd, plan, answer)
@@ -114,8 +108,8 @@ pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remoti
 /// (ASYNC_FLUSH, [`sluice_dataflows::Submitter::appends_in_caller`]): no future, no task.
 pub fn send_now(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
     match prepare(state, conn, cmd) {
-        Prepared::Reply(out) => out,
-        Prepared::Store(mut plan) => {
+        Err(refusal) => *refusal,
+        Ok(mut plan) => {
             let unit = std::mem::take(&mut plan.unit);
             let answer = state.submitter.append_here(unit);
             finish(state, cmd, plan, answer)
@@ -146,14 +140,7 @@ fn finish(
 }
 
 /// Checks and routes a send: the records to store, or the reply that refuses it.
-fn prepare(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Prepared {
-    match prepare_or_refuse(state, conn, cmd) {
-        Ok(plan) => Prepared::Store(plan),
-        Err(out) => Prepared::Reply(*out),
-    }
-}
-
-fn prepare_or_refuse(
+fn prepare(
     state: &Arc<BrokerState>,
     conn: &Arc<Connection>,
     cmd: &RemotingCommand,

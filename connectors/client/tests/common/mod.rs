@@ -51,7 +51,7 @@ fn build_binary() -> Result<PathBuf, String> {
 }
 
 /// An ephemeral loopback port whose neighbours P-2 (VIP channel) and P+1 (HA) can be bound too.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let bindable = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
     (0..200)
         .filter_map(|_| TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok())
