@@ -8,7 +8,7 @@ use std::process::Command;
 
 use bytes::Bytes;
 use sluice_parquet::{export_segment, ExportOptions};
-use sluice_storage::{MessageStore, MessageToStore, StoreConfig};
+use sluice_storage::{MessageStore, MessageToStore};
 
 fn repo() -> PathBuf {
     Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
@@ -18,19 +18,10 @@ fn repo() -> PathBuf {
         .to_owned()
 }
 
+mod common;
+
 fn write_archive(dir: &Path, out: &Path) -> u64 {
-    let mut config = StoreConfig {
-        store_path_root_dir: dir.to_path_buf(),
-        ..StoreConfig::default()
-    };
-    for (k, v) in [
-        ("mappedFileSizeCommitLog", "65536"),
-        ("mappedFileSizeConsumeQueue", "640"),
-        ("maxHashSlotNum", "64"),
-        ("maxIndexNum", "4096"),
-    ] {
-        config.set(k, v).expect("store setting");
-    }
+    let config = common::small_store(dir, &[]);
     let store = MessageStore::open(config).expect("opening the store");
     let n = 600;
     for i in 0..n {

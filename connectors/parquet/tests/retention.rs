@@ -15,22 +15,10 @@ use sluice_parquet::scan::SegmentFile;
 use sluice_parquet::{Archiver, ExportOptions};
 use sluice_storage::{MessageStore, MessageToStore, StoreConfig};
 
+mod common;
+
 fn config(dir: &std::path::Path) -> StoreConfig {
-    let mut c = StoreConfig {
-        store_path_root_dir: dir.to_path_buf(),
-        ..StoreConfig::default()
-    };
-    for (k, v) in [
-        ("mappedFileSizeCommitLog", "65536"),
-        ("mappedFileSizeConsumeQueue", "640"),
-        ("maxHashSlotNum", "64"),
-        ("maxIndexNum", "4096"),
-        ("fileReservedTime", "0"),
-        ("archiveEnable", "true"),
-    ] {
-        c.set(k, v).unwrap();
-    }
-    c
+    common::small_store(dir, &[("fileReservedTime", "0"), ("archiveEnable", "true")])
 }
 
 fn msg(i: usize, batch: bool) -> MessageToStore {
