@@ -78,8 +78,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
 pub fn export(args: &ExportArgs) -> Result<ExportSummary> {
     let mut options = ExportOptions {
         topic: args.topic.clone(),
-        since: args.since.as_deref().map(parse_time).transpose()?,
-        until: args.until.as_deref().map(parse_time).transpose()?,
+        since: args.since.as_deref().map(crate::time::parse_time).transpose()?,
+        until: args.until.as_deref().map(crate::time::parse_time).transpose()?,
         system_topics: if args.exclude_system_topics {
             SystemTopics::Exclude
         } else {
@@ -226,62 +226,3 @@ impl Progress {
         }
     }
 }
-
-/// A time for --since / --until: ms since the epoch, local `yyyy-MM-dd#HH:mm:ss:SSS`, or
-/// RFC 3339 (`2024-05-01T12:00:00Z`, `…T14:00:00.250+02:00`).
-pub fn parse_time(s: &str) -> Result<i64> {
-    let s = s.trim();
-    if s.contains(['T', 't']) && s.parse::<i64>().is_err() {
-        return parse_rfc3339(s).with_context(|| format!("bad RFC 3339 time {s:?}"));
-    }
-    crate::admin::parse_timestamp(s)
-}
-
-fn parse_rfc3339(s: &str) -> Result<i64> {
-    let (date, rest) = s.split_once(['T', 't']).context("no T between date and time")?;
-    let d: Vec<i64> = date.split('-').map(str::parse).collect::<Result<_, _>>()?;
-    let [y, mo, day] = d[..] else {
-        bail!("the date is not yyyy-mm-dd");
-    };
-    let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
-        (t, 0)
-    } else {
-        let at = rest.rfind(['+', '-']).context("no time zone (Z or ±hh:mm)")?;
-        let (t, zone) = rest.split_at(at);
-        let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let (zh, zm) = zone[1..].split_once(':').context("the zone is not ±hh:mm")?;
-        (t, sign * (zh.parse::<i64>()? * 3600 + zm.parse::<i64>()? * 60))
-    };
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let t: Vec<i64> = hms.split(':').map(str::parse).collect::<Result<_, _>>()?;
-    let [h, mi, sec] = t[..] else {
-        bail!("the time is not hh:mm:ss");
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
-        bail!("a field is out of range");
-    }
-    let millis = if frac.is_empty() {
-        0
-    } else {
-        if !frac.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("the fraction is not digits");
-        }
-        format!("{:0<3}", &frac[..frac.len().min(3)]).parse::<i64>()?
-    };
-    let secs = days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
-    Ok(secs * 1000 + millis)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (m + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + d - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-#[cfg(test)]
-mod tests;

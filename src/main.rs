@@ -1,15 +1,9 @@
-//! The `sluice` binary: `namesrv`, `broker`, `standalone` (both in one process) and store
-//! maintenance. See README.md and ARCHITECTURE.md.
+//! The `sluice` binary: parses the command line and calls into the `sluice` library
+//! (`src/lib.rs`). See README.md and ARCHITECTURE.md.
 
-mod admin;
 mod bench_cmd;
-mod broker;
-mod config;
-mod export_cmd;
-mod namesrv;
-mod net;
-mod standalone;
-mod store_cmd;
+
+use sluice::{admin, export_cmd, namesrv, standalone, store_cmd};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -59,6 +53,9 @@ fn main() -> Result<()> {
         Command::Export(args) => export_cmd::run(args),
         Command::Bench(args) => std::process::exit(bench_cmd::run(args)?),
         other => {
+            if !matches!(other, Command::Admin(_)) {
+                sluice::abort_on_panic();
+            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("sluice-io")

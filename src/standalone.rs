@@ -1,12 +1,15 @@
-//! `sluice broker` and `sluice standalone`: start, wait for SIGINT/SIGTERM, stop cleanly.
+//! `sluice broker` and `sluice standalone`: start, wait for SIGINT/SIGTERM, stop cleanly;
+//! [`Standalone`] runs both servers in-process.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use tokio::sync::watch;
 
 use crate::broker::config::{split_addrs, BrokerConfig};
+use crate::broker::BrokerHandle;
 use crate::namesrv::{self, NamesrvConfig};
 
 #[derive(Args, Debug)]
@@ -87,43 +90,153 @@ pub async fn run_broker(args: BrokerArgs) -> Result<()> {
     broker.join().await
 }
 
-pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
-    let mut base = BrokerConfig::default();
-    base.store.store_path_root_dir = data_dir.join("store");
-    base.default_topic_queue_nums = 8;
-    base.auto_create_topic_enable = true;
-    let mut config = load_broker_config(args.config.as_ref(), base)?;
-    if let Some(p) = args.broker_port {
-        config.listen_port = p;
-    }
-    let (tx, rx) = watch::channel(false);
-    let ns_config = NamesrvConfig {
-        listen_port: args.namesrv_port,
+/// A NameServer and a broker in one process: what `sluice standalone` runs, and what tests and
+/// embedding programs start in-process.
+pub struct Standalone {
+    stop: watch::Sender<bool>,
+    namesrv: namesrv::NamesrvHandle,
+    broker: BrokerHandle,
+}
+
+/// `sluice standalone`'s embedded defaults for a data directory: the store in `<dir>/store`,
+/// 8 queues per auto-created topic, the NameServer's KV config in `<dir>/namesrv`, and the
+/// NameServer on loopback port 9876.
+pub fn defaults(data_dir: &Path) -> (BrokerConfig, NamesrvConfig) {
+    let mut broker = BrokerConfig::default();
+    broker.store.store_path_root_dir = data_dir.join("store");
+    broker.default_topic_queue_nums = 8;
+    broker.auto_create_topic_enable = true;
+    let namesrv = NamesrvConfig {
         bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         kv_config_path: Some(data_dir.join("namesrv").join("kvConfig.json")),
         ..NamesrvConfig::default()
     };
-    let ns = namesrv::start(ns_config, rx.clone()).await?;
-    config.namesrv_addr = vec![ns.local_addr().to_string()];
-    let broker = match crate::broker::start(config, rx).await {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = tx.send(true);
-            let _ = ns.join().await;
-            return Err(e);
-        }
-    };
+    (broker, namesrv)
+}
+
+impl Standalone {
+    /// Starts the NameServer, then the broker registered with it (its `namesrvAddr` is replaced
+    /// by the NameServer's address). Port 0 in either config picks a free port.
+    pub async fn start(broker: BrokerConfig, namesrv: NamesrvConfig) -> Result<Standalone> {
+        let (stop, rx) = watch::channel(false);
+        let ns = namesrv::start(namesrv, rx.clone()).await?;
+        let mut config = broker;
+        config.namesrv_addr = vec![ns.local_addr().to_string()];
+        let broker = match crate::broker::start(config, rx).await {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = stop.send(true);
+                let _ = ns.join().await;
+                return Err(e);
+            }
+        };
+        Ok(Standalone {
+            stop,
+            namesrv: ns,
+            broker,
+        })
+    }
+
+    /// The NameServer's address (what clients are pointed at).
+    pub fn namesrv_addr(&self) -> SocketAddr {
+        self.namesrv.local_addr()
+    }
+
+    /// The broker's address.
+    pub fn broker_addr(&self) -> SocketAddr {
+        self.broker.local_addr()
+    }
+
+    /// The running broker (its shared state, its analytics listener).
+    pub fn broker(&self) -> &BrokerHandle {
+        &self.broker
+    }
+
+    /// Stops both servers: the broker drains, unregisters and closes its store first.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let res = self.broker.join().await;
+        let _ = self.namesrv.join().await;
+        res
+    }
+}
+
+pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
+    let (base, mut ns_config) = defaults(&data_dir);
+    let mut config = load_broker_config(args.config.as_ref(), base)?;
+    if let Some(p) = args.broker_port {
+        config.listen_port = p;
+    }
+    ns_config.listen_port = args.namesrv_port;
+    let standalone = Standalone::start(config, ns_config).await?;
     tracing::info!(
-        namesrv = %ns.local_addr(),
-        broker = %broker.local_addr(),
-        analytics_http = ?broker.analytics_http_addr(),
+        namesrv = %standalone.namesrv_addr(),
+        broker = %standalone.broker_addr(),
+        analytics_http = ?standalone.broker().analytics_http_addr(),
         "sluice standalone ready"
     );
     signalled().await;
     tracing::info!("shutting down");
-    let _ = tx.send(true);
-    let res = broker.join().await;
-    let _ = ns.join().await;
-    res
+    standalone.shutdown().await
+}
+
+/// A [`Standalone`] on a tokio runtime of its own (two `sluice-io` workers), for synchronous
+/// programs and tests; stopped cleanly when dropped.
+pub struct Embedded {
+    runtime: Option<tokio::runtime::Runtime>,
+    standalone: Option<Standalone>,
+    namesrv: SocketAddr,
+    broker: SocketAddr,
+}
+
+impl Embedded {
+    /// Builds the runtime and starts [`Standalone::start`] on it.
+    pub fn start(broker: BrokerConfig, namesrv: NamesrvConfig) -> Result<Embedded> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sluice-io")
+            .enable_all()
+            .build()
+            .context("building the tokio runtime")?;
+        let standalone = runtime.block_on(Standalone::start(broker, namesrv))?;
+        Ok(Embedded {
+            namesrv: standalone.namesrv_addr(),
+            broker: standalone.broker_addr(),
+            runtime: Some(runtime),
+            standalone: Some(standalone),
+        })
+    }
+
+    pub fn namesrv_addr(&self) -> SocketAddr {
+        self.namesrv
+    }
+
+    pub fn broker_addr(&self) -> SocketAddr {
+        self.broker
+    }
+
+    /// Stops both servers and the runtime.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        match (self.runtime.take(), self.standalone.take()) {
+            (Some(rt), Some(s)) => {
+                let res = rt.block_on(s.shutdown());
+                rt.shutdown_timeout(std::time::Duration::from_secs(5));
+                res
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            tracing::error!("stopping the embedded broker: {e:#}");
+        }
+    }
 }

@@ -67,6 +67,10 @@ impl std::fmt::Debug for AppendRequest {
 pub enum PipelineError {
     #[error("[REJECTREQUEST]system busy: {queued} bytes are waiting to be stored")]
     Busy { queued: usize },
+    /// ASYNC_FLUSH's bound: appends by callers outran dispatch (the core thread is stalled or
+    /// gone) by more than the ingress bound, so an ack would promise what no consumer sees.
+    #[error("[PC_SYNCHRONIZED]broker busy: dispatch is {behind} bytes behind the CommitLog")]
+    DispatchBehind { behind: u64 },
     #[error("the broker is shutting down")]
     Stopped,
 }
@@ -159,11 +163,32 @@ impl Submitter {
 
     /// Appends a unit on the calling thread and wakes stage (A) to dispatch it (stages C–E run
     /// on the core thread as for any unit). Meant for ASYNC_FLUSH: nothing waits for a sync.
+    /// Refused with [`PipelineError::DispatchBehind`] while dispatch lags the log by more than
+    /// the ingress bound (the same bound SYNC_FLUSH's queue has).
     pub fn append_here(&self, unit: Vec<MessageToStore>) -> Result<AppendReply, PipelineError> {
-        let ingress = &self.ingress;
-        if ingress.stopping.load(Ordering::Acquire) {
+        self.admit()?;
+        self.append_admitted(unit)
+    }
+
+    /// Whether an append by its caller may go ahead: not while stopping, nor while dispatch
+    /// lags the log by more than the ingress bound.
+    fn admit(&self) -> Result<(), PipelineError> {
+        if self.ingress.stopping.load(Ordering::Acquire) {
             return Err(PipelineError::Stopped);
         }
+        let behind = self
+            .store
+            .commitlog()
+            .write_pos()
+            .saturating_sub(self.store.dispatched_offset());
+        if behind > self.ingress.max_bytes as u64 {
+            return Err(PipelineError::DispatchBehind { behind });
+        }
+        Ok(())
+    }
+
+    fn append_admitted(&self, unit: Vec<MessageToStore>) -> Result<AppendReply, PipelineError> {
+        let ingress = &self.ingress;
         let reply = match self.store.append(std::slice::from_ref(&unit)) {
             Ok(outcome) => {
                 ingress.appended(outcome.end_offset);
@@ -205,8 +230,27 @@ impl Submitter {
         Ok(())
     }
 
-    /// Submits a unit and blocks until its reply (`None` if none came within `timeout`). For
-    /// threads outside tokio: tools, the scheduler, tests.
+    /// Stores a unit by the writer path of the store's flush mode — appended right here under
+    /// ASYNC_FLUSH ([`Submitter::append_here`], the callback runs before this returns), queued
+    /// for the core thread's group commit under SYNC_FLUSH ([`Submitter::submit`]). Sends and
+    /// the scheduler's re-entries both come through here, so each mode has one writer path.
+    pub fn put(&self, req: AppendRequest) -> Result<(), (PipelineError, AppendRequest)> {
+        if !self.appends_in_caller() {
+            return self.submit(req);
+        }
+        if let Err(e) = self.admit() {
+            return Err((e, req));
+        }
+        let AppendRequest { unit, reply } = req;
+        match self.append_admitted(unit) {
+            Ok(r) => reply(r),
+            Err(e) => reply(AppendReply::Failed(e.to_string())),
+        }
+        Ok(())
+    }
+
+    /// Puts a unit ([`Submitter::put`]) and blocks until its reply (`None` if none came within
+    /// `timeout`). For threads outside tokio: tools, the scheduler, tests.
     pub fn store_wait(
         &self,
         unit: Vec<MessageToStore>,
@@ -219,7 +263,7 @@ impl Submitter {
                 let _ = tx.send(r);
             }),
         };
-        self.submit(req).map_err(|(e, _)| e)?;
+        self.put(req).map_err(|(e, _)| e)?;
         Ok(rx.recv_timeout(timeout).ok())
     }
 }
@@ -688,6 +732,88 @@ mod tests {
             }),
         };
         assert!(matches!(p.submit(late), Err((PipelineError::Stopped, _))));
+    }
+
+    /// ASYNC_FLUSH's SYSTEM_BUSY bound: with the core thread held inside the delivery hook,
+    /// appends by callers are refused once dispatch is more than the bound behind, and taken
+    /// again once it catches up.
+    #[test]
+    fn async_flush_refuses_appends_while_dispatch_is_stalled() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = StoreConfig {
+            store_path_root_dir: dir.path().to_path_buf(),
+            ..StoreConfig::default()
+        };
+        let store = MessageStore::open(cfg).unwrap();
+        let (entered_tx, entered_rx) = mpsc::channel::<()>();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let entered_tx = Mutex::new(entered_tx);
+        let release_rx = Mutex::new(release_rx);
+        let stall = AtomicBool::new(true);
+        let mut p = CorePipeline::start(
+            store.clone(),
+            StageHooks {
+                schedule: Arc::new(|_: &[QueueAdvance]| {}),
+                delivery: Arc::new(move |_: &[QueueAdvance]| {
+                    if stall.swap(false, Ordering::AcqRel) {
+                        let _ = entered_tx.lock().unwrap().send(());
+                        let _ = release_rx.lock().unwrap().recv();
+                    }
+                }),
+            },
+            4096,
+        )
+        .unwrap();
+        let sub = p.submitter();
+        assert!(matches!(
+            sub.append_here(vec![msg("T", 0, "first")]),
+            Ok(AppendReply::Stored(_))
+        ));
+        entered_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        // The core thread is parked in the hook: nothing more is dispatched.
+        let body = "x".repeat(512);
+        let mut refused = None;
+        for i in 0..64 {
+            match sub.append_here(vec![msg("T", 0, &body)]) {
+                Ok(AppendReply::Stored(_)) => {}
+                Err(e) => {
+                    refused = Some((i, e));
+                    break;
+                }
+                Ok(other) => panic!("{other:?}"),
+            }
+        }
+        let (i, e) = refused.expect("appends are refused while dispatch is stalled");
+        assert!(
+            matches!(e, PipelineError::DispatchBehind { behind } if behind > 4096),
+            "{e}"
+        );
+        assert!(
+            i <= 8,
+            "refused after {i} appends of ~600 bytes with a 4096-byte bound"
+        );
+        // The scheduler's path (put) is refused the same way.
+        let (tx, _rx) = mpsc::channel::<AppendReply>();
+        let req = AppendRequest {
+            unit: vec![msg("T", 0, "via put")],
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        assert!(matches!(
+            sub.put(req),
+            Err((PipelineError::DispatchBehind { .. }, _))
+        ));
+        release_tx.send(()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.dispatched_offset() < store.commitlog().write_pos() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(matches!(
+            sub.append_here(vec![msg("T", 0, "after")]),
+            Ok(AppendReply::Stored(_))
+        ));
+        p.shutdown();
     }
 
     #[test]

@@ -20,8 +20,6 @@ pub mod group;
 pub mod message;
 pub mod output;
 pub mod stats;
-#[cfg(test)]
-mod tests;
 pub mod topic;
 
 use std::collections::HashMap;
@@ -317,76 +315,11 @@ pub fn ok(reply: RemotingCommand, what: &str) -> Result<RemotingCommand> {
     bail!("{what} failed: {code}: {remark}")
 }
 
-/// Parses mqadmin's timestamps: `now`, milliseconds, or local `yyyy-MM-dd#HH:mm:ss:SSS`.
-pub fn parse_timestamp(s: &str) -> Result<i64> {
-    let s = s.trim();
-    if s == "now" {
-        return Ok(sluice_storage::clock::now_millis());
-    }
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
-    }
-    let bad = || anyhow!("bad timestamp {s:?}: use now, milliseconds or yyyy-MM-dd#HH:mm:ss:SSS");
-    let (date, time) = s.split_once(['#', ' ']).ok_or_else(bad)?;
-    let d: Vec<i32> = date
-        .split('-')
-        .map(|p| p.parse::<i32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let t: Vec<i32> = time
-        .split(':')
-        .map(|p| p.parse::<i32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let ([y, mo, day], [h, mi, sec, ms]) = (d.as_slice(), t.as_slice()) else {
-        return Err(bad());
-    };
-    // SAFETY: `tm` is fully initialised (zeroed, then the fields set); mktime only reads and
-    // normalises it.
-    let secs = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        tm.tm_year = y - 1900;
-        tm.tm_mon = mo - 1;
-        tm.tm_mday = *day;
-        tm.tm_hour = *h;
-        tm.tm_min = *mi;
-        tm.tm_sec = *sec;
-        tm.tm_isdst = -1;
-        libc::mktime(&mut tm)
-    };
-    if secs == -1 {
-        return Err(bad());
-    }
-    Ok(secs * 1000 + *ms as i64)
-}
+pub use crate::time::{format_timestamp, parse_timestamp};
 
 /// An optional timestamp flag, parsed, or `default`.
 pub fn time_or(s: Option<&str>, default: i64) -> Result<i64> {
     s.map(parse_timestamp).transpose().map(|t| t.unwrap_or(default))
-}
-
-/// Local `yyyy-MM-dd HH:mm:ss,SSS` of a millisecond timestamp, as mqadmin prints them.
-pub fn format_timestamp(ms: i64) -> String {
-    if ms <= 0 {
-        return "-".into();
-    }
-    let secs = ms.div_euclid(1000) as libc::time_t;
-    // SAFETY: localtime_r writes into the zeroed `tm` and reads `secs`.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&secs, &mut tm);
-        tm
-    };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        ms.rem_euclid(1000)
-    )
 }
 
 /// An `Output` for commands that just report success per broker.

@@ -2,20 +2,24 @@
 //!
 //! * [`config`] — broker.conf.
 //! * [`topics`], [`clients`], [`locks`], [`long_poll`], [`stats`] — broker state.
+//! * [`request`] — requests decoded once into typed values, and the per-code route table.
 //! * [`processor`] — one file per request family; [`processor::dispatch`] routes by code.
+//! * [`error`] — [`error::BrokerError`], what a failed request answers.
+//! * [`put`] — the put service every write goes through (route, store, count).
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
 //! * [`analytics_http`] — the analytics runtime's HTTP/JSON listener (`analyticsHttpPort`).
 
 pub mod analytics_http;
 pub mod clients;
 pub mod config;
+pub mod error;
 pub mod locks;
 pub mod long_poll;
 pub mod processor;
+pub mod put;
 pub mod register;
+pub mod request;
 pub mod stats;
-#[cfg(test)]
-pub(crate) mod tests;
 pub mod topics;
 
 use std::net::SocketAddr;

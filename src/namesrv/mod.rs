@@ -14,9 +14,6 @@ pub mod kv;
 pub mod processor;
 pub mod route_table;
 
-#[cfg(test)]
-mod tests;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -10,12 +10,25 @@ use sluice_client::{ClientConfig, Message, Producer, ProducerConfig, PullConsume
 
 const JOB: &str = env!("CARGO_BIN_EXE_sluice-timely-count");
 
-// The broker-starting helper of sluice-client's integration tests (same workspace, same
-// binary): `sluice standalone` on free ports in a temporary directory, killed on drop.
-#[path = "../../client/tests/common/mod.rs"]
-mod common;
+/// A free loopback port (for timely's cluster mode).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
 
-use common::{free_port, Broker};
+/// An in-process `sluice standalone` on free loopback ports, stopped when dropped.
+fn start_broker() -> (sluice::standalone::Embedded, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut broker, mut namesrv) = sluice::standalone::defaults(dir.path());
+    broker.listen_port = 0;
+    namesrv.listen_port = 0;
+    let embedded = sluice::standalone::Embedded::start(broker, namesrv).expect("broker starts");
+    // Registration with the in-process NameServer.
+    std::thread::sleep(Duration::from_millis(500));
+    (embedded, dir)
+}
 
 fn spawn_job(namesrv: &str, topic: &str, group: &str, timely: &[String]) -> Child {
     Command::new(JOB)
@@ -60,13 +73,14 @@ fn finish(mut child: Child) -> Option<BTreeMap<String, u64>> {
 
 #[test]
 fn count_per_tag_is_the_same_on_one_and_two_processes_and_offsets_are_committed() {
-    let broker = Broker::start("");
+    let (broker, _dir) = start_broker();
+    let namesrv = broker.namesrv_addr().to_string();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let topic = "TimelySourceTopic";
     let tags = ["A", "B", "C", "D", "E"];
     let n = 300usize;
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();
-    let client = ClientConfig::new([broker.namesrv.clone()]);
+    let client = ClientConfig::new([namesrv.clone()]);
     let (consumer1, consumer2, queues) = rt.block_on(async {
         let producer = Producer::new(client.clone(), ProducerConfig::new("timely-pg")).expect("producer");
         for i in 0..n {
@@ -95,7 +109,7 @@ fn count_per_tag_is_the_same_on_one_and_two_processes_and_offsets_are_committed(
     assert_eq!(maxes.iter().sum::<i64>(), n as i64);
 
     let one = finish(spawn_job(
-        &broker.namesrv,
+        &namesrv,
         topic,
         "timely-one",
         &["-w".into(), "1".into()],
@@ -123,8 +137,8 @@ fn count_per_tag_is_the_same_on_one_and_two_processes_and_offsets_are_committed(
         .map(|s| s.to_string())
         .collect()
     };
-    let a = spawn_job(&broker.namesrv, topic, "timely-two", &cluster(0));
-    let b = spawn_job(&broker.namesrv, topic, "timely-two", &cluster(1));
+    let a = spawn_job(&namesrv, topic, "timely-two", &cluster(0));
+    let b = spawn_job(&namesrv, topic, "timely-two", &cluster(1));
     let two = finish(a);
     let _ = finish(b);
 

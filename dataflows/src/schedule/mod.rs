@@ -32,7 +32,7 @@ use sluice_storage::record::{self, CrcCheck, Record};
 use sluice_storage::store::QueueAdvance;
 use sluice_storage::{Appended, MessageStore, MessageToStore, StoreError};
 
-use crate::pipeline::{AppendReply, AppendRequest, PipelineError, ScheduleHook, Submitter};
+use crate::pipeline::{AppendReply, AppendRequest, ScheduleHook, Submitter};
 pub use transaction::{CheckBack, CheckRequest, TransactionLog, TxState};
 
 /// Transaction-check settings (BrokerConfig names).
@@ -147,9 +147,9 @@ impl Reentry {
                     let _ = tx.send((i, r));
                 }),
             };
-            match self.submitter.submit(req) {
+            match self.submitter.put(req) {
                 Ok(()) => submitted += 1,
-                Err((PipelineError::Busy { .. }, _)) | Err((PipelineError::Stopped, _)) => break,
+                Err((_, _)) => break,
             }
         }
         drop(tx);

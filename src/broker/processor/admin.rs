@@ -8,30 +8,30 @@ use sluice_remoting::header::admin::{CreateTopicRequestHeader, TopicRequestHeade
 use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::TopicConfig;
 
-use super::{bad_header, system_error};
+use crate::broker::error::BrokerError;
 use crate::broker::topics;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
-pub fn create_topic(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match CreateTopicRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
-    if let Err(why) = topics::validate_topic_name(&h.topic) {
-        return system_error(cmd, why);
-    }
+pub fn create_topic(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: CreateTopicRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    topics::validate_topic_name(&h.topic).map_err(BrokerError::system)?;
     if topics::is_system_topic(&h.topic) || h.topic == state.config.broker_cluster_name {
-        return system_error(
-            cmd,
-            format!("The topic[{}] is conflict with system topic.", h.topic),
-        );
+        return Err(BrokerError::system(format!(
+            "The topic[{}] is conflict with system topic.",
+            h.topic
+        )));
     }
     if !(1..=1024).contains(&h.read_queue_nums) || !(1..=1024).contains(&h.write_queue_nums) {
-        return system_error(cmd, "readQueueNums and writeQueueNums must be within 1–1024");
+        return Err(BrokerError::system(
+            "readQueueNums and writeQueueNums must be within 1–1024",
+        ));
     }
     if !(0..=7).contains(&h.perm) {
-        return system_error(cmd, format!("perm {} is not within 0–7", h.perm));
+        return Err(BrokerError::system(format!("perm {} is not within 0–7", h.perm)));
     }
     let config = TopicConfig {
         topic_name: h.topic.clone(),
@@ -42,22 +42,21 @@ pub fn create_topic(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         topic_sys_flag: h.topic_sys_flag,
         order: h.order,
     };
-    match state.topics.put(config) {
-        Ok(_) => {
-            state.register_now.notify_one();
-            cmd.success_response().into()
-        }
-        Err(e) => system_error(cmd, e),
-    }
+    state.topics.put(config).map_err(BrokerError::system)?;
+    state.register_now.notify_one();
+    Ok(super::ok(cmd))
 }
 
-pub async fn delete_topic(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match TopicRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub async fn delete_topic(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: TopicRequestHeader,
+) -> Result<Outbound, BrokerError> {
     if h.topic.trim().is_empty() || topics::is_system_topic(&h.topic) {
-        return system_error(cmd, format!("The topic[{}] cannot be deleted.", h.topic));
+        return Err(BrokerError::system(format!(
+            "The topic[{}] cannot be deleted.",
+            h.topic
+        )));
     }
     let st = state.clone();
     let topic = h.topic.clone();
@@ -70,18 +69,11 @@ pub async fn delete_topic(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Ou
         Ok(())
     })
     .await;
-    match res {
-        Ok(Ok(())) => {
-            state.register_now.notify_one();
-            cmd.success_response().into()
-        }
-        Ok(Err(e)) => system_error(cmd, e),
-        Err(e) => system_error(cmd, e),
-    }
+    res.map_err(BrokerError::system)?.map_err(BrokerError::system)?;
+    state.register_now.notify_one();
+    Ok(super::ok(cmd))
 }
 
 pub fn all_topic_config(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    cmd.success_response()
-        .with_body(state.topics.wrapper().to_json())
-        .into()
+    super::ok_with(cmd, state.topics.wrapper().to_json())
 }

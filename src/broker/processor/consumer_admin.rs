@@ -20,21 +20,20 @@ use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::SubscriptionGroupConfig;
 
 use super::stats::topic_not_exist;
-use super::{bad_header, system_error};
+use crate::broker::error::BrokerError;
 use crate::broker::stats::GROUP_GET_NUMS;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
-pub fn consume_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match GetConsumeStatsRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn consume_stats(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: GetConsumeStatsRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let meta = state.store.meta();
-    let offsets = match meta.consumer_offsets_of_group(&h.consumer_group) {
-        Ok(o) => o,
-        Err(e) => return system_error(cmd, e),
-    };
+    let offsets = meta
+        .consumer_offsets_of_group(&h.consumer_group)
+        .map_err(BrokerError::system)?;
     let mut topics: BTreeSet<String> = match (&h.topic, &h.topic_list) {
         (Some(t), _) if !t.trim().is_empty() => [t.trim().to_owned()].into(),
         (_, Some(list)) if !list.trim().is_empty() => list.split(';').map(str::to_owned).collect(),
@@ -76,25 +75,23 @@ pub fn consume_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outboun
             stats.consume_tps += v.stats_minute.tps;
         }
     }
-    cmd.success_response().with_body(stats.to_json()).into()
+    Ok(super::ok_with(cmd, stats.to_json()))
 }
 
-pub fn consumer_connections(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match GetConsumerConnectionListRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn consumer_connections(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: GetConsumerConnectionListRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let group = state
         .clients
         .group(&h.consumer_group)
         .filter(|g| !g.clients.is_empty());
     let Some(g) = group else {
-        return cmd
-            .error_response(
-                response::CONSUMER_NOT_ONLINE,
-                format!("the consumer group[{}] not online", h.consumer_group),
-            )
-            .into();
+        return Err(BrokerError::refused(
+            response::CONSUMER_NOT_ONLINE,
+            format!("the consumer group[{}] not online", h.consumer_group),
+        ));
     };
     let body = ConsumerConnection {
         connection_set: g
@@ -112,14 +109,14 @@ pub fn consumer_connections(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> 
         message_model: g.message_model,
         subscription_table: g.subscriptions.into_iter().collect(),
     };
-    cmd.success_response().with_body(body.to_json()).into()
+    Ok(super::ok_with(cmd, body.to_json()))
 }
 
-pub fn consumed_by(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match TopicRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn consumed_by(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: TopicRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let mut groups: BTreeSet<String> = state
         .clients
         .groups()
@@ -127,32 +124,27 @@ pub fn consumed_by(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound 
         .filter(|g| state.clients.subscription(g, &h.topic).is_some())
         .collect();
     let meta = state.store.meta();
-    match meta.subscription_groups() {
-        Ok(all) => {
-            for g in all {
-                let has = meta
-                    .consumer_offsets_of_group(&g.group_name)
-                    .is_ok_and(|o| o.iter().any(|(t, _, _)| *t == h.topic));
-                if has {
-                    groups.insert(g.group_name);
-                }
-            }
+    for g in meta.subscription_groups().map_err(BrokerError::system)? {
+        let has = meta
+            .consumer_offsets_of_group(&g.group_name)
+            .is_ok_and(|o| o.iter().any(|(t, _, _)| *t == h.topic));
+        if has {
+            groups.insert(g.group_name);
         }
-        Err(e) => return system_error(cmd, e),
     }
     let body = GroupList {
         group_list: groups.into_iter().collect(),
     };
-    cmd.success_response().with_body(body.to_json()).into()
+    Ok(super::ok_with(cmd, body.to_json()))
 }
 
-pub fn update_group(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let g = match WireGroup::from_json(&cmd.body) {
-        Ok(g) => g,
-        Err(e) => return system_error(cmd, format!("bad subscription group body: {e}")),
-    };
+pub fn update_group(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    g: WireGroup,
+) -> Result<Outbound, BrokerError> {
     if g.group_name.trim().is_empty() {
-        return system_error(cmd, "the group name is blank");
+        return Err(BrokerError::system("the group name is blank"));
     }
     let config = SubscriptionGroupConfig {
         group_name: g.group_name,
@@ -165,17 +157,20 @@ pub fn update_group(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         which_broker_when_consume_slowly: g.which_broker_when_consume_slowly.max(0) as u64,
         notify_consumer_ids_changed_enable: g.notify_consumer_ids_changed_enable,
     };
-    match state.store.meta().put_subscription_group(&config) {
-        Ok(()) => cmd.success_response().into(),
-        Err(e) => system_error(cmd, e),
-    }
+    state
+        .store
+        .meta()
+        .put_subscription_group(&config)
+        .map_err(BrokerError::system)?;
+    Ok(super::ok(cmd))
 }
 
-pub fn all_groups(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let groups = match state.store.meta().subscription_groups() {
-        Ok(g) => g,
-        Err(e) => return system_error(cmd, e),
-    };
+pub fn all_groups(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
+    let groups = state
+        .store
+        .meta()
+        .subscription_groups()
+        .map_err(BrokerError::system)?;
     let body = SubscriptionGroupWrapper {
         data_version: state.topics.data_version(),
         forbidden_table: None,
@@ -184,7 +179,7 @@ pub fn all_groups(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
             .map(|g| (g.group_name.clone(), to_wire(g)))
             .collect(),
     };
-    cmd.success_response().with_body(body.to_json()).into()
+    Ok(super::ok_with(cmd, body.to_json()))
 }
 
 fn to_wire(g: SubscriptionGroupConfig) -> WireGroup {
@@ -204,14 +199,15 @@ fn to_wire(g: SubscriptionGroupConfig) -> WireGroup {
 /// Computes each queue's offset for the time (−1 = the queue's end; `isForce=false` only moves
 /// offsets back), commits them, tells the online clients (RESET_CONSUMER_CLIENT_OFFSET,
 /// oneway) and answers with the offsets. Offline groups are reset too.
-pub fn reset_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match ResetOffsetRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
-    let Some(topic) = state.topics.get(&h.topic) else {
-        return topic_not_exist(cmd, &h.topic);
-    };
+pub fn reset_offset(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: ResetOffsetRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let topic = state
+        .topics
+        .get(&h.topic)
+        .ok_or_else(|| topic_not_exist(&h.topic))?;
     let store = &state.store;
     let meta = store.meta();
     let mut body = ResetOffsetBody::default();
@@ -224,17 +220,15 @@ pub fn reset_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
             _ if h.timestamp < 0 => store.max_queue_offset(&h.topic, q),
             _ => store.search_offset_by_timestamp(&h.topic, q, h.timestamp),
         };
-        let current = match meta.consumer_offset(&h.group, &h.topic, q) {
-            Ok(c) => c,
-            Err(e) => return system_error(cmd, e),
-        };
+        let current = meta
+            .consumer_offset(&h.group, &h.topic, q)
+            .map_err(BrokerError::system)?;
         let offset = match current {
             Some(c) if !h.is_force && target >= c => c,
             _ => target,
         };
-        if let Err(e) = meta.put_consumer_offset(&h.group, &h.topic, q, offset) {
-            return system_error(cmd, e);
-        }
+        meta.put_consumer_offset(&h.group, &h.topic, q, offset)
+            .map_err(BrokerError::system)?;
         body.offset_table.insert(
             MessageQueue::new(&h.topic, &state.config.broker_name, q as i32),
             offset as i64,
@@ -253,5 +247,5 @@ pub fn reset_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
             c.conn.send_oneway(push);
         }
     }
-    cmd.success_response().with_body(body.to_json()).into()
+    Ok(super::ok_with(cmd, body.to_json()))
 }

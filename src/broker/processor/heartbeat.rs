@@ -13,7 +13,7 @@ use sluice_remoting::header::heartbeat::{
 use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::{perm, SubscriptionGroupConfig};
 
-use super::{bad_header, system_error};
+use crate::broker::error::BrokerError;
 use crate::broker::topics::RETRY_PREFIX;
 use crate::broker::BrokerState;
 use crate::net::{Connection, Outbound};
@@ -41,29 +41,26 @@ pub fn ensure_group(state: &BrokerState, group: &str) -> Option<SubscriptionGrou
     }
 }
 
-pub fn heartbeat(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
-    let data = match HeartbeatData::from_json(&cmd.body) {
-        Ok(d) => d,
-        Err(e) => return system_error(cmd, format!("bad heartbeat body: {e}")),
-    };
+pub fn heartbeat(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: &RemotingCommand,
+    data: HeartbeatData,
+) -> Result<Outbound, BrokerError> {
     let mut new_topics = false;
     for c in &data.consumer_data_set {
         let Some(group) = ensure_group(state, &c.group_name) else {
-            return cmd
-                .error_response(
-                    response::SUBSCRIPTION_GROUP_NOT_EXIST,
-                    format!("subscription group [{}] does not exist", c.group_name),
-                )
-                .into();
+            return Err(BrokerError::refused(
+                response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group [{}] does not exist", c.group_name),
+            ));
         };
         let retry = format!("{RETRY_PREFIX}{}", c.group_name);
-        match state
+        let (_, created) = state
             .topics
             .ensure(&retry, group.retry_queue_nums.max(1), perm::READ_WRITE)
-        {
-            Ok((_, created)) => new_topics |= created,
-            Err(e) => return system_error(cmd, e),
-        }
+            .map_err(BrokerError::system)?;
+        new_topics |= created;
         let changed =
             state
                 .clients
@@ -81,14 +78,14 @@ pub fn heartbeat(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &Remotin
     if new_topics {
         state.register_now.notify_one();
     }
-    cmd.success_response().into()
+    Ok(super::ok(cmd))
 }
 
-pub fn unregister_client(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match UnregisterClientRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn unregister_client(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: UnregisterClientRequestHeader,
+) -> Outbound {
     if let Some(g) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
         state.clients.unregister_producer(g, &h.client_id);
     }
@@ -98,39 +95,35 @@ pub fn unregister_client(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Out
             state.clients.notify_ids_changed(g);
         }
     }
-    cmd.success_response().into()
+    super::ok(cmd)
 }
 
-pub fn consumer_list(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match GetConsumerListByGroupRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn consumer_list(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: GetConsumerListByGroupRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let ids = state.clients.consumer_ids(&h.consumer_group);
     if ids.is_empty() {
-        return cmd
-            .error_response(
-                response::SYSTEM_ERROR,
-                format!("no consumer for this group, {}", h.consumer_group),
-            )
-            .into();
+        return Err(BrokerError::system(format!(
+            "no consumer for this group, {}",
+            h.consumer_group
+        )));
     }
     let body = ConsumerListBody {
         consumer_id_list: ids,
     };
-    cmd.success_response().with_body(body.to_json()).into()
+    Ok(super::ok_with(cmd, body.to_json()))
 }
 
 /// Only SQL92 subscriptions need checking, and sluice filters by TAG only.
-pub fn check_client_config(cmd: &RemotingCommand) -> Outbound {
+pub fn check_client_config(cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
     let body = String::from_utf8_lossy(&cmd.body);
     if body.contains("SQL92") {
-        return cmd
-            .error_response(
-                response::SUBSCRIPTION_PARSE_FAILED,
-                "The broker does not support consumer to filter message by SQL92",
-            )
-            .into();
+        return Err(BrokerError::refused(
+            response::SUBSCRIPTION_PARSE_FAILED,
+            "The broker does not support consumer to filter message by SQL92",
+        ));
     }
-    cmd.success_response().into()
+    Ok(super::ok(cmd))
 }

@@ -6,31 +6,22 @@ use sluice_remoting::body::lock::{LockBatchRequestBody, LockBatchResponseBody, U
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::RemotingCommand;
 
-use super::system_error;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
-pub fn lock(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let body = match LockBatchRequestBody::from_json(&cmd.body) {
-        Ok(b) => b,
-        Err(e) => return system_error(cmd, format!("bad lock body: {e}")),
-    };
+pub fn lock(state: &Arc<BrokerState>, cmd: &RemotingCommand, body: LockBatchRequestBody) -> Outbound {
     let locked = state
         .locks
         .lock(&body.consumer_group, &body.client_id, &body.mq_set);
     let reply = LockBatchResponseBody {
         lock_ok_mq_set: locked,
     };
-    cmd.success_response().with_body(reply.to_json()).into()
+    super::ok_with(cmd, reply.to_json())
 }
 
-pub fn unlock(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let body = match UnlockBatchRequestBody::from_json(&cmd.body) {
-        Ok(b) => b,
-        Err(e) => return system_error(cmd, format!("bad unlock body: {e}")),
-    };
+pub fn unlock(state: &Arc<BrokerState>, cmd: &RemotingCommand, body: UnlockBatchRequestBody) -> Outbound {
     state
         .locks
         .unlock(&body.consumer_group, &body.client_id, &body.mq_set);
-    cmd.success_response().into()
+    super::ok(cmd)
 }

@@ -1,4 +1,6 @@
-//! Request handlers, one file per request family, and the routing by request code.
+//! Request handlers, one file per request family, and the dispatch: decode once through the
+//! route table ([`super::request::ROUTES`]), hand the typed [`Request`] to its handler, and
+//! turn a [`BrokerError`] into its response.
 
 pub mod admin;
 pub mod consumer_admin;
@@ -14,31 +16,37 @@ pub mod transaction;
 
 use std::sync::Arc;
 
-use sluice_dataflows::{AppendReply, AppendRequest, PipelineError};
-use sluice_remoting::codes::{request, response};
-use sluice_remoting::{HeaderError, RemotingCommand};
-use sluice_storage::{MessageToStore, StoreError};
-use tokio::sync::oneshot;
+use sluice_remoting::RemotingCommand;
 
+use super::error::BrokerError;
+use super::request::{route_of, Request};
 use super::BrokerState;
 use crate::net::{Connection, Outbound};
 
-/// Answers a request on the calling thread if it needs no waiting: sends whose units their
-/// caller appends (ASYNC_FLUSH). Anything else is handed back for [`dispatch`].
+/// What a handler produces: the reply, or `None` for no reply (END_TRANSACTION with an
+/// unknown state: Java brokers stay silent).
+pub type Handled = Result<Option<Outbound>, BrokerError>;
+
+/// Answers a request on the calling thread if its route says it may and nothing needs waiting
+/// for: sends whose units their caller appends (ASYNC_FLUSH). Anything else is handed back for
+/// [`dispatch`].
 pub fn dispatch_now(
     state: &Arc<BrokerState>,
     conn: &Arc<Connection>,
     cmd: RemotingCommand,
 ) -> Result<Option<Outbound>, RemotingCommand> {
-    let is_send = matches!(
-        cmd.code,
-        request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE
-    );
-    if !is_send || !state.submitter.appends_in_caller() {
+    let Some(route) = route_of(cmd.code).filter(|r| r.inline) else {
+        return Err(cmd);
+    };
+    if !state.submitter.appends_in_caller() {
         return Err(cmd);
     }
-    let out = send::send_now(state, conn, &cmd);
-    Ok((!cmd.is_oneway()).then_some(out))
+    let out = match (route.decode)(&cmd) {
+        Ok(Request::Send(h)) => send::send_now(state, conn, &cmd, *h),
+        Ok(_) => return Err(cmd),
+        Err(e) => Err(e),
+    };
+    Ok(reply(&cmd, out.map(Some)))
 }
 
 /// Routes one request. `None` = no reply now (oneway, or answered later).
@@ -47,129 +55,96 @@ pub async fn dispatch(
     conn: &Arc<Connection>,
     cmd: RemotingCommand,
 ) -> Option<Outbound> {
-    if reads_queue_state(cmd.code) {
+    let Some(route) = route_of(cmd.code) else {
+        return (!cmd.is_oneway()).then(|| crate::net::server::not_supported(&cmd));
+    };
+    if route.reads_queue_state {
         state.dispatch_caught_up().await;
     }
-    let out = match cmd.code {
-        request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE => {
-            send::send(state, conn, &cmd).await
-        }
-        request::PULL_MESSAGE | request::LITE_PULL_MESSAGE => pull::pull(state, &cmd).await,
-        request::HEART_BEAT => heartbeat::heartbeat(state, conn, &cmd),
-        request::UNREGISTER_CLIENT => heartbeat::unregister_client(state, &cmd),
-        request::GET_CONSUMER_LIST_BY_GROUP => heartbeat::consumer_list(state, &cmd),
-        request::CHECK_CLIENT_CONFIG => heartbeat::check_client_config(&cmd),
-        request::QUERY_CONSUMER_OFFSET => offsets::query_consumer_offset(state, &cmd).await,
-        request::UPDATE_CONSUMER_OFFSET => offsets::update_consumer_offset(state, &cmd).await,
-        request::GET_MAX_OFFSET => offsets::max_offset(state, &cmd),
-        request::GET_MIN_OFFSET => offsets::min_offset(state, &cmd),
-        request::GET_EARLIEST_MSG_STORETIME => offsets::earliest_store_time(state, &cmd),
-        request::SEARCH_OFFSET_BY_TIMESTAMP => offsets::search_by_timestamp(state, &cmd),
-        request::LOCK_BATCH_MQ => lock::lock(state, &cmd),
-        request::UNLOCK_BATCH_MQ => lock::unlock(state, &cmd),
-        request::QUERY_MESSAGE => query::query_message(state, &cmd).await,
-        request::VIEW_MESSAGE_BY_ID => query::view_message(state, &cmd).await,
-        request::UPDATE_AND_CREATE_TOPIC => admin::create_topic(state, &cmd),
-        request::DELETE_TOPIC_IN_BROKER => admin::delete_topic(state, &cmd).await,
-        request::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(state, &cmd),
-        request::GET_TOPIC_STATS_INFO => stats::topic_stats(state, &cmd),
-        request::GET_BROKER_RUNTIME_INFO => stats::runtime_info(state, &cmd),
-        request::VIEW_BROKER_STATS_DATA => stats::view_stats(state, &cmd),
-        request::GET_CONSUME_STATS => consumer_admin::consume_stats(state, &cmd),
-        request::GET_CONSUMER_CONNECTION_LIST => consumer_admin::consumer_connections(state, &cmd),
-        request::QUERY_TOPIC_CONSUME_BY_WHO => consumer_admin::consumed_by(state, &cmd),
-        request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => consumer_admin::update_group(state, &cmd),
-        request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => consumer_admin::all_groups(state, &cmd),
-        request::INVOKE_BROKER_TO_RESET_OFFSET => consumer_admin::reset_offset(state, &cmd),
-        request::CONSUMER_SEND_MSG_BACK => retry::send_back(state, &cmd).await,
-        request::END_TRANSACTION => match transaction::end_transaction(state, conn, &cmd).await {
-            Some(out) => out,
-            // Unknown state: Java brokers stay silent even when the request wanted a reply.
-            None => return None,
-        },
-        _ => crate::net::server::not_supported(&cmd),
+    let handled = match (route.decode)(&cmd) {
+        Ok(req) => handle(state, conn, &cmd, req).await,
+        Err(e) => Err(e),
     };
-    (!cmd.is_oneway()).then_some(out)
+    reply(&cmd, handled)
 }
 
-/// Requests whose answer depends on ConsumeQueues or indexes: they first wait for the records
-/// acked before them to be dispatched (pulls do so only when they find nothing).
-fn reads_queue_state(code: i32) -> bool {
-    matches!(
-        code,
-        request::GET_MAX_OFFSET
-            | request::GET_MIN_OFFSET
-            | request::GET_EARLIEST_MSG_STORETIME
-            | request::SEARCH_OFFSET_BY_TIMESTAMP
-            | request::QUERY_MESSAGE
-            | request::GET_TOPIC_STATS_INFO
-            | request::GET_CONSUME_STATS
-            | request::INVOKE_BROKER_TO_RESET_OFFSET
-    )
+/// The reply to send for a handled request (none for oneways).
+fn reply(cmd: &RemotingCommand, handled: Handled) -> Option<Outbound> {
+    let out = match handled {
+        Ok(out) => out,
+        Err(e) => {
+            tracing::debug!(code = cmd.code, error = %e, "request refused");
+            Some(e.response_to(cmd).into())
+        }
+    };
+    out.filter(|_| !cmd.is_oneway())
 }
 
-/// The reply to a header that does not parse.
-pub fn bad_header(cmd: &RemotingCommand, e: &HeaderError) -> Outbound {
-    cmd.header_error_response(e).into()
+async fn handle(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: &RemotingCommand,
+    req: Request,
+) -> Handled {
+    let out = match req {
+        Request::Send(h) => send::send(state, conn, cmd, *h).await?,
+        Request::Pull(h) => pull::pull(state, cmd, *h).await,
+        Request::Heartbeat(data) => heartbeat::heartbeat(state, conn, cmd, *data)?,
+        Request::UnregisterClient(h) => heartbeat::unregister_client(state, cmd, h),
+        Request::ConsumerList(h) => heartbeat::consumer_list(state, cmd, h)?,
+        Request::CheckClientConfig => heartbeat::check_client_config(cmd)?,
+        Request::QueryConsumerOffset(h) => offsets::query_consumer_offset(state, cmd, h)?,
+        Request::UpdateConsumerOffset(h) => offsets::update_consumer_offset(state, cmd, h)?,
+        Request::MaxOffset(h) => offsets::max_offset(state, cmd, h),
+        Request::MinOffset(h) => offsets::min_offset(state, cmd, h),
+        Request::EarliestStoreTime(h) => offsets::earliest_store_time(state, cmd, h),
+        Request::SearchOffset(h) => offsets::search_by_timestamp(state, cmd, h),
+        Request::Lock(body) => lock::lock(state, cmd, body),
+        Request::Unlock(body) => lock::unlock(state, cmd, body),
+        Request::QueryMessage(h) => query::query_message(state, cmd, h).await?,
+        Request::ViewMessage(h) => query::view_message(state, cmd, h).await?,
+        Request::CreateTopic(h) => admin::create_topic(state, cmd, *h)?,
+        Request::DeleteTopic(h) => admin::delete_topic(state, cmd, h).await?,
+        Request::AllTopicConfig => admin::all_topic_config(state, cmd),
+        Request::TopicStats(h) => stats::topic_stats(state, cmd, h)?,
+        Request::RuntimeInfo => stats::runtime_info(state, cmd),
+        Request::ViewStats(h) => stats::view_stats(state, cmd, h)?,
+        Request::ConsumeStats(h) => consumer_admin::consume_stats(state, cmd, h)?,
+        Request::ConsumerConnections(h) => consumer_admin::consumer_connections(state, cmd, h)?,
+        Request::ConsumedBy(h) => consumer_admin::consumed_by(state, cmd, h)?,
+        Request::UpdateGroup(g) => consumer_admin::update_group(state, cmd, *g)?,
+        Request::AllGroups => consumer_admin::all_groups(state, cmd)?,
+        Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
+        Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
+        Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,
+    };
+    Ok(Some(out))
 }
 
-/// SYSTEM_ERROR with a remark.
-pub fn system_error(cmd: &RemotingCommand, remark: impl std::fmt::Display) -> Outbound {
-    cmd.error_response(response::SYSTEM_ERROR, remark.to_string())
-        .into()
+/// SUCCESS with no body.
+pub fn ok(cmd: &RemotingCommand) -> Outbound {
+    cmd.success_response().into()
 }
 
-/// Stores a unit and returns its ack: appended right here under ASYNC_FLUSH, handed to the core
-/// pipeline's group commit (acked after fdatasync) under SYNC_FLUSH.
+/// SUCCESS with a body.
+pub fn ok_with(cmd: &RemotingCommand, body: Vec<u8>) -> Outbound {
+    cmd.success_response().with_body(body).into()
+}
+
+/// Stores a unit by the flush mode's writer path ([`sluice_dataflows::Submitter::put`]:
+/// appended right here under ASYNC_FLUSH, the core pipeline's group commit under SYNC_FLUSH,
+/// acked after fdatasync) and returns its ack.
 pub async fn store_unit(
     state: &BrokerState,
-    unit: Vec<MessageToStore>,
-) -> Result<AppendReply, PipelineError> {
-    if state.submitter.appends_in_caller() {
-        return state.submitter.append_here(unit);
-    }
-    let (tx, rx) = oneshot::channel();
-    let req = AppendRequest {
+    unit: Vec<sluice_storage::MessageToStore>,
+) -> Result<sluice_dataflows::AppendReply, sluice_dataflows::PipelineError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let req = sluice_dataflows::AppendRequest {
         unit,
         reply: Box::new(move |r| {
             let _ = tx.send(r);
         }),
     };
-    state.submitter.submit(req).map_err(|(e, _)| e)?;
-    rx.await.map_err(|_| PipelineError::Stopped)
-}
-
-/// The reply for a pipeline that did not take a unit.
-pub fn not_taken(cmd: &RemotingCommand, e: PipelineError) -> Outbound {
-    let code = match e {
-        PipelineError::Busy { .. } => response::SYSTEM_BUSY,
-        PipelineError::Stopped => response::SERVICE_NOT_AVAILABLE,
-    };
-    cmd.error_response(code, e.to_string()).into()
-}
-
-/// The reply for a unit the store refused.
-pub fn refused(cmd: &RemotingCommand, e: StoreError) -> Outbound {
-    let code = match e {
-        StoreError::MessageTooLarge { .. } | StoreError::LargerThanSegment { .. } | StoreError::Encode(_) => {
-            response::MESSAGE_ILLEGAL
-        }
-        StoreError::Closed => response::SERVICE_NOT_AVAILABLE,
-        _ => response::SYSTEM_ERROR,
-    };
-    cmd.error_response(code, e.to_string()).into()
-}
-
-/// Maps a pipeline answer to "stored" or the error reply (flush timeouts count as stored).
-pub fn stored_or_reply(
-    cmd: &RemotingCommand,
-    answer: Result<AppendReply, PipelineError>,
-) -> Result<Vec<sluice_storage::Appended>, Box<Outbound>> {
-    let reply = match answer {
-        Ok(AppendReply::Stored(a)) | Ok(AppendReply::FlushTimeout(a)) => return Ok(a),
-        Ok(AppendReply::Refused(e)) => refused(cmd, e),
-        Ok(AppendReply::Failed(e)) => cmd.error_response(response::SERVICE_NOT_AVAILABLE, e).into(),
-        Err(e) => not_taken(cmd, e),
-    };
-    Err(Box::new(reply))
+    state.submitter.put(req).map_err(|(e, _)| e)?;
+    rx.await.map_err(|_| sluice_dataflows::PipelineError::Stopped)
 }

@@ -10,7 +10,7 @@ use sluice_remoting::header::offsets::{
 };
 use sluice_remoting::{CommandHeader, RemotingCommand};
 
-use super::{bad_header, system_error};
+use crate::broker::error::BrokerError;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
@@ -29,20 +29,19 @@ fn offset_reply(cmd: &RemotingCommand, offset: u64) -> Outbound {
     )
 }
 
-pub async fn query_consumer_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match QueryConsumerOffsetRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn query_consumer_offset(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: QueryConsumerOffsetRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let queue = h.queue_id.max(0) as u32;
-    match state
+    let committed = state
         .store
         .meta()
         .consumer_offset(&h.consumer_group, &h.topic, queue)
-    {
-        Ok(Some(o)) => return offset_reply(cmd, o),
-        Ok(None) => {}
-        Err(e) => return system_error(cmd, e),
+        .map_err(BrokerError::system)?;
+    if let Some(o) = committed {
+        return Ok(offset_reply(cmd, o));
     }
     // A new group on a young queue starts at 0 (the first message is still in memory).
     let min = state.store.min_queue_offset(&h.topic, queue);
@@ -56,75 +55,73 @@ pub async fn query_consumer_offset(state: &Arc<BrokerState>, cmd: &RemotingComma
                 end.saturating_sub(u.phys_offset as u64) < state.store.hot_distance()
             });
     if h.set_zero_if_not_found != Some(false) && young {
-        return offset_reply(cmd, 0);
+        return Ok(offset_reply(cmd, 0));
     }
-    cmd.error_response(
+    Err(BrokerError::refused(
         response::QUERY_NOT_FOUND,
         "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
-    )
-    .into()
+    ))
 }
 
-pub async fn update_consumer_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match UpdateConsumerOffsetRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn update_consumer_offset(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: UpdateConsumerOffsetRequestHeader,
+) -> Result<Outbound, BrokerError> {
     if h.queue_id < 0 || h.commit_offset < 0 {
-        return system_error(cmd, "queueId and commitOffset must not be negative");
+        return Err(BrokerError::system(
+            "queueId and commitOffset must not be negative",
+        ));
     }
-    match state.store.meta().put_consumer_offset(
-        &h.consumer_group,
-        &h.topic,
-        h.queue_id as u32,
-        h.commit_offset as u64,
-    ) {
-        Ok(()) => cmd.success_response().into(),
-        Err(e) => system_error(cmd, e),
-    }
+    state
+        .store
+        .meta()
+        .put_consumer_offset(
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id as u32,
+            h.commit_offset as u64,
+        )
+        .map_err(BrokerError::system)?;
+    Ok(super::ok(cmd))
 }
 
-pub fn max_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    match GetMaxOffsetRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => offset_reply(
-            cmd,
-            state.store.max_queue_offset(&h.topic, h.queue_id.max(0) as u32),
-        ),
-        Err(e) => bad_header(cmd, &e),
-    }
+pub fn max_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: GetMaxOffsetRequestHeader) -> Outbound {
+    offset_reply(
+        cmd,
+        state.store.max_queue_offset(&h.topic, h.queue_id.max(0) as u32),
+    )
 }
 
-pub fn min_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    match GetMinOffsetRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => offset_reply(
-            cmd,
-            state.store.min_queue_offset(&h.topic, h.queue_id.max(0) as u32),
-        ),
-        Err(e) => bad_header(cmd, &e),
-    }
+pub fn min_offset(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: GetMinOffsetRequestHeader) -> Outbound {
+    offset_reply(
+        cmd,
+        state.store.min_queue_offset(&h.topic, h.queue_id.max(0) as u32),
+    )
 }
 
-pub fn earliest_store_time(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    match GetEarliestMsgStoretimeRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => {
-            let ts = state
-                .store
-                .earliest_message_time(&h.topic, h.queue_id.max(0) as u32)
-                .unwrap_or(-1);
-            with(cmd, &GetEarliestMsgStoretimeResponseHeader { timestamp: ts })
-        }
-        Err(e) => bad_header(cmd, &e),
-    }
+pub fn earliest_store_time(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: GetEarliestMsgStoretimeRequestHeader,
+) -> Outbound {
+    let ts = state
+        .store
+        .earliest_message_time(&h.topic, h.queue_id.max(0) as u32)
+        .unwrap_or(-1);
+    with(cmd, &GetEarliestMsgStoretimeResponseHeader { timestamp: ts })
 }
 
-pub fn search_by_timestamp(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    match SearchOffsetRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => offset_reply(
-            cmd,
-            state
-                .store
-                .search_offset_by_timestamp(&h.topic, h.queue_id.max(0) as u32, h.timestamp),
-        ),
-        Err(e) => bad_header(cmd, &e),
-    }
+pub fn search_by_timestamp(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: SearchOffsetRequestHeader,
+) -> Outbound {
+    let queue = h.queue_id.max(0) as u32;
+    offset_reply(
+        cmd,
+        state
+            .store
+            .search_offset_by_timestamp(&h.topic, queue, h.timestamp),
+    )
 }

@@ -14,7 +14,6 @@ use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::perm;
 use sluice_storage::pull::{GetMessageResult, GetMessageStatus};
 
-use super::bad_header;
 use crate::broker::stats;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
@@ -54,12 +53,9 @@ fn error(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outboun
     r.into()
 }
 
-/// Handles one pull.
-pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match PullMessageRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+/// Handles one pull. Its refusals carry the four offset fields Java clients unbox whatever
+/// the code, so they are built here rather than from a `BrokerError`.
+pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessageRequestHeader) -> Outbound {
     if state.config.broker_permission & perm::READ == 0 {
         return error(
             cmd,

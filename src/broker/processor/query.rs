@@ -12,15 +12,15 @@ use sluice_remoting::header::query::{
 };
 use sluice_remoting::RemotingCommand;
 
-use super::bad_header;
+use crate::broker::error::BrokerError;
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
-pub async fn query_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match QueryMessageRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub async fn query_message(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: QueryMessageRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let max = h.max_num.clamp(1, 64) as usize;
     let store = state.store.clone();
     let (topic, key) = (h.topic.clone(), h.key.clone());
@@ -40,18 +40,12 @@ pub async fn query_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> O
         found.iter().map(|m| Ok(Bytes::from(m.encode()?))).collect()
     })
     .await;
-    let records = match found {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return super::system_error(cmd, e),
-        Err(e) => return super::system_error(cmd, e),
-    };
+    let records = found.map_err(BrokerError::system)?.map_err(BrokerError::system)?;
     if records.is_empty() {
-        return cmd
-            .error_response(
-                response::QUERY_NOT_FOUND,
-                "can not find message, maybe time range not correct",
-            )
-            .into();
+        return Err(BrokerError::refused(
+            response::QUERY_NOT_FOUND,
+            "can not find message, maybe time range not correct",
+        ));
     }
     let header = QueryMessageResponseHeader {
         index_last_update_timestamp: sluice_storage::clock::now_millis(),
@@ -59,17 +53,17 @@ pub async fn query_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> O
     };
     let mut reply = cmd.success_response();
     reply.ext_fields = header.to_ext();
-    Outbound {
+    Ok(Outbound {
         cmd: reply,
         extra_body: records,
-    }
+    })
 }
 
-pub async fn view_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match ViewMessageRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub async fn view_message(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: ViewMessageRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let offset = h.offset.max(0) as u64;
     let live = state.store.read_message_at(offset);
     let found = match (live, state.archiver.clone()) {
@@ -92,15 +86,13 @@ pub async fn view_message(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Ou
         (Err(e), _) => Err(e.to_string()),
     };
     match found {
-        Ok(bytes) => Outbound {
+        Ok(bytes) => Ok(Outbound {
             cmd: cmd.success_response(),
             extra_body: vec![bytes],
-        },
-        Err(e) => cmd
-            .error_response(
-                response::SYSTEM_ERROR,
-                format!("can not find message by the offset, {}: {e}", h.offset),
-            )
-            .into(),
+        }),
+        Err(e) => Err(BrokerError::system(format!(
+            "can not find message by the offset, {}: {e}",
+            h.offset
+        ))),
     }
 }

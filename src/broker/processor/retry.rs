@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use sluice_dataflows::schedule::rebuild::{self, SendBack};
-use sluice_dataflows::schedule::route::route_for_put;
 use sluice_dataflows::schedule::with_record;
 use sluice_remoting::codes::response;
 use sluice_remoting::header::transaction::ConsumerSendMsgBackRequestHeader;
@@ -14,7 +13,8 @@ use sluice_storage::meta::perm;
 use sluice_storage::StoreError;
 
 use super::heartbeat::ensure_group;
-use super::{bad_header, system_error};
+use crate::broker::error::BrokerError;
+use crate::broker::put;
 use crate::broker::topics::{DLQ_PREFIX, RETRY_PREFIX};
 use crate::broker::BrokerState;
 use crate::net::Outbound;
@@ -32,56 +32,37 @@ pub fn ensure_dlq(state: &BrokerState, group: &str) -> Result<String, StoreError
     Ok(topic)
 }
 
-pub async fn send_back(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match ConsumerSendMsgBackRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub async fn send_back(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: ConsumerSendMsgBackRequestHeader,
+) -> Result<Outbound, BrokerError> {
     let Some(group) = ensure_group(state, &h.group) else {
-        return cmd
-            .error_response(
-                response::SUBSCRIPTION_GROUP_NOT_EXIST,
-                format!("subscription group not exist, {}", h.group),
-            )
-            .into();
+        return Err(BrokerError::refused(
+            response::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {}", h.group),
+        ));
     };
-    if state.config.broker_permission & perm::WRITE == 0 {
-        return cmd
-            .error_response(
-                response::NO_PERMISSION,
-                format!(
-                    "the broker[{}] sending message is forbidden",
-                    state.config.broker_name
-                ),
-            )
-            .into();
-    }
+    put::check_writable(state)?;
     if group.retry_queue_nums == 0 {
-        return cmd.response_to(response::SUCCESS, None).into();
+        return Ok(super::ok(cmd));
     }
     let retry_topic = format!("{RETRY_PREFIX}{}", h.group);
-    match state
+    let (t, created) = state
         .topics
         .ensure(&retry_topic, group.retry_queue_nums, perm::READ_WRITE)
-    {
-        Ok((t, created)) => {
-            if created {
-                state.register_now.notify_one();
-            }
-            if t.perm & perm::WRITE == 0 {
-                return cmd
-                    .error_response(
-                        response::NO_PERMISSION,
-                        format!("the topic[{retry_topic}] sending message is forbidden"),
-                    )
-                    .into();
-            }
-        }
-        Err(e) => return system_error(cmd, e),
+        .map_err(BrokerError::system)?;
+    if created {
+        state.register_now.notify_one();
     }
-    let Ok(offset) = u64::try_from(h.offset) else {
-        return system_error(cmd, format!("look message by offset failed, {}", h.offset));
-    };
+    if t.perm & perm::WRITE == 0 {
+        return Err(BrokerError::refused(
+            response::NO_PERMISSION,
+            format!("the topic[{retry_topic}] sending message is forbidden"),
+        ));
+    }
+    let not_found = || BrokerError::system(format!("look message by offset failed, {}", h.offset));
+    let offset = u64::try_from(h.offset).map_err(|_| not_found())?;
     let max = match h.max_reconsume_times {
         Some(m) if cmd.version >= VERSION_WITH_MAX_RECONSUME => m,
         _ => group.retry_max_times,
@@ -89,9 +70,7 @@ pub async fn send_back(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbo
     let host = state.broker_addr();
     let store = state.store.clone();
     let retry_queues = group.retry_queue_nums.max(1);
-    let Ok(reconsumed) = with_record(&store, offset, |r| r.reconsume_times) else {
-        return system_error(cmd, format!("look message by offset failed, {offset}"));
-    };
+    let reconsumed = with_record(&store, offset, |r| r.reconsume_times).map_err(|_| not_found())?;
     let to = (reconsumed < max && h.delay_level >= 0).then(|| SendBack {
         topic: retry_topic.clone(),
         queue_id: (sluice_storage::clock::now_millis().unsigned_abs() % u64::from(retry_queues)) as u32,
@@ -103,27 +82,18 @@ pub async fn send_back(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbo
     });
     let to = match to {
         Some(to) => to,
-        None => match ensure_dlq(state, &h.group) {
-            Ok(topic) => SendBack {
-                topic,
-                queue_id: 0,
-                delay_level: 0,
-            },
-            Err(e) => return system_error(cmd, e),
+        None => SendBack {
+            topic: ensure_dlq(state, &h.group).map_err(BrokerError::system)?,
+            queue_id: 0,
+            delay_level: 0,
         },
     };
-    let mut msg = match with_record(&store, offset, |r| rebuild::sent_back(r, &to, host)) {
-        Ok(m) => m,
-        Err(_) => return system_error(cmd, format!("look message by offset failed, {offset}")),
-    };
-    if let Err(e) = route_for_put(&mut msg, &state.config.store, sluice_storage::clock::now_millis()) {
-        return system_error(cmd, e);
-    }
+    let msg = with_record(&store, offset, |r| rebuild::sent_back(r, &to, host)).map_err(|_| not_found())?;
+    let mut unit = vec![msg];
+    put::route(state, &mut unit)?;
     if to.delay_level == 0 {
         tracing::info!(group = %h.group, offset, "message moved to the dead-letter queue");
     }
-    match super::stored_or_reply(cmd, super::store_unit(state, vec![msg]).await) {
-        Ok(_) => cmd.response_to(response::SUCCESS, None).into(),
-        Err(out) => *out,
-    }
+    put::store(state, unit).await?;
+    Ok(super::ok(cmd))
 }

@@ -1,13 +1,12 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) — protocol.md §2.3.1, §3.9.
 //!
-//! The handler validates and routes, builds the records, submits them to the core pipeline and
-//! waits for its ack (after fdatasync under SYNC_FLUSH); the reply carries the offsetMsgId.
+//! The handler validates the send, builds the records and hands them to the put service
+//! ([`crate::broker::put`]: route, store by the flush mode's writer path, count); the reply
+//! carries the offsetMsgId.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sluice_dataflows::schedule::route::{route_for_put, RouteError};
-use sluice_dataflows::AppendReply;
 use sluice_remoting::batch::decode_batch;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
@@ -19,8 +18,8 @@ use sluice_storage::record::sysflag;
 use sluice_storage::system_topics;
 use sluice_storage::{Appended, MessageToStore};
 
-use super::{bad_header, system_error};
-use crate::broker::stats;
+use crate::broker::error::BrokerError;
+use crate::broker::put;
 use crate::broker::topics::{self, RETRY_PREFIX};
 use crate::broker::BrokerState;
 use crate::net::{Connection, Outbound};
@@ -80,10 +79,6 @@ fn generate_uniq_key(broker_ip: std::net::IpAddr) -> String {
     out
 }
 
-fn reply_for(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outbound {
-    cmd.error_response(code, remark).into()
-}
-
 /// A checked and routed send: the records to store and what the reply needs.
 struct SendPlan {
     unit: Vec<MessageToStore>,
@@ -93,100 +88,79 @@ struct SendPlan {
 }
 
 /// Handles the three send codes.
-pub async fn send(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
-    match prepare(state, conn, cmd) {
-        Err(refusal) => *refusal,
-        Ok(mut plan) => {
-            let unit = std::mem::take(&mut plan.unit);
-            let answer = super::store_unit(state, unit).await;
-            finish(state, cmd, plan, answer)
-        }
-    }
+pub async fn send(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: &RemotingCommand,
+    h: SendMessageRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let mut plan = prepare(state, conn, cmd, h)?;
+    let stored = put::store(state, std::mem::take(&mut plan.unit)).await?;
+    Ok(finish(state, cmd, plan, stored))
 }
 
 /// The same, finished on the calling thread; only when the unit is appended by its caller
 /// (ASYNC_FLUSH, [`sluice_dataflows::Submitter::appends_in_caller`]): no future, no task.
-pub fn send_now(state: &Arc<BrokerState>, conn: &Arc<Connection>, cmd: &RemotingCommand) -> Outbound {
-    match prepare(state, conn, cmd) {
-        Err(refusal) => *refusal,
-        Ok(mut plan) => {
-            let unit = std::mem::take(&mut plan.unit);
-            let answer = state.submitter.append_here(unit);
-            finish(state, cmd, plan, answer)
-        }
-    }
-}
-
-fn finish(
-    state: &BrokerState,
+pub fn send_now(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
     cmd: &RemotingCommand,
-    plan: SendPlan,
-    answer: Result<AppendReply, sluice_dataflows::PipelineError>,
-) -> Outbound {
-    let code = match &answer {
-        Ok(AppendReply::FlushTimeout(_)) => response::FLUSH_DISK_TIMEOUT,
-        _ => response::SUCCESS,
-    };
-    let appended = match super::stored_or_reply(cmd, answer) {
-        Ok(a) => a,
-        Err(out) => return *out,
-    };
-    let n = appended.len() as u64;
-    state.stats.add(stats::TOPIC_PUT_NUMS, &plan.topic, n);
-    state
-        .stats
-        .add(stats::BROKER_PUT_NUMS, &state.config.broker_cluster_name, n);
-    success(state, cmd, code, plan.queue_id, &appended, plan.transaction_id)
+    h: SendMessageRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let mut plan = prepare(state, conn, cmd, h)?;
+    let stored = put::store_now(state, std::mem::take(&mut plan.unit))?;
+    Ok(finish(state, cmd, plan, stored))
 }
 
-/// Checks and routes a send: the records to store, or the reply that refuses it.
+fn finish(state: &BrokerState, cmd: &RemotingCommand, plan: SendPlan, stored: put::Stored) -> Outbound {
+    let code = if stored.flush_timeout {
+        response::FLUSH_DISK_TIMEOUT
+    } else {
+        response::SUCCESS
+    };
+    put::count(state, &plan.topic, stored.appended.len() as u64);
+    success(
+        state,
+        cmd,
+        code,
+        plan.queue_id,
+        &stored.appended,
+        plan.transaction_id,
+    )
+}
+
+/// Checks and routes a send: the records to store, or why it is refused.
 fn prepare(
     state: &Arc<BrokerState>,
     conn: &Arc<Connection>,
     cmd: &RemotingCommand,
-) -> Result<SendPlan, Box<Outbound>> {
-    let h = match SendMessageRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return Err(Box::new(bad_header(cmd, &e))),
-    };
+    h: SendMessageRequestHeader,
+) -> Result<SendPlan, BrokerError> {
     let cfg = &state.config;
-    if cfg.broker_permission & perm::WRITE == 0 {
-        return Err(Box::new(reply_for(
-            cmd,
-            response::NO_PERMISSION,
-            format!("the broker[{}] sending message is forbidden", cfg.broker_name),
-        )));
-    }
-    if let Err(why) = topics::validate_topic_name(&h.topic) {
-        return Err(Box::new(reply_for(cmd, response::SYSTEM_ERROR, why)));
-    }
+    put::check_writable(state)?;
+    topics::validate_topic_name(&h.topic).map_err(BrokerError::system)?;
     if is_forbidden_for_send(&h.topic) {
-        return Err(Box::new(reply_for(
-            cmd,
+        return Err(BrokerError::refused(
             response::NO_PERMISSION,
             format!("Sending message to topic[{}] is forbidden.", h.topic),
-        )));
+        ));
     }
-    let created =
-        state
-            .topics
-            .get_or_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0);
+    let created = state
+        .topics
+        .get_or_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
+        .map_err(BrokerError::system)?;
     let (topic_config, created) = match created {
-        Ok((Some(t), c)) => (t, c),
-        Ok((None, _)) if h.topic.starts_with(RETRY_PREFIX) => {
-            match state.topics.ensure(&h.topic, 1, perm::READ_WRITE) {
-                Ok((t, c)) => (t, c),
-                Err(e) => return Err(Box::new(system_error(cmd, e))),
-            }
-        }
-        Ok((None, _)) => {
-            return Err(Box::new(reply_for(
-                cmd,
+        (Some(t), c) => (t, c),
+        (None, _) if h.topic.starts_with(RETRY_PREFIX) => state
+            .topics
+            .ensure(&h.topic, 1, perm::READ_WRITE)
+            .map_err(BrokerError::system)?,
+        (None, _) => {
+            return Err(BrokerError::refused(
                 response::TOPIC_NOT_EXIST,
                 format!("topic[{}] not exist, apply first please!", h.topic),
-            )))
+            ))
         }
-        Err(e) => return Err(Box::new(system_error(cmd, e))),
     };
     if created {
         state.register_now.notify_one();
@@ -196,15 +170,11 @@ fn prepare(
         (sluice_storage::clock::now_millis().unsigned_abs() % u64::from(topic_config.write_queue_nums.max(1)))
             as u32
     } else if h.queue_id as u32 >= queues {
-        return Err(Box::new(reply_for(
-            cmd,
-            response::SYSTEM_ERROR,
-            format!(
-                "request queueId[{}] is illegal, {} Producer: {}",
-                h.queue_id,
-                h.topic,
-                conn.peer()
-            ),
+        return Err(BrokerError::system(format!(
+            "request queueId[{}] is illegal, {} Producer: {}",
+            h.queue_id,
+            h.topic,
+            conn.peer()
         )));
     } else {
         h.queue_id as u32
@@ -232,18 +202,16 @@ fn prepare(
         let records = match decode_batch(&cmd.body) {
             Ok(r) if !r.is_empty() => r,
             Ok(_) => {
-                return Err(Box::new(reply_for(
-                    cmd,
+                return Err(BrokerError::refused(
                     response::MESSAGE_ILLEGAL,
                     "the batch is empty",
-                )))
+                ))
             }
             Err(e) => {
-                return Err(Box::new(reply_for(
-                    cmd,
+                return Err(BrokerError::refused(
                     response::MESSAGE_ILLEGAL,
                     format!("bad batch body: {e}"),
-                )))
+                ))
             }
         };
         // Batch-level properties the record lacks (never UNIQ_KEY), plus CLUSTER.
@@ -278,11 +246,10 @@ fn prepare(
         .iter()
         .any(|m| m.properties.len() > properties::MAX_PROPERTIES_LEN)
     {
-        return Err(Box::new(reply_for(
-            cmd,
+        return Err(BrokerError::refused(
             response::MESSAGE_ILLEGAL,
             "the message properties are longer than 32767 bytes",
-        )));
+        ));
     }
     // Retry topics: past the consumer's maximum, the message goes to the group's DLQ (§2.3.1 step 7).
     let mut unit = unit;
@@ -292,10 +259,7 @@ fn prepare(
             None => super::heartbeat::ensure_group(state, group).map_or(16, |g| g.retry_max_times),
         };
         if h.reconsume_times_or_zero() >= max {
-            let dlq = match super::retry::ensure_dlq(state, group) {
-                Ok(t) => t,
-                Err(e) => return Err(Box::new(system_error(cmd, e))),
-            };
+            let dlq = super::retry::ensure_dlq(state, group).map_err(BrokerError::system)?;
             for m in &mut unit {
                 m.topic = dlq.clone();
                 m.queue_id = 0;
@@ -306,25 +270,15 @@ fn prepare(
     let is_half =
         properties::get(&header_props, names::TRAN_MSG).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if is_half && cfg.reject_transaction_message {
-        return Err(Box::new(reply_for(
-            cmd,
+        return Err(BrokerError::refused(
             response::NO_PERMISSION,
             format!(
                 "the broker[{}] sending transaction message is forbidden",
                 cfg.broker_name
             ),
-        )));
+        ));
     }
-    let now = sluice_storage::clock::now_millis();
-    for m in &mut unit {
-        if let Err(e) = route_for_put(m, &cfg.store, now) {
-            let code = match e {
-                RouteError::TimersDisabled => response::SYSTEM_ERROR,
-                _ => response::MESSAGE_ILLEGAL,
-            };
-            return Err(Box::new(reply_for(cmd, code, e.to_string())));
-        }
-    }
+    put::route(state, &mut unit)?;
     let transaction_id = is_half
         .then(|| properties::get(&header_props, names::UNIQ_KEY).map(str::to_owned))
         .flatten();

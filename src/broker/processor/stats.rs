@@ -10,25 +10,25 @@ use sluice_remoting::codes::{response, version};
 use sluice_remoting::header::admin::{TopicRequestHeader, ViewBrokerStatsDataRequestHeader};
 use sluice_remoting::RemotingCommand;
 
-use super::{bad_header, system_error};
+use crate::broker::error::BrokerError;
 use crate::broker::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
 use crate::broker::BrokerState;
 use crate::net::Outbound;
 
 /// TOPIC_NOT_EXIST for a topic this broker does not have.
-pub fn topic_not_exist(cmd: &RemotingCommand, topic: &str) -> Outbound {
-    cmd.error_response(response::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist"))
-        .into()
+pub fn topic_not_exist(topic: &str) -> BrokerError {
+    BrokerError::refused(response::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist"))
 }
 
-pub fn topic_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match TopicRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
-    let Some(topic) = state.topics.get(&h.topic) else {
-        return topic_not_exist(cmd, &h.topic);
-    };
+pub fn topic_stats(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: TopicRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let topic = state
+        .topics
+        .get(&h.topic)
+        .ok_or_else(|| topic_not_exist(&h.topic))?;
     let store = &state.store;
     let mut table = TopicStatsTable::default();
     for q in 0..topic.write_queue_nums {
@@ -46,7 +46,7 @@ pub fn topic_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound 
             },
         );
     }
-    cmd.success_response().with_body(table.to_json()).into()
+    Ok(super::ok_with(cmd, table.to_json()))
 }
 
 pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
@@ -117,21 +117,19 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         ("commitLogDirCapacity", format!("Used: {:.2}%", disk * 100.0)),
     ];
     let table: BTreeMap<String, String> = entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    cmd.success_response()
-        .with_body(KvTable { table }.to_json())
-        .into()
+    super::ok_with(cmd, KvTable { table }.to_json())
 }
 
-pub fn view_stats(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
-    let h = match ViewBrokerStatsDataRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return bad_header(cmd, &e),
-    };
+pub fn view_stats(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: ViewBrokerStatsDataRequestHeader,
+) -> Result<Outbound, BrokerError> {
     match state.stats.view(&h.stats_name, &h.stats_key) {
-        Some(data) => cmd.success_response().with_body(data.to_json()).into(),
-        None => system_error(
-            cmd,
-            format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
-        ),
+        Some(data) => Ok(super::ok_with(cmd, data.to_json())),
+        None => Err(BrokerError::system(format!(
+            "The stats <{}> <{}> not exist",
+            h.stats_name, h.stats_key
+        ))),
     }
 }

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use sluice_dataflows::schedule::rebuild;
-use sluice_dataflows::schedule::route::route_for_put;
 use sluice_dataflows::schedule::{with_record, CheckRequest, TxState};
-use sluice_remoting::codes::{request, response};
+use sluice_remoting::codes::request;
 use sluice_remoting::header::transaction::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader, TransactionResolution,
 };
@@ -15,34 +14,33 @@ use sluice_storage::msgid::offset_msg_id;
 use sluice_storage::properties::names;
 use sluice_storage::system_topics::HALF_TOPIC;
 
-use super::{bad_header, system_error};
+use super::Handled;
+use crate::broker::error::BrokerError;
+use crate::broker::put;
 use crate::broker::BrokerState;
 use crate::net::{Connection, Outbound};
 
-/// Handles END_TRANSACTION; `None` = no reply (the producer does not know yet).
+/// Handles END_TRANSACTION; `Ok(None)` = no reply (the producer does not know yet).
 pub async fn end_transaction(
     state: &Arc<BrokerState>,
     conn: &Arc<Connection>,
     cmd: &RemotingCommand,
-) -> Option<Outbound> {
-    let h = match EndTransactionRequestHeader::from_ext(&cmd.ext_fields) {
-        Ok(h) => h,
-        Err(e) => return Some(bad_header(cmd, &e)),
-    };
+    h: EndTransactionRequestHeader,
+) -> Handled {
     let resolution = match h.resolution() {
         Some(TransactionResolution::Unknown) => {
             tracing::debug!(producer = %conn.peer(), offset = h.commit_log_offset, "transaction state unknown");
-            return None;
+            return Ok(None);
         }
         Some(r) => r,
         None => {
-            return Some(system_error(
-                cmd,
-                format!("commitOrRollback {} is not 0, 8 or 12", h.commit_or_rollback),
-            ))
+            return Err(BrokerError::system(format!(
+                "commitOrRollback {} is not 0, 8 or 12",
+                h.commit_or_rollback
+            )))
         }
     };
-    Some(end(state, cmd, &h, resolution).await)
+    end(state, cmd, &h, resolution).await.map(Some)
 }
 
 async fn end(
@@ -50,12 +48,12 @@ async fn end(
     cmd: &RemotingCommand,
     h: &EndTransactionRequestHeader,
     resolution: TransactionResolution,
-) -> Outbound {
+) -> Result<Outbound, BrokerError> {
     let (Ok(phys), Ok(half_offset)) = (
         u64::try_from(h.commit_log_offset),
         u64::try_from(h.tran_state_table_offset),
     ) else {
-        return system_error(cmd, "Find prepared transaction message failed");
+        return Err(BrokerError::system("Find prepared transaction message failed"));
     };
     let checked = with_record(&state.store, phys, |r| {
         if r.topic != HALF_TOPIC {
@@ -73,47 +71,43 @@ async fn end(
             _ => None,
         })
     });
-    let committed = match checked {
-        Ok(Ok(committed)) => committed,
-        Ok(Err(why)) => return system_error(cmd, why),
-        Err(_) => return system_error(cmd, "Find prepared transaction message failed"),
-    };
+    let committed = checked
+        .map_err(|_| BrokerError::system("Find prepared transaction message failed"))?
+        .map_err(BrokerError::System)?;
     let log = state.transactions.clone();
     let Some(_claim) = log.claim(half_offset) else {
-        return system_error(cmd, "the transaction is being ended by another request");
+        return Err(BrokerError::system(
+            "the transaction is being ended by another request",
+        ));
     };
     let wanted = match resolution {
         TransactionResolution::Commit => TxState::Committed,
         _ => TxState::RolledBack,
     };
-    match log.state(half_offset) {
-        Ok(TxState::Pending { .. }) => {}
-        Ok(s) if s == wanted || s == TxState::Ended => {
-            return cmd.response_to(response::SUCCESS, None).into();
+    match log.state(half_offset).map_err(BrokerError::system)? {
+        TxState::Pending { .. } => {}
+        s if s == wanted || s == TxState::Ended => return Ok(super::ok(cmd)),
+        s => {
+            return Err(BrokerError::system(format!(
+                "the transaction already ended: {s:?}"
+            )))
         }
-        Ok(s) => return system_error(cmd, format!("the transaction already ended: {s:?}")),
-        Err(e) => return system_error(cmd, e),
     }
-    let now = sluice_storage::clock::now_millis();
     let mut unit = Vec::with_capacity(2);
     if resolution == TransactionResolution::Commit {
-        let Some(mut m) = committed else {
-            return system_error(cmd, "the half message names no REAL_TOPIC");
-        };
-        if let Err(e) = route_for_put(&mut m, &state.config.store, now) {
-            return system_error(cmd, e);
-        }
-        unit.push(m);
+        let committed =
+            committed.ok_or_else(|| BrokerError::system("the half message names no REAL_TOPIC"))?;
+        unit.push(committed);
+        put::route(state, &mut unit)?;
     }
+    let now = sluice_storage::clock::now_millis();
     unit.push(rebuild::op_record(half_offset, state.broker_addr(), now));
-    if let Err(out) = super::stored_or_reply(cmd, super::store_unit(state, unit).await) {
-        return *out;
-    }
+    put::store(state, unit).await?;
     if let Err(e) = log.set(half_offset, wanted) {
         // The op record is stored: the checker replays it.
         tracing::warn!(half_offset, error = %e, "recording a transaction end failed");
     }
-    cmd.response_to(response::SUCCESS, None).into()
+    Ok(super::ok(cmd))
 }
 
 /// Sends CHECK_TRANSACTION_STATE to a live producer of the half message's group (oneway).

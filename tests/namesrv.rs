@@ -13,8 +13,8 @@ use sluice_remoting::RemotingCommand;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
-use super::{Namesrv, NamesrvConfig, NamesrvHandle};
-use crate::net::client::Client;
+use sluice::namesrv::{Namesrv, NamesrvConfig, NamesrvHandle};
+use sluice::net::client::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const BROKER_ADDR: &str = "127.0.0.1:10911";

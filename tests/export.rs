@@ -5,7 +5,8 @@ use bytes::Bytes;
 use sluice_parquet::archived::read_file;
 use sluice_storage::{MessageStore, MessageToStore, StoreConfig};
 
-use super::{export, parse_time, ExportArgs};
+use sluice::export_cmd::{export, ExportArgs};
+use sluice::time::parse_time;
 
 fn config(dir: &std::path::Path) -> StoreConfig {
     let mut c = StoreConfig {

@@ -2,7 +2,6 @@
 //! connection: send (single, batch), heartbeat, pull with tag filters and long polling, offsets,
 //! query, topic admin, bad input. Third-party clients are exercised by tests/interop.rs.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,65 +13,12 @@ use sluice_remoting::header::pull::{PullMessageRequestHeader, PullMessageRespons
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use sluice_remoting::RemotingCommand;
 use sluice_storage::record::{self, CrcCheck};
-use tokio::sync::watch;
 
-use super::config::BrokerConfig;
-use crate::namesrv::{self, NamesrvConfig};
-use crate::net::client::Client;
+use sluice::net::client::Client;
 
-const T: Duration = Duration::from_secs(5);
+mod common;
 
-pub(crate) struct Cluster {
-    _dir: tempfile::TempDir,
-    stop: watch::Sender<bool>,
-    pub(crate) broker: Option<super::BrokerHandle>,
-    pub(crate) namesrv: SocketAddr,
-    pub(crate) client: Client,
-}
-
-pub(crate) async fn cluster(flush: &str) -> Cluster {
-    cluster_with(&format!("flushDiskType={flush}\n")).await
-}
-
-pub(crate) async fn cluster_with(props: &str) -> Cluster {
-    let dir = tempfile::tempdir().unwrap();
-    let (stop, rx) = watch::channel(false);
-    let ns = namesrv::start(
-        NamesrvConfig {
-            listen_port: 0,
-            ..NamesrvConfig::default()
-        },
-        rx.clone(),
-    )
-    .await
-    .unwrap();
-    let mut cfg = BrokerConfig {
-        listen_port: 0,
-        namesrv_addr: vec![ns.local_addr().to_string()],
-        ..BrokerConfig::default()
-    };
-    cfg.store.store_path_root_dir = dir.path().join("store");
-    cfg.apply_properties(&format!("mappedFileSizeCommitLog=1048576\n{props}"))
-        .unwrap();
-    let broker = super::start(cfg, rx).await.unwrap();
-    let client = Client::connect(broker.local_addr(), T).await.unwrap();
-    Cluster {
-        _dir: dir,
-        stop,
-        namesrv: ns.local_addr(),
-        broker: Some(broker),
-        client,
-    }
-}
-
-impl Cluster {
-    pub(crate) async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(b) = self.broker.take() {
-            b.join().await.unwrap();
-        }
-    }
-}
+use common::{cluster, cluster_with, Cluster, T};
 
 fn send_cmd(topic: &str, queue: i32, body: &str, props: &str) -> RemotingCommand {
     let h = SendMessageRequestHeader {
@@ -177,9 +123,7 @@ async fn send_pull_long_poll_offsets_and_query() {
     assert_eq!((h.next_begin_offset, h.max_offset), (13, 13));
 
     // Long polling: a pull at the end waits until a message arrives.
-    let client2 = Client::connect(c.broker.as_ref().unwrap().local_addr(), T)
-        .await
-        .unwrap();
+    let client2 = Client::connect(c.broker().local_addr(), T).await.unwrap();
     let started = Instant::now();
     let waiting = tokio::spawn(async move {
         client2
@@ -313,9 +257,7 @@ async fn sync_flush_sends_are_acked() {
     let c = cluster("SYNC_FLUSH").await;
     let mut handles = Vec::new();
     for w in 0..8 {
-        let client = Client::connect(c.broker.as_ref().unwrap().local_addr(), T)
-            .await
-            .unwrap();
+        let client = Client::connect(c.broker().local_addr(), T).await.unwrap();
         handles.push(tokio::spawn(async move {
             for i in 0..25 {
                 let r = client
@@ -329,7 +271,7 @@ async fn sync_flush_sends_are_acked() {
     for h in handles {
         h.await.unwrap();
     }
-    let store = c.broker.as_ref().unwrap().state.store.clone();
+    let store = c.broker().state.store.clone();
     assert_eq!(
         (0..4).map(|q| store.max_queue_offset("Sync", q)).sum::<u64>(),
         200
@@ -534,7 +476,7 @@ async fn admin_offsets_locks_and_views() {
         .unwrap();
     assert_eq!(r.code, response::TOPIC_NOT_EXIST);
     // Garbage on a connection: the broker answers others as before.
-    let mut raw = tokio::net::TcpStream::connect(c.broker.as_ref().unwrap().local_addr())
+    let mut raw = tokio::net::TcpStream::connect(c.broker().local_addr())
         .await
         .unwrap();
     use tokio::io::AsyncWriteExt;

@@ -9,8 +9,11 @@ use sluice_remoting::body::admin::BROKER_RUNTIME_KEYS;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::RemotingCommand;
 
-use super::{execute, AdminArgs};
-use crate::broker::tests::cluster;
+use sluice::admin::{execute, AdminArgs};
+
+mod common;
+
+use common::cluster;
 
 #[derive(Parser)]
 struct Cli {
@@ -35,7 +38,7 @@ async fn json(ns: &str, args: &[&str]) -> serde_json::Value {
 async fn admin_commands_against_a_broker() {
     let c = cluster("ASYNC_FLUSH").await;
     let ns = c.namesrv.to_string();
-    let state = c.broker.as_ref().unwrap().state.clone();
+    let state = c.broker().state.clone();
     let addr = state.broker_addr().to_string();
     let bname = state.config.broker_name.clone();
 
@@ -234,7 +237,7 @@ async fn admin_commands_against_a_broker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn java_shaped_admin_requests() {
     let c = cluster("ASYNC_FLUSH").await;
-    let state = c.broker.as_ref().unwrap().state.clone();
+    let state = c.broker().state.clone();
     let bname = state.config.broker_name.clone();
     let t = Duration::from_secs(5);
     let create = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
@@ -324,7 +327,7 @@ async fn java_shaped_admin_requests() {
         c.client.request(view, t).await.unwrap().code,
         response::SYSTEM_ERROR
     );
-    state.stats.add(crate::broker::stats::TOPIC_PUT_NUMS, "JT", 2);
+    state.stats.add(sluice::broker::stats::TOPIC_PUT_NUMS, "JT", 2);
     let view = RemotingCommand::request(request::VIEW_BROKER_STATS_DATA)
         .with_ext("statsName", "TOPIC_PUT_NUMS")
         .with_ext("statsKey", "JT");
@@ -348,12 +351,10 @@ async fn java_shaped_admin_requests() {
 /// broker answers from the Parquet archive (archiveEnable).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_msg_reads_archived_segments() {
-    let c = crate::broker::tests::cluster_with(
-        "archiveEnable=true\nfileReservedTime=0\nmappedFileSizeCommitLog=65536\n",
-    )
-    .await;
+    let c =
+        common::cluster_with("archiveEnable=true\nfileReservedTime=0\nmappedFileSizeCommitLog=65536\n").await;
     let ns = c.namesrv.to_string();
-    let state = c.broker.as_ref().unwrap().state.clone();
+    let state = c.broker().state.clone();
     let addr = state.broker_addr().to_string();
     run(
         &ns,

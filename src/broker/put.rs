@@ -1,0 +1,87 @@
+//! The put service: every write into the log — a send, a consumer's send-back, a transaction's
+//! end — goes through the same steps: the broker must be writable, each message is routed
+//! ([`route`]: delay levels and timers to their waiting topics, half messages to the half
+//! topic), stored by the flush mode's writer path ([`store`] / [`store_now`]), and counted
+//! ([`count`]). The scheduler's re-entries take the same writer path
+//! ([`sluice_dataflows::Submitter::put`]); they were routed when first put.
+
+use sluice_dataflows::schedule::route::{route_for_put, RouteError};
+use sluice_dataflows::{AppendReply, PipelineError};
+use sluice_remoting::codes::response;
+use sluice_storage::meta::perm;
+use sluice_storage::{Appended, MessageToStore};
+
+use super::error::BrokerError;
+use super::stats;
+use super::BrokerState;
+
+/// A stored unit: where each message went, and whether SYNC_FLUSH gave up waiting for the
+/// fdatasync (FLUSH_DISK_TIMEOUT: stored, not yet known durable).
+pub struct Stored {
+    pub appended: Vec<Appended>,
+    pub flush_timeout: bool,
+}
+
+/// NO_PERMISSION unless `brokerPermission` allows writes.
+pub fn check_writable(state: &BrokerState) -> Result<(), BrokerError> {
+    if state.config.broker_permission & perm::WRITE == 0 {
+        return Err(BrokerError::refused(
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                state.config.broker_name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Routes each message for its put: what it becomes (a delayed or timed message waits in its
+/// system topic; a half message goes to the half topic).
+pub fn route(state: &BrokerState, unit: &mut [MessageToStore]) -> Result<(), BrokerError> {
+    let now = sluice_storage::clock::now_millis();
+    for m in unit {
+        route_for_put(m, &state.config.store, now).map_err(|e| {
+            let code = match e {
+                RouteError::TimersDisabled => response::SYSTEM_ERROR,
+                _ => response::MESSAGE_ILLEGAL,
+            };
+            BrokerError::refused(code, e.to_string())
+        })?;
+    }
+    Ok(())
+}
+
+/// Stores a routed unit by the flush mode's writer path and waits for its ack.
+pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
+    stored(super::processor::store_unit(state, unit).await)
+}
+
+/// The same, on the calling thread: only when units are appended by their caller
+/// (ASYNC_FLUSH, [`sluice_dataflows::Submitter::appends_in_caller`]).
+pub fn store_now(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
+    stored(state.submitter.append_here(unit))
+}
+
+fn stored(answer: Result<AppendReply, PipelineError>) -> Result<Stored, BrokerError> {
+    match answer? {
+        AppendReply::Stored(appended) => Ok(Stored {
+            appended,
+            flush_timeout: false,
+        }),
+        AppendReply::FlushTimeout(appended) => Ok(Stored {
+            appended,
+            flush_timeout: true,
+        }),
+        AppendReply::Refused(e) => Err(BrokerError::Store(e)),
+        AppendReply::Failed(e) => Err(BrokerError::Unavailable(e)),
+    }
+}
+
+/// Counts `n` messages put to `topic` (statsAll, runtime info).
+pub fn count(state: &BrokerState, topic: &str, n: u64) {
+    state.stats.add(stats::TOPIC_PUT_NUMS, topic, n);
+    state
+        .stats
+        .add(stats::BROKER_PUT_NUMS, &state.config.broker_cluster_name, n);
+}
