@@ -5,10 +5,15 @@
 //! * [`flush`] — ASYNC_FLUSH and SYNC_FLUSH (group commit with hand-over).
 //! * [`consume_queue`] — 20-byte units per (topic, queue).
 //! * [`index_file`] / [`index`] — hash index by `topic#key`.
-//! * [`meta`] — RocksDB column families: offsets, configs, transaction and schedule state,
-//!   checkpoints.
-//! * [`store`] — [`MessageStore`], which ties them together; [`pull`] reads for consumers;
-//!   [`retention`] deletes aged segments; [`system_topics`] names the broker's own topics.
+//! * [`meta`] — RocksDB, one module per column family: `offsets` (consumer
+//!   offsets), `configs` (topic and subscription-group configs), `transactions` (op-state),
+//!   `schedule` (delay/timer progress and pending timers), `checkpoint`, `archive` (the archive
+//!   manifest); `meta/mod.rs` opens the database.
+//! * [`store`] — [`MessageStore`], which ties them together: `store/mod.rs` is the facade,
+//!   `append` and `dispatch` the two steps of the write path, `queues` the ConsumeQueue map,
+//!   `query` lookups by key, `recovery` open/checkpoint/close, `background` its threads.
+//!   [`pull`] reads for consumers; [`retention`] deletes aged segments; [`system_topics`] names
+//!   the broker's own topics.
 //!
 //! No tokio and no timely here: the broker drives the store from its pipeline and runtime.
 

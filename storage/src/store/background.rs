@@ -1,0 +1,120 @@
+//! The store's background threads — checkpoints, CommitLog prefault/release, retention — and
+//! the stop signal that ends them.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::MessageStore;
+use crate::error::{io_err, StoreError};
+
+/// The stop flag the background threads wait on.
+pub(super) type StopSignal = (Mutex<bool>, Condvar);
+
+impl MessageStore {
+    pub(super) fn start_background(self: &Arc<Self>) -> Result<(), StoreError> {
+        let mut threads = self.background.lock().map_err(|_| StoreError::Closed)?;
+        threads.push(
+            self.every("checkpoint", self.config.flush_interval_consume_queue, |store| {
+                if let Err(e) = store.checkpoint_now() {
+                    tracing::error!(error = %e, "checkpoint failed");
+                }
+            })?,
+        );
+        let log = self.commitlog.clone();
+        let stop = self.stop.clone();
+        let weak = Arc::downgrade(self);
+        threads.push(spawn("prefault", move || {
+            let mut ahead = crate::prefault::Prefault::default();
+            let mut released_at = Instant::now();
+            while !wait_stop(&stop, Duration::from_millis(10)) {
+                ahead.advance(&log);
+                if released_at.elapsed() >= Duration::from_millis(100) {
+                    released_at = Instant::now();
+                    crate::prefault::release_behind(&log);
+                    let Some(store) = weak.upgrade() else { return };
+                    let keep = store.config.commit_log_page_cache_bytes;
+                    if keep > 0 {
+                        crate::prefault::evict_behind(&log, store.flusher().durable_offset(), keep);
+                    }
+                }
+            }
+        })?);
+        threads.push(
+            self.every(
+                "retention",
+                self.config.clean_resource_interval,
+                |store| match store.run_retention(std::time::SystemTime::now(), false) {
+                    Ok(r) if !r.deleted.is_empty() => {
+                        tracing::info!(deleted = r.deleted.len(), "retention deleted CommitLog segments")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "retention failed"),
+                },
+            )?,
+        );
+        Ok(())
+    }
+
+    /// Starts thread `sluice-{what}`, which runs `tick` every `period` while the store is open.
+    fn every(
+        self: &Arc<Self>,
+        what: &str,
+        period: Duration,
+        tick: impl Fn(&MessageStore) + Send + 'static,
+    ) -> Result<JoinHandle<()>, StoreError> {
+        let weak = Arc::downgrade(self);
+        let stop = self.stop.clone();
+        spawn(what, move || {
+            while !wait_stop(&stop, period) {
+                let Some(store) = weak.upgrade() else { return };
+                tick(&store);
+            }
+        })
+    }
+
+    /// Marks the store closed and joins its background threads; false if it was closed already.
+    pub(super) fn stop_background(&self) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let (lock, cv) = &*self.stop;
+        if let Ok(mut s) = lock.lock() {
+            *s = true;
+        }
+        cv.notify_all();
+        let threads: Vec<_> = self
+            .background
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for t in threads {
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+        true
+    }
+}
+
+/// Starts thread `sluice-{what}` running `body`.
+fn spawn(what: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(format!("sluice-{what}"))
+        .spawn(body)
+        .map_err(io_err(format!("starting the {what} thread")))
+}
+
+/// Sleeps for `period` or until stop is signalled; returns whether to stop.
+fn wait_stop(stop: &StopSignal, period: Duration) -> bool {
+    let (lock, cv) = stop;
+    let Ok(guard) = lock.lock() else { return true };
+    if *guard {
+        return true;
+    }
+    match cv.wait_timeout(guard, period) {
+        Ok((g, _)) => *g,
+        Err(_) => true,
+    }
+}
