@@ -18,6 +18,7 @@ use sluice_remoting::batch::BatchIter;
 use sluice_remoting::codes::request;
 use sluice_remoting::frame::{encode, DEFAULT_MAX_FRAME};
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use sluice_remoting::msgid::offset_msg_id;
 use sluice_remoting::{DecoderLimits, FrameDecoder, RemotingCommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -98,11 +99,6 @@ async fn connection(stream: TcpStream) {
     }
 }
 
-/// offsetMsgId as a broker builds it: IPv4 address, port, physical offset (32 hex digits).
-fn offset_msg_id(port: u16, offset: i64) -> String {
-    format!("7F000001{:08X}{:016X}", u32::from(port), offset as u64)
-}
-
 fn answer(req: &RemotingCommand, port: u16, offsets: &mut HashMap<(String, i32), i64>) -> RemotingCommand {
     let is_send = matches!(
         req.code,
@@ -124,7 +120,12 @@ fn answer(req: &RemotingCommand, port: u16, offsets: &mut HashMap<(String, i32),
     let first = *next;
     *next += messages as i64;
     let ids: Vec<String> = (0..messages as i64)
-        .map(|i| offset_msg_id(port, (first + i) * 1024))
+        .map(|i| {
+            offset_msg_id(
+                SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                ((first + i) * 1024) as u64,
+            )
+        })
         .collect();
     let header = SendMessageResponseHeader::new(ids.join(","), queue_id, first);
     let mut resp = req.success_response();

@@ -12,7 +12,7 @@ use sluice_remoting::header::offsets::{
 use sluice_remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 use sluice_remoting::header::query::{QueryMessageRequestHeader, ViewMessageRequestHeader};
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
-use sluice_remoting::RemotingCommand;
+use sluice_remoting::{perm, RemotingCommand};
 use sluice_storage::properties::{self, names};
 use sluice_storage::record::{self, CrcCheck, Decoded, Record};
 
@@ -318,7 +318,7 @@ pub async fn send_message(admin: &Admin, a: &SendMessageArgs) -> Result<Output> 
     let queue = route
         .queue_datas
         .iter()
-        .filter(|q| q.perm & 2 != 0 && q.write_queue_nums > 0)
+        .filter(|q| q.perm & perm::WRITE != 0 && q.write_queue_nums > 0)
         .find(|q| a.broker.as_ref().is_none_or(|b| *b == q.broker_name))
         .ok_or_else(|| anyhow!("topic {} has no writable queue on that broker", a.topic))?;
     let addr = broker_addr(&route, &queue.broker_name)?;
@@ -435,7 +435,7 @@ async fn read_queues(
     let route = admin.route(topic).await?;
     let mut out = Vec::new();
     for qd in &route.queue_datas {
-        if broker.is_some_and(|b| b != qd.broker_name) || qd.perm & 4 == 0 {
+        if broker.is_some_and(|b| b != qd.broker_name) || qd.perm & perm::READ == 0 {
             continue;
         }
         let addr = broker_addr(&route, &qd.broker_name)?;

@@ -8,7 +8,7 @@ use sluice_remoting::body::{JsonBody, TopicList};
 use sluice_remoting::codes::request;
 use sluice_remoting::header::admin::{CreateTopicRequestHeader, TopicRequestHeader, SINGLE_TAG};
 use sluice_remoting::header::route::DeleteTopicFromNamesrvRequestHeader;
-use sluice_remoting::RemotingCommand;
+use sluice_remoting::{perm, RemotingCommand};
 
 use super::output::{Output, Table};
 use super::{done, format_timestamp, master, Admin};
@@ -62,7 +62,7 @@ pub async fn update_topic(admin: &Admin, a: &UpdateTopicArgs) -> Result<Output> 
         a.topic,
         a.read_queue_nums,
         a.write_queue_nums,
-        perm_name(a.perm),
+        perm::name(a.perm),
         a.order
     ));
     let brokers: Vec<&String> = targets.iter().map(|(_, a)| a).collect();
@@ -71,14 +71,6 @@ pub async fn update_topic(admin: &Admin, a: &UpdateTopicArgs) -> Result<Output> 
         json!({"topic": a.topic, "brokers": brokers, "readQueueNums": a.read_queue_nums,
                "writeQueueNums": a.write_queue_nums, "perm": a.perm, "order": a.order}),
     ))
-}
-
-/// `RW-`-style name of perm bits, as mqadmin prints them.
-pub fn perm_name(perm: i32) -> String {
-    let r = if perm & 4 != 0 { 'R' } else { '-' };
-    let w = if perm & 2 != 0 { 'W' } else { '-' };
-    let x = if perm & 1 != 0 { 'X' } else { '-' };
-    format!("{r}{w}{x}")
 }
 
 #[derive(Debug, Args)]
@@ -202,7 +194,7 @@ pub async fn topic_route(admin: &Admin, a: &TopicRouteArgs) -> Result<Output> {
             addrs,
             q.read_queue_nums.to_string(),
             q.write_queue_nums.to_string(),
-            perm_name(q.perm),
+            perm::name(q.perm),
         ]);
     }
     let json = serde_json::from_slice(&route.to_json()).unwrap_or(serde_json::Value::Null);

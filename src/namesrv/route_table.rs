@@ -21,11 +21,8 @@ use std::time::{Duration, Instant};
 use sluice_remoting::body::register::TopicConfigSerializeWrapper;
 use sluice_remoting::body::route::{BrokerData, ClusterInfo, QueueData, TopicRouteData, MASTER_ID};
 use sluice_remoting::body::{DataVersion, TopicList};
+use sluice_remoting::perm;
 
-/// Topic permission bit: writable (§2.3.22).
-pub const PERM_WRITE: i32 = 2;
-/// Topic permission bit: readable (§2.3.22).
-pub const PERM_READ: i32 = 4;
 /// TopicSysFlag bit 0: unit topic.
 const FLAG_UNIT: i32 = 0x1;
 /// TopicSysFlag bit 1: unit-sub topic.
@@ -389,9 +386,9 @@ impl RouteTable {
         for queues in self.topics.values_mut() {
             if let Some(q) = queues.get_mut(broker_name) {
                 q.perm = if writable {
-                    PERM_READ | PERM_WRITE
+                    perm::READ_WRITE
                 } else {
-                    q.perm & !PERM_WRITE
+                    q.perm & !perm::WRITE
                 };
                 count += 1;
             }

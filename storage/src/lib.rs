@@ -1,6 +1,8 @@
 //! sluice's store: RocketMQ's on-disk formats and the machinery around them.
 //!
-//! * [`record`] — the stored-message layout, encode and zero-copy decode (protocol.md §3).
+//! * [`record`], [`properties`], [`hash`], [`msgid`] — the stored-message layout, property
+//!   strings, Java `String.hashCode` and offsetMsgId: wire format, so they live in
+//!   `sluice-remoting` and are re-exported here under the paths the store's users know.
 //! * [`commitlog`] — the append-only log in fixed-size [`segment`]s, group appends, recovery.
 //! * [`flush`] — ASYNC_FLUSH and SYNC_FLUSH (group commit with hand-over).
 //! * [`consume_queue`] — 20-byte units per (topic, queue).
@@ -23,19 +25,18 @@ pub mod config;
 pub mod consume_queue;
 pub mod error;
 pub mod flush;
-pub mod hash;
 pub mod index;
 pub mod index_file;
 pub mod meta;
-pub mod msgid;
 pub mod prefault;
-pub mod properties;
 pub mod pull;
-pub mod record;
 pub mod retention;
 pub mod segment;
 pub mod store;
 pub mod system_topics;
+
+pub use sluice_remoting::message as record;
+pub use sluice_remoting::{hash, msgid, properties};
 
 pub use config::StoreConfig;
 pub use error::StoreError;

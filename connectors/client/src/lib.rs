@@ -14,7 +14,6 @@
 pub mod consumer;
 pub mod error;
 pub mod instance;
-mod md5;
 pub mod message;
 pub mod namesrv;
 pub mod producer;

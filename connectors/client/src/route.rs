@@ -6,11 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use sluice_remoting::body::route::TopicRouteData;
 use sluice_remoting::body::MessageQueue;
-
-/// Topic permission bits (§2.3.22).
-pub const PERM_READ: i32 = 0x4;
-/// Write permission.
-pub const PERM_WRITE: i32 = 0x2;
+use sluice_remoting::perm;
 
 /// What the client derives from one topic's route.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +47,7 @@ impl TopicRoute {
             let mut qds: Vec<_> = data.queue_datas.iter().collect();
             qds.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
             for qd in qds {
-                if qd.perm & PERM_WRITE != 0 && has_master(&qd.broker_name) {
+                if qd.perm & perm::WRITE != 0 && has_master(&qd.broker_name) {
                     for q in 0..qd.write_queue_nums.max(0) {
                         publish.push(MessageQueue::new(topic, qd.broker_name.as_str(), q));
                     }
@@ -61,7 +57,7 @@ impl TopicRoute {
         let mut subscribe: Vec<MessageQueue> = data
             .queue_datas
             .iter()
-            .filter(|qd| qd.perm & PERM_READ != 0)
+            .filter(|qd| qd.perm & perm::READ != 0)
             .flat_map(|qd| {
                 (0..qd.read_queue_nums.max(0)).map(|q| MessageQueue::new(topic, qd.broker_name.as_str(), q))
             })

@@ -11,7 +11,7 @@ use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, ArrayAccessor, RecordBatch};
 use parquet::arrow::arrow_reader::{ArrowPredicateFn, ParquetRecordBatchReaderBuilder, RowFilter};
 use parquet::arrow::ProjectionMask;
-use sluice_storage::properties::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
+use sluice_storage::properties::push_verbatim;
 use sluice_storage::record::{self, MessageFields, StoreStamp};
 
 use crate::error::{io_err, ArchiveError};
@@ -158,10 +158,7 @@ pub fn messages_of(batch: &RecordBatch, file: &Path) -> Result<Vec<ArchivedMessa
             };
             let mut s = String::new();
             for j in 0..names.len() {
-                s.push_str(names.value(j));
-                s.push(NAME_VALUE_SEPARATOR);
-                s.push_str(values.value(j));
-                s.push(PROPERTY_SEPARATOR);
+                push_verbatim(&mut s, names.value(j), values.value(j));
             }
             s
         } else {

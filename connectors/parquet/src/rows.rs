@@ -10,35 +10,12 @@ use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use sluice_storage::msgid::offset_msg_id;
-use sluice_storage::properties::{names, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
+use sluice_storage::properties::{names, verbatim_entries};
 use sluice_storage::record::Record;
 
 use crate::error::ArchiveError;
 use crate::schema::{self, TIME_ZONE};
 use crate::system::is_system_topic;
-
-/// The entries of a property string in stored order (empty values kept), and whether they
-/// re-encode to exactly `encoded` (false for strings no client writes: a missing separator…).
-pub fn property_entries(encoded: &str) -> (Vec<(&str, &str)>, bool) {
-    let mut entries = Vec::new();
-    let mut rest = encoded;
-    let mut exact = true;
-    while !rest.is_empty() {
-        let (entry, tail) = match rest.split_once(PROPERTY_SEPARATOR) {
-            Some(split) => split,
-            None => {
-                exact = false;
-                (rest, "")
-            }
-        };
-        match entry.split_once(NAME_VALUE_SEPARATOR) {
-            Some((name, value)) => entries.push((name, value)),
-            None => exact = false,
-        }
-        rest = tail;
-    }
-    (entries, exact)
-}
 
 /// Accumulates rows; [`finish`](Self::finish) turns them into a batch.
 pub struct BatchBuilder {
@@ -133,7 +110,7 @@ impl BatchBuilder {
             .append_value(r.prepared_transaction_offset);
         self.tags.append_option(r.property(names::TAGS));
         self.keys.append_option(r.property(names::KEYS));
-        let (entries, exact) = property_entries(r.properties);
+        let (entries, exact) = verbatim_entries(r.properties);
         for (name, value) in entries {
             self.properties.keys().append_value(name);
             self.properties.values().append_value(value);
@@ -174,20 +151,5 @@ impl BatchBuilder {
         self.rows = 0;
         self.body_bytes = 0;
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn property_entries_keep_order_and_say_when_they_are_not_exact() {
-        let (e, exact) = property_entries("A\u{1}1\u{2}B\u{1}\u{2}A\u{1}2\u{2}");
-        assert_eq!(e, [("A", "1"), ("B", ""), ("A", "2")]);
-        assert!(exact);
-        assert_eq!(property_entries(""), (vec![], true));
-        assert!(!property_entries("A\u{1}1").1);
-        assert!(!property_entries("junk\u{2}A\u{1}1\u{2}").1);
     }
 }

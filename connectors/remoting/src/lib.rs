@@ -14,6 +14,12 @@
 //! * [`body`] — JSON bodies with serde (§2.3, §2.5), including fastjson's non-standard
 //!   forms (§2.4): unquoted integer map keys and `MessageQueue` object keys.
 //! * [`batch`] — the SEND_BATCH_MESSAGE body (§3.9), decoded into zero-copy records.
+//! * [`message`] — the stored-message layout (§3.1–§3.3): what the CommitLog holds and PULL,
+//!   QUERY and VIEW bodies carry; encode and zero-copy decode.
+//! * [`properties`] — the property string (§3.5) and the property names (§3.6).
+//! * [`hash`] — Java `String.hashCode` (tag codes §3.8, IndexFile keys §4.4).
+//! * [`msgid`] — offsetMsgId (§3.7); [`uniq`] — the UNIQ_KEY layout (§3.7).
+//! * [`perm`] — topic permission bits (§2.3.22).
 //! * [`lenient`] — serde helpers accepting fastjson's loose typing (numbers for strings …).
 //!
 //! Nothing reachable from network input panics: malformed input is an error value.
@@ -32,9 +38,15 @@ pub mod body;
 pub mod codes;
 pub mod ext;
 pub mod frame;
+pub mod hash;
 pub mod header;
 pub mod lenient;
+pub mod message;
+pub mod msgid;
+pub mod perm;
+pub mod properties;
 mod reader;
+pub mod uniq;
 
 pub use codes::language::LanguageCode;
 pub use ext::{ExtFields, HeaderError};

@@ -17,6 +17,11 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// A reader of `buf` positioned at `pos` (which may lie past the end: every read then fails).
+    pub fn at(buf: &'a [u8], pos: usize) -> Self {
+        Reader { buf, pos }
+    }
+
     pub fn pos(&self) -> usize {
         self.pos
     }
@@ -32,7 +37,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Short> {
+    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Short> {
         let b = self.bytes(N, what)?;
         <[u8; N]>::try_from(b).map_err(|_| Short { what })
     }
@@ -48,5 +53,9 @@ impl<'a> Reader<'a> {
 
     pub fn i32(&mut self, what: &'static str) -> Result<i32, Short> {
         Ok(i32::from_be_bytes(self.array(what)?))
+    }
+
+    pub fn i64(&mut self, what: &'static str) -> Result<i64, Short> {
+        Ok(i64::from_be_bytes(self.array(what)?))
     }
 }

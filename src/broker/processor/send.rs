@@ -10,7 +10,7 @@ use bytes::Bytes;
 use sluice_remoting::batch::decode_batch;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
-use sluice_remoting::RemotingCommand;
+use sluice_remoting::{uniq, RemotingCommand};
 use sluice_storage::meta::perm;
 use sluice_storage::msgid::offset_msg_id;
 use sluice_storage::properties::{self, names};
@@ -40,10 +40,9 @@ fn is_forbidden_for_send(topic: &str) -> bool {
 
 static UNIQ_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// A `UNIQ_KEY` in Java's layout for messages sent without one (protocol.md §3.7): broker IP,
-/// pid, a per-process random, ms since the start of the month, a counter — 32 hex digits.
+/// A `UNIQ_KEY` (protocol.md §3.7, `sluice_remoting::uniq`) for messages sent without one:
+/// broker IP, pid, a per-process random, ms since the start of the month (local time), a counter.
 fn generate_uniq_key(broker_ip: std::net::IpAddr) -> String {
-    use std::fmt::Write as _;
     static SALT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let salt = *SALT.get_or_init(|| {
         let t = std::time::SystemTime::now()
@@ -59,24 +58,9 @@ fn generate_uniq_key(broker_ip: std::net::IpAddr) -> String {
         + u64::from(t.minute) * 60_000
         + u64::from(t.second) * 1000
         + u64::from(t.millis);
-    let ip = match broker_ip {
-        std::net::IpAddr::V4(v4) => v4.octets(),
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map(|v| v.octets()).unwrap_or([127, 0, 0, 1]),
-    };
     let counter = UNIQ_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u16;
-    let mut out = String::with_capacity(32);
-    for b in ip {
-        let _ = write!(out, "{b:02X}");
-    }
-    let _ = write!(
-        out,
-        "{:04X}{:08X}{:08X}{:04X}",
-        std::process::id() as u16,
-        salt,
-        since_month as u32,
-        counter
-    );
-    out
+    let prefix = uniq::prefix(uniq::key_ip(broker_ip), std::process::id() as u16, salt);
+    uniq::key(&prefix, since_month as u32, counter)
 }
 
 /// A checked and routed send: the records to store and what the reply needs.

@@ -9,13 +9,8 @@ use crate::error::StoreError;
 pub const CF_TOPIC_CONFIG: &str = "topic_config";
 pub const CF_SUBSCRIPTION_GROUP: &str = "subscription_group";
 
-/// Permission bits of a topic (`perm`): 2 = writable, 4 = readable, 1 = inherit.
-pub mod perm {
-    pub const INHERIT: i32 = 1;
-    pub const WRITE: i32 = 2;
-    pub const READ: i32 = 4;
-    pub const READ_WRITE: i32 = READ | WRITE;
-}
+/// Permission bits of a topic (`perm`), wire format (protocol.md §2.3.22).
+pub use sluice_remoting::perm;
 
 /// A topic's configuration, as RocketMQ's `TopicConfig` serialises it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
+use md5::{Digest, Md5};
 use sluice_remoting::body::MessageQueue;
 
 use crate::error::{ClientError, Result};
-use crate::md5::md5;
 
 /// Tells which machine room a broker's queue and a consumer are in
 /// ([`AllocateStrategy::MachineRoomNearby`]). `None` (or empty) is an error, as in Java.
@@ -186,7 +186,7 @@ pub fn by_machine_room(
 
 /// The ring hash: the first four MD5 bytes of the UTF-8 key, big-endian, unsigned.
 pub fn ring_hash(key: &str) -> u32 {
-    let d = md5(key.as_bytes());
+    let d = Md5::digest(key.as_bytes());
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 

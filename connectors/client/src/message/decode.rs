@@ -1,16 +1,17 @@
-//! Decoding the stored-message layout (protocol.md §3.1) that pull, query and
-//! CHECK_TRANSACTION_STATE bodies carry, and the offsetMsgId (§3.7).
+//! Received messages: the stored layout (protocol.md §3.1) that pull, query and
+//! CHECK_TRANSACTION_STATE bodies carry, decoded by `sluice_remoting::message` into owned
+//! [`MessageExt`]s (bodies inflated), with their offsetMsgId (§3.7).
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use bytes::Bytes;
+use sluice_remoting::message::{self as stored, CrcCheck, DecodeError, Decoded};
+use sluice_remoting::msgid::offset_msg_id;
+use sluice_remoting::properties::split_keys;
 
 use super::{decode_properties, property, sys_flag};
-
-const MAGIC_V1: i32 = 0xDAA3_20A7_u32 as i32;
-const MAGIC_V2: i32 = 0xDAA3_20ABu32 as i32;
 
 /// A received message: the stored record's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,124 +69,54 @@ impl MessageExt {
     /// The keys.
     pub fn keys(&self) -> Vec<&str> {
         self.property(property::KEYS)
-            .map(|k| k.split(' ').filter(|s| !s.is_empty()).collect())
+            .map(|k| split_keys(k).collect())
             .unwrap_or_default()
     }
 }
 
-/// The offsetMsgId: store IP, store port, physical offset, upper-case hex (§3.7).
-pub fn offset_msg_id(store_host: &SocketAddr, phy_offset: i64) -> String {
-    let mut raw = Vec::with_capacity(28);
-    match store_host.ip() {
-        IpAddr::V4(ip) => raw.extend_from_slice(&ip.octets()),
-        IpAddr::V6(ip) => raw.extend_from_slice(&ip.octets()),
-    }
-    raw.extend_from_slice(&i32::from(store_host.port()).to_be_bytes());
-    raw.extend_from_slice(&phy_offset.to_be_bytes());
-    raw.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-    fn i16(&mut self) -> Option<i16> {
-        Some(i16::from_be_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn i32(&mut self) -> Option<i32> {
-        Some(i32::from_be_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_be_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn host(&mut self, v6: bool) -> Option<SocketAddr> {
-        let ip = if v6 {
-            let o: [u8; 16] = self.take(16)?.try_into().ok()?;
-            IpAddr::V6(Ipv6Addr::from(o))
-        } else {
-            let o: [u8; 4] = self.take(4)?.try_into().ok()?;
-            IpAddr::V4(Ipv4Addr::from(o))
-        };
-        let port = self.i32()?;
-        Some(SocketAddr::new(ip, u16::try_from(port).unwrap_or(0)))
-    }
-}
-
-/// Decodes one record at the start of `buf`; returns it and its length.
-fn decode_one(buf: &[u8]) -> Option<(MessageExt, usize)> {
-    let mut c = Cursor { buf, pos: 0 };
-    let total = usize::try_from(c.i32()?).ok()?;
-    let record = buf.get(..total)?;
-    let mut c = Cursor { buf: record, pos: 4 };
-    let magic = c.i32()?;
-    if magic != MAGIC_V1 && magic != MAGIC_V2 {
-        return None;
-    }
-    let _crc = c.i32()?;
-    let queue_id = c.i32()?;
-    let flag = c.i32()?;
-    let queue_offset = c.i64()?;
-    let commit_log_offset = c.i64()?;
-    let mut sys = c.i32()?;
-    let born_timestamp = c.i64()?;
-    let born_host = c.host(sys & sys_flag::BORNHOST_V6 != 0)?;
-    let store_timestamp = c.i64()?;
-    let store_host = c.host(sys & sys_flag::STOREHOST_V6 != 0)?;
-    let reconsume_times = c.i32()?;
-    let prepared_transaction_offset = c.i64()?;
-    let body_len = usize::try_from(c.i32()?).ok()?;
-    let raw_body = c.take(body_len)?;
-    let topic_len = if magic == MAGIC_V2 {
-        usize::try_from(c.i16()?).ok()?
-    } else {
-        usize::from(*c.take(1)?.first()?)
+/// Decodes one record at the start of `buf` (the body CRC is the broker's business); returns
+/// it and its length. A compressed body is inflated; one that does not inflate is delivered as
+/// stored.
+fn decode_one(buf: &[u8]) -> Result<(MessageExt, usize), DecodeError> {
+    let Decoded::Message(r) = stored::decode(buf, CrcCheck::Skip)? else {
+        return Err(DecodeError::BadMagic(stored::BLANK_MAGIC));
     };
-    let topic = String::from_utf8_lossy(c.take(topic_len)?).into_owned();
-    let prop_len = usize::try_from(c.i16()?).ok()?;
-    let props = String::from_utf8_lossy(c.take(prop_len)?);
+    let mut sys = r.sys_flag;
     let body = if sys & sys_flag::COMPRESSED != 0 {
         let mut out = Vec::new();
-        match flate2::read::ZlibDecoder::new(raw_body).read_to_end(&mut out) {
+        match flate2::read::ZlibDecoder::new(r.body).read_to_end(&mut out) {
             Ok(_) => {
                 sys &= !(sys_flag::COMPRESSED | sys_flag::COMPRESSION_TYPE_MASK);
                 Bytes::from(out)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot decompress message body, delivering it as stored");
-                Bytes::copy_from_slice(raw_body)
+                Bytes::copy_from_slice(r.body)
             }
         }
     } else {
-        Bytes::copy_from_slice(raw_body)
+        Bytes::copy_from_slice(r.body)
     };
-    Some((
+    Ok((
         MessageExt {
-            topic,
-            flag,
-            properties: decode_properties(&props),
+            topic: r.topic.to_owned(),
+            flag: r.flag,
+            properties: decode_properties(r.properties),
             body,
-            queue_id,
-            queue_offset,
-            commit_log_offset,
+            queue_id: r.queue_id,
+            queue_offset: r.queue_offset,
+            commit_log_offset: r.physical_offset,
             sys_flag: sys,
-            born_timestamp,
-            born_host,
-            store_timestamp,
-            offset_msg_id: offset_msg_id(&store_host, commit_log_offset),
-            store_host,
-            reconsume_times,
-            prepared_transaction_offset,
+            born_timestamp: r.born_timestamp,
+            born_host: r.born_host,
+            store_timestamp: r.store_timestamp,
+            offset_msg_id: offset_msg_id(r.store_host, r.physical_offset as u64),
+            store_host: r.store_host,
+            reconsume_times: r.reconsume_times,
+            prepared_transaction_offset: r.prepared_transaction_offset,
             broker_name: String::new(),
         },
-        total,
+        r.total_size,
     ))
 }
 
@@ -193,12 +124,16 @@ fn decode_one(buf: &[u8]) -> Option<(MessageExt, usize)> {
 pub fn decode_messages(mut buf: &[u8]) -> Vec<MessageExt> {
     let mut out = Vec::new();
     while !buf.is_empty() {
-        let Some((msg, len)) = decode_one(buf) else {
-            tracing::warn!(
-                remaining = buf.len(),
-                "undecodable message record, rest of the body ignored"
-            );
-            break;
+        let (msg, len) = match decode_one(buf) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                tracing::warn!(
+                    remaining = buf.len(),
+                    %error,
+                    "undecodable message record, rest of the body ignored"
+                );
+                break;
+            }
         };
         out.push(msg);
         buf = buf.get(len..).unwrap_or_default();
@@ -218,31 +153,26 @@ pub(crate) mod tests {
         queue_offset: i64,
         phy: i64,
     ) -> Vec<u8> {
-        let total = 91 + body.len() + topic.len() + props.len();
+        let msg = stored::MessageFields {
+            topic,
+            queue_id: 1,
+            flag: 7,
+            sys_flag: 0,
+            born_timestamp: 11,
+            born_host: "10.0.0.1:5555".parse().unwrap(),
+            reconsume_times: 2,
+            prepared_transaction_offset: 0,
+            body,
+            properties: props,
+        };
+        let stamp = stored::StoreStamp {
+            queue_offset,
+            physical_offset: phy,
+            store_timestamp: 12,
+            store_host: "127.0.0.1:10911".parse().unwrap(),
+        };
         let mut v = Vec::new();
-        v.extend_from_slice(&(total as i32).to_be_bytes());
-        v.extend_from_slice(&MAGIC_V1.to_be_bytes());
-        v.extend_from_slice(&0i32.to_be_bytes());
-        v.extend_from_slice(&1i32.to_be_bytes()); // queue id
-        v.extend_from_slice(&7i32.to_be_bytes()); // flag
-        v.extend_from_slice(&queue_offset.to_be_bytes());
-        v.extend_from_slice(&phy.to_be_bytes());
-        v.extend_from_slice(&0i32.to_be_bytes());
-        v.extend_from_slice(&11i64.to_be_bytes());
-        v.extend_from_slice(&[10, 0, 0, 1]);
-        v.extend_from_slice(&5555i32.to_be_bytes());
-        v.extend_from_slice(&12i64.to_be_bytes());
-        v.extend_from_slice(&[127, 0, 0, 1]);
-        v.extend_from_slice(&10911i32.to_be_bytes());
-        v.extend_from_slice(&2i32.to_be_bytes()); // reconsume
-        v.extend_from_slice(&0i64.to_be_bytes());
-        v.extend_from_slice(&(body.len() as i32).to_be_bytes());
-        v.extend_from_slice(body);
-        v.push(topic.len() as u8);
-        v.extend_from_slice(topic.as_bytes());
-        v.extend_from_slice(&(props.len() as i16).to_be_bytes());
-        v.extend_from_slice(props.as_bytes());
-        assert_eq!(v.len(), total);
+        stored::encode(&mut v, &msg, &stamp, None).unwrap();
         v
     }
 

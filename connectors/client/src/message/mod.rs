@@ -5,75 +5,21 @@ pub(crate) mod decode;
 mod properties;
 mod uniq;
 
-pub use decode::{decode_messages, offset_msg_id, MessageExt};
+pub use decode::{decode_messages, MessageExt};
 pub use properties::{decode_properties, encode_properties};
 pub use uniq::UniqKeyGenerator;
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-
-/// Property names the client reads or writes (§3.6).
-pub mod property {
-    /// Business keys, space-separated.
-    pub const KEYS: &str = "KEYS";
-    /// The tag.
-    pub const TAGS: &str = "TAGS";
-    /// Wait for the store (missing = wait).
-    pub const WAIT: &str = "WAIT";
-    /// Delay level.
-    pub const DELAY: &str = "DELAY";
-    /// The client-generated message id.
-    pub const UNIQ_KEY: &str = "UNIQ_KEY";
-    /// Ordering key.
-    pub const SHARDING_KEY: &str = "__SHARDINGKEY";
-    /// Half message marker.
-    pub const TRAN_MSG: &str = "TRAN_MSG";
-    /// Producer group of a half message.
-    pub const PGROUP: &str = "PGROUP";
-    /// First transaction check not before this many seconds.
-    pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
-    /// Transaction id (broker copies UNIQ_KEY).
-    pub const TRANSACTION_ID: &str = "__transactionId__";
-    /// Absolute delivery time, ms (5.x timers).
-    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
-    /// Relative delay, seconds (5.x timers).
-    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
-    /// Relative delay, ms (5.x timers).
-    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
-    /// Original topic of a retried message (§5.4).
-    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
-    /// offsetMsgId of the first delivery.
-    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
-    /// Original topic of a delayed / half message.
-    pub const REAL_TOPIC: &str = "REAL_TOPIC";
-    /// Original queue of a delayed / half message.
-    pub const REAL_QID: &str = "REAL_QID";
-    /// Client-side: queue min offset from the pull response.
-    pub const MIN_OFFSET: &str = "MIN_OFFSET";
-    /// Client-side: queue max offset from the pull response.
-    pub const MAX_OFFSET: &str = "MAX_OFFSET";
-    /// Client-side, fallback resend: reconsume count moved into the send header.
-    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
-    /// Client-side, fallback resend: max reconsume count moved into the send header.
-    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
-}
+use sluice_remoting::properties::split_keys;
 
 /// Message sysFlag bits (§3.3).
-pub mod sys_flag {
-    /// Body is compressed.
-    pub const COMPRESSED: i32 = 0x1;
-    /// Transaction type mask.
-    pub const TRANSACTION_MASK: i32 = 0xC;
-    /// Half message.
-    pub const TRANSACTION_PREPARED: i32 = 0x4;
-    /// Born host is IPv6.
-    pub const BORNHOST_V6: i32 = 0x10;
-    /// Store host is IPv6.
-    pub const STOREHOST_V6: i32 = 0x20;
-    /// 5.x compression type bits.
-    pub const COMPRESSION_TYPE_MASK: i32 = 0x700;
-}
+pub use sluice_remoting::message::sysflag as sys_flag;
+/// The offsetMsgId of a stored record (§3.7).
+pub use sluice_remoting::msgid::offset_msg_id;
+/// Property names (§3.6).
+pub use sluice_remoting::properties::names as property;
 
 /// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -158,7 +104,7 @@ impl Message {
     /// The keys, if any.
     pub fn keys(&self) -> Vec<&str> {
         self.property(property::KEYS)
-            .map(|k| k.split(' ').filter(|s| !s.is_empty()).collect())
+            .map(|k| split_keys(k).collect())
             .unwrap_or_default()
     }
 

@@ -1,31 +1,19 @@
-//! The property string (protocol.md §3.5): `name \x01 value \x02` per entry.
+//! The property string (protocol.md §3.5) as a map: `sluice_remoting::properties` encodes and
+//! decodes it, these adapt it to [`Message`](super::Message)'s `BTreeMap`.
 
 use std::collections::BTreeMap;
 
-const NAME_VALUE: char = '\u{1}';
-const ENTRY_END: char = '\u{2}';
+use sluice_remoting::properties;
 
 /// Encodes properties; entries with an empty name or value are left out.
 pub fn encode_properties(props: &BTreeMap<String, String>) -> String {
-    let mut s = String::new();
-    for (k, v) in props {
-        if k.is_empty() || v.is_empty() {
-            continue;
-        }
-        s.push_str(k);
-        s.push(NAME_VALUE);
-        s.push_str(v);
-        s.push(ENTRY_END);
-    }
-    s
+    properties::encode(props.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Decodes a property string as Java does: split on `\x02`, then at the first `\x01`;
 /// entries with an empty name or value are dropped; a later duplicate wins.
 pub fn decode_properties(s: &str) -> BTreeMap<String, String> {
-    s.split(ENTRY_END)
-        .filter_map(|entry| entry.split_once(NAME_VALUE))
-        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+    properties::iter(s)
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
 }

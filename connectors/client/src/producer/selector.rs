@@ -27,7 +27,7 @@ pub struct SelectByKey(pub String);
 
 impl MessageQueueSelector for SelectByKey {
     fn select(&self, queues: &[MessageQueue], _msg: &Message) -> usize {
-        let h = sluice_remoting::body::heartbeat::java_string_hash(&self.0);
+        let h = sluice_remoting::hash::java_string_hash(&self.0);
         (h.unsigned_abs() as usize) % queues.len().max(1)
     }
 }

@@ -110,10 +110,10 @@ impl TransactionCheckHandler for Checker {
     }
 }
 
-/// The CommitLog offset encoded in an offsetMsgId (the last 16 hex digits, §3.7).
+/// The CommitLog offset encoded in an offsetMsgId (§3.7).
 pub fn commit_log_offset_of(offset_msg_id: &str) -> Option<i64> {
-    let tail = offset_msg_id.get(offset_msg_id.len().checked_sub(16)?..)?;
-    u64::from_str_radix(tail, 16).ok().map(|v| v as i64)
+    let (_, offset) = sluice_remoting::msgid::parse_offset_msg_id(offset_msg_id).ok()?;
+    Some(offset as i64)
 }
 
 impl TransactionProducer {

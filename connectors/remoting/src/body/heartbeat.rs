@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::enums::{ConsumeFromWhere, ConsumeType, MessageModel};
 use super::serde_body;
+use crate::hash::java_string_hash;
 use crate::lenient;
 
 /// Subscribe-all expression.
@@ -25,12 +26,6 @@ fn expression_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     Ok(lenient::opt_string(d)?
         .filter(|s| !s.is_empty())
         .unwrap_or_else(tag))
-}
-
-/// Java `String.hashCode()` over UTF-16 code units (§3.8): the `tagsCode` of a tag.
-pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
 }
 
 /// Splits a TAG expression on `||`, trims and drops empty tokens (§3.8). `*` or empty → no
@@ -203,12 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tag_hashes() {
-        assert_eq!(java_string_hash("TagA"), 2_598_919);
-        assert_eq!(java_string_hash(""), 0);
-        // Non-ASCII: UTF-16 units, not UTF-8 bytes.
-        assert_eq!(java_string_hash("é"), 0xE9);
-        assert_eq!(java_string_hash("😀"), 0xD83D * 31 + 0xDE00);
+    fn tag_expressions() {
         assert_eq!(parse_tags(" TagA || TagB ||"), vec!["TagA", "TagB"]);
         assert!(parse_tags("*").is_empty());
         let s = SubscriptionData::tag_expression("T", "TagA || TagB", 1);

@@ -1,5 +1,6 @@
-//! Java `String.hashCode()`, the hash RocketMQ uses for tag codes (protocol.md §3.8) and for
-//! IndexFile keys (§4.4). It runs over UTF-16 code units, so non-ASCII tags hash as Java does.
+//! Java `String.hashCode()`, the hash RocketMQ uses for tag codes (protocol.md §3.8: the
+//! ConsumeQueue's tags code and a subscription's `codeSet`), ordered sends by key, and IndexFile
+//! keys (§4.4). It runs over UTF-16 code units, so non-ASCII strings hash as Java does.
 
 /// `String.hashCode()` of `s` as Java computes it: `h = 31·h + c` over UTF-16 code units.
 pub fn java_string_hash(s: &str) -> i32 {

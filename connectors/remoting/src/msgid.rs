@@ -1,8 +1,12 @@
 //! offsetMsgId: the broker-assigned message id, store host + physical offset in upper-case hex
-//! (protocol.md §3.7). VIEW_MESSAGE_BY_ID and END_TRANSACTION carry it back to the broker.
+//! (protocol.md §3.7). SEND responses, pulled messages, VIEW_MESSAGE_BY_ID and END_TRANSACTION
+//! carry it.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::message::{canonical_host, put_host};
+use crate::reader::Reader;
 
 /// Why a string is not an offsetMsgId.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,14 +17,11 @@ pub enum MsgIdError {
     NotHex,
 }
 
-/// The offsetMsgId of the record at `physical_offset` stored by `store_host`.
+/// The offsetMsgId of the record at `physical_offset` stored by `store_host` (an IPv4-mapped
+/// host counts as IPv4, as the stored record writes it).
 pub fn offset_msg_id(store_host: SocketAddr, physical_offset: u64) -> String {
     let mut bytes = Vec::with_capacity(28);
-    match crate::record::canonical_host(store_host) {
-        SocketAddr::V4(a) => bytes.extend_from_slice(&a.ip().octets()),
-        SocketAddr::V6(a) => bytes.extend_from_slice(&a.ip().octets()),
-    }
-    bytes.extend_from_slice(&i32::from(store_host.port()).to_be_bytes());
+    put_host(&mut bytes, canonical_host(store_host));
     bytes.extend_from_slice(&physical_offset.to_be_bytes());
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -31,9 +32,9 @@ pub fn offset_msg_id(store_host: SocketAddr, physical_offset: u64) -> String {
 
 /// Splits an offsetMsgId into the store host and the physical offset.
 pub fn parse_offset_msg_id(id: &str) -> Result<(SocketAddr, u64), MsgIdError> {
-    let ip_len = match id.len() {
-        32 => 4,
-        56 => 16,
+    let v6 = match id.len() {
+        32 => false,
+        56 => true,
         n => return Err(MsgIdError::BadLength(n)),
     };
     let mut bytes = Vec::with_capacity(id.len() / 2);
@@ -41,23 +42,17 @@ pub fn parse_offset_msg_id(id: &str) -> Result<(SocketAddr, u64), MsgIdError> {
         let s = std::str::from_utf8(pair).map_err(|_| MsgIdError::NotHex)?;
         bytes.push(u8::from_str_radix(s, 16).map_err(|_| MsgIdError::NotHex)?);
     }
-    let ip = if ip_len == 4 {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(&bytes[..4]);
-        IpAddr::V4(Ipv4Addr::from(a))
+    // The length was checked, so these reads cannot come up short.
+    let mut r = Reader::new(&bytes);
+    let short = |_| MsgIdError::BadLength(id.len());
+    let ip = if v6 {
+        IpAddr::V6(Ipv6Addr::from(r.array::<16>("ip").map_err(short)?))
     } else {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&bytes[..16]);
-        IpAddr::V6(Ipv6Addr::from(a))
+        IpAddr::V4(Ipv4Addr::from(r.array::<4>("ip").map_err(short)?))
     };
-    let mut port = [0u8; 4];
-    port.copy_from_slice(&bytes[ip_len..ip_len + 4]);
-    let mut off = [0u8; 8];
-    off.copy_from_slice(&bytes[ip_len + 4..]);
-    Ok((
-        SocketAddr::new(ip, i32::from_be_bytes(port) as u16),
-        u64::from_be_bytes(off),
-    ))
+    let port = r.i32("port").map_err(short)?;
+    let offset = r.i64("offset").map_err(short)?;
+    Ok((SocketAddr::new(ip, port as u16), offset as u64))
 }
 
 #[cfg(test)]
@@ -70,6 +65,8 @@ mod tests {
         let id = offset_msg_id(host, 0x000A_1B2C);
         assert_eq!(id, "C0A8000100002A9F00000000000A1B2C");
         assert_eq!(parse_offset_msg_id(&id).unwrap(), (host, 0x000A_1B2C));
+        let mapped: SocketAddr = "[::ffff:192.168.0.1]:10911".parse().unwrap();
+        assert_eq!(offset_msg_id(mapped, 0x000A_1B2C), id);
     }
 
     #[test]

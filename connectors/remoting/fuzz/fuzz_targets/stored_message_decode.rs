@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sluice_storage::record::{self, CrcCheck, Decoded, StoreStamp};
+use sluice_remoting::message::{self as record, CrcCheck, Decoded, StoreStamp};
 
 fuzz_target!(|data: &[u8]| {
     let _ = record::store_timestamp_at(data);

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 
 use proptest::prelude::*;
-use sluice_storage::record::{self, sysflag, CrcCheck, DecodeError, Decoded, MessageFields, StoreStamp};
+use sluice_remoting::message::{
+    self as record, sysflag, CrcCheck, DecodeError, Decoded, MessageFields, StoreStamp,
+};
 
 fn hello() -> MessageFields<'static> {
     MessageFields {
