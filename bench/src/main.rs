@@ -21,7 +21,7 @@ mod sweep;
 mod targets;
 mod wire;
 
-use sluice_bench::{machine, plot, report};
+use sluice_bench::{latency, machine, plot, report};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

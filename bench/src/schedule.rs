@@ -35,6 +35,7 @@ use sluice_storage::record::{CrcCheck, Record};
 use tokio::sync::Semaphore;
 
 use crate::broker::{self, BrokerProcess, BrokerSpec, Memory};
+use crate::latency::Latencies;
 use crate::machine;
 use crate::wire::{decode_records, Client, Outgoing, SendOk, SendOutcome};
 
@@ -271,7 +272,7 @@ fn body_of(size: usize) -> Bytes {
 // ---------------------------------------------------------------------------------------------
 // Statistics
 
-/// A distribution summary (nearest-rank percentiles).
+/// A distribution summary in milliseconds (percentiles as `latency.rs` defines them).
 #[derive(Debug, Clone, Serialize)]
 struct Dist {
     n: usize,
@@ -283,26 +284,20 @@ struct Dist {
     mean: f64,
 }
 
-fn dist(mut v: Vec<f64>) -> Option<Dist> {
-    if v.is_empty() {
-        return None;
+impl Dist {
+    /// `None` without samples.
+    fn of(l: &Latencies) -> Option<Dist> {
+        let ms = |us: i64| us as f64 / 1000.0;
+        (!l.is_empty()).then(|| Dist {
+            n: l.len() as usize,
+            min: ms(l.min_us()),
+            p50: ms(l.quantile_us(0.50)),
+            p90: ms(l.quantile_us(0.90)),
+            p99: ms(l.quantile_us(0.99)),
+            max: ms(l.max_us()),
+            mean: l.mean_us() / 1000.0,
+        })
     }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let at = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
-    Some(Dist {
-        n,
-        min: v[0],
-        p50: at(0.50),
-        p90: at(0.90),
-        p99: at(0.99),
-        max: v[n - 1],
-        mean: v.iter().sum::<f64>() / n as f64,
-    })
-}
-
-fn dist_ms(v: &[i64]) -> Option<Dist> {
-    dist(v.iter().map(|&x| x as f64).collect())
 }
 
 /// Outcomes of a stream of sends.
@@ -313,7 +308,7 @@ struct SendStats {
     errors: AtomicU64,
     refused: Mutex<BTreeMap<i32, u64>>,
     first_problem: Mutex<Option<String>>,
-    rtt_us: Mutex<Vec<u32>>,
+    rtt: Mutex<Latencies>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -335,8 +330,8 @@ impl SendStats {
         match res {
             Ok(SendOutcome::Stored(ok)) => {
                 self.acked.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut v) = self.rtt_us.lock() {
-                    v.push(rtt.as_micros().min(u128::from(u32::MAX)) as u32);
+                if let Ok(mut l) = self.rtt.lock() {
+                    l.record(rtt);
                 }
                 Some(ok)
             }
@@ -364,11 +359,6 @@ impl SendStats {
     }
 
     fn summary(&self) -> SendSummary {
-        let rtt = self
-            .rtt_us
-            .lock()
-            .map(|v| v.iter().map(|&u| f64::from(u) / 1000.0).collect())
-            .unwrap_or_default();
         SendSummary {
             issued: self.issued.load(Ordering::Relaxed),
             acked: self.acked.load(Ordering::Relaxed),
@@ -379,7 +369,7 @@ impl SendStats {
                 .unwrap_or_default(),
             errors: self.errors.load(Ordering::Relaxed),
             first_problem: self.first_problem.lock().ok().and_then(|p| p.clone()),
-            send_rtt_ms: dist(rtt),
+            send_rtt_ms: self.rtt.lock().ok().and_then(|l| Dist::of(&l)),
         }
     }
 }
@@ -495,9 +485,18 @@ struct Tracker {
     /// Group of id i (delay level, or 0) for the per-group breakdown.
     group: Vec<i32>,
     seen: Vec<bool>,
-    lateness: Vec<(i32, i64)>,
+    /// Group → what of it was delivered.
+    delivered: BTreeMap<i32, Delivered>,
     duplicates: u64,
     unexpected: u64,
+}
+
+/// The deliveries of one group.
+#[derive(Default)]
+struct Delivered {
+    /// Lateness, µs.
+    lateness: Latencies,
+    /// Lateness below −`EARLY_TOLERANCE_MS`.
     early: u64,
 }
 
@@ -514,10 +513,9 @@ impl Tracker {
             due,
             group,
             seen: vec![false; n],
-            lateness: Vec::with_capacity(acked.len()),
+            delivered: BTreeMap::new(),
             duplicates: 0,
             unexpected: 0,
-            early: 0,
         }
     }
 
@@ -532,10 +530,11 @@ impl Tracker {
             return;
         }
         let late = r.store_timestamp - self.due[id];
+        let d = self.delivered.entry(self.group[id]).or_default();
         if late < -EARLY_TOLERANCE_MS {
-            self.early += 1;
+            d.early += 1;
         }
-        self.lateness.push((self.group[id], late));
+        d.lateness.record_us(late.saturating_mul(1000));
     }
 
     fn missing(&self) -> Vec<(u64, i64)> {
@@ -549,12 +548,15 @@ impl Tracker {
     }
 
     fn result(&self, sent: u64, passes: u32, group: Option<i32>) -> Lateness {
-        let late: Vec<i64> = self
-            .lateness
+        let mut late = Delivered::default();
+        for (_, d) in self
+            .delivered
             .iter()
-            .filter(|(g, _)| group.is_none_or(|want| *g == want))
-            .map(|(_, l)| *l)
-            .collect();
+            .filter(|(g, _)| group.is_none_or(|want| **g == want))
+        {
+            late.lateness.add(&d.lateness);
+            late.early += d.early;
+        }
         let missing: Vec<(u64, i64)> = self
             .missing()
             .into_iter()
@@ -571,13 +573,13 @@ impl Tracker {
         };
         Lateness {
             sent,
-            delivered: late.len() as u64,
+            delivered: late.lateness.len(),
             missing: missing.len() as u64,
             missing_sample: missing.iter().take(10).copied().collect(),
             duplicates: if group.is_none() { self.duplicates } else { 0 },
             unexpected: if group.is_none() { self.unexpected } else { 0 },
-            early: late.iter().filter(|&&l| l < -EARLY_TOLERANCE_MS).count() as u64,
-            lateness_ms: dist_ms(&late),
+            early: late.early,
+            lateness_ms: Dist::of(&late.lateness),
             pull_passes: passes,
         }
     }
@@ -942,10 +944,10 @@ async fn lateness_run(p: &Params, broker: &mut BrokerProcess) -> Result<Lateness
     let timer_passes = collect(&admin, TIMER_TOPIC, SCHED_QUEUES, &mut timer_tr, grace).await?;
 
     eprintln!("[lateness] pulling {LOAD_TOPIC} for the store-latency reference");
-    let mut store_lat = Vec::with_capacity(load_sum.acked as usize);
+    let mut store_lat = Latencies::new();
     let mut offsets = vec![0i64; LOAD_QUEUES as usize];
     let pulled = pull_topic(&admin, LOAD_TOPIC, &mut offsets, &mut |r| {
-        store_lat.push(r.store_timestamp - r.born_timestamp)
+        store_lat.record_us((r.store_timestamp - r.born_timestamp).saturating_mul(1000))
     })
     .await?;
     broker.check_alive()?;
@@ -964,7 +966,7 @@ async fn lateness_run(p: &Params, broker: &mut BrokerProcess) -> Result<Lateness
             achieved_rate: load_sum.acked as f64 / p.duration_secs,
             sends: load_sum,
             pulled,
-            store_latency_ms: dist_ms(&store_lat),
+            store_latency_ms: Dist::of(&store_lat),
         },
         delay: delay_tr.result(delay_acked.len() as u64, delay_passes, None),
         delay_by_level,
@@ -1306,7 +1308,7 @@ async fn produce(p: &Params, broker: &mut BrokerProcess, transactional: bool) ->
     let done = Arc::new(AtomicU64::new(0));
     let end_errors = Arc::new(AtomicU64::new(0));
     let end_refused: Arc<Mutex<BTreeMap<i32, u64>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let latencies: Arc<Mutex<Latencies>> = Arc::default();
     let body = body_of(p.tx_size);
     let seconds = Duration::from_secs_f64(p.tx_seconds);
     let oneway = p.tx_end_oneway;
@@ -1324,7 +1326,7 @@ async fn produce(p: &Params, broker: &mut BrokerProcess, transactional: bool) ->
             body.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
+            let mut lat = Latencies::new();
             while Instant::now() < deadline {
                 let u = uniq_key();
                 let props = if transactional {
@@ -1383,10 +1385,10 @@ async fn produce(p: &Params, broker: &mut BrokerProcess, transactional: bool) ->
                     }
                 }
                 done.fetch_add(1, Ordering::Relaxed);
-                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                lat.record(t.elapsed());
             }
             if let Ok(mut l) = latencies.lock() {
-                l.extend(lat);
+                l.add(&lat);
             }
         }));
     }
@@ -1418,14 +1420,13 @@ async fn produce(p: &Params, broker: &mut BrokerProcess, transactional: bool) ->
         tokio::time::sleep(Duration::from_millis(250)).await;
         count = topic_count(&admin, topic, LOAD_QUEUES).await?;
     }
-    let lat = latencies.lock().map(|v| v.clone()).unwrap_or_default();
     let run = ProduceRun {
         mode,
         connections: p.tx_conns,
         seconds: elapsed,
         completed,
         rate: completed as f64 / elapsed,
-        latency_ms: dist(lat),
+        latency_ms: latencies.lock().ok().and_then(|l| Dist::of(&l)),
         sends: stats.summary(),
         end_refused: end_refused
             .lock()
@@ -1729,15 +1730,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
-        let d = dist((1..=100).map(f64::from).collect()).unwrap();
-        assert_eq!(
-            (d.n, d.min, d.p50, d.p90, d.p99, d.max),
-            (100, 1.0, 50.0, 90.0, 99.0, 100.0)
-        );
-        assert!(dist(Vec::new()).is_none());
-        let one = dist(vec![7.0]).unwrap();
-        assert_eq!((one.p50, one.p99), (7.0, 7.0));
+    fn dist_in_milliseconds() {
+        let mut l = Latencies::new();
+        (1..=100).for_each(|ms| l.record_us(ms * 1000));
+        let d = Dist::of(&l).unwrap();
+        let near = |got: f64, want: f64| (got - want).abs() <= want * 1e-3;
+        assert_eq!(d.n, 100);
+        for (got, want) in [
+            (d.min, 1.0),
+            (d.p50, 50.0),
+            (d.p90, 90.0),
+            (d.p99, 99.0),
+            (d.max, 100.0),
+        ] {
+            assert!(near(got, want), "{got} vs {want}");
+        }
+        assert!(Dist::of(&Latencies::new()).is_none());
     }
 
     #[test]

@@ -410,7 +410,7 @@ fn run_point(
         msgs_per_sec,
         mb_per_sec: msgs_per_sec * p.size as f64 / 1e6,
         latency_kind: o.latency_kind.into(),
-        latency: Latency::from_micros(&mut o.latencies_us),
+        latency: Latency::of(&o.latencies),
         consumed: o.consumed,
         broker_cpu_secs: cpu,
         broker_peak_rss_bytes: peak,
