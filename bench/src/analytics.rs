@@ -33,7 +33,8 @@ use crate::wire::{Client, Outgoing, SendOutcome};
 
 #[derive(Parser, Debug, Clone, Serialize)]
 pub struct Args {
-    /// The sluice binary (default: $CARGO_TARGET_DIR/release/sluice).
+    /// The sluice binary (default: the running sluice under `sluice bench`, else the sluice
+    /// beside sluice-bench, else $CARGO_TARGET_DIR/release/sluice).
     #[arg(long)]
     sluice_bin: Option<PathBuf>,
     #[arg(long, default_value_t = 19796)]

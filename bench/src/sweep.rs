@@ -95,8 +95,8 @@ pub struct Args {
     /// Wait up to this many seconds for compilers (rustc) to finish before measuring.
     #[arg(long, default_value_t = 0.0)]
     wait_idle: f64,
-    /// The sluice binary. Default: $CARGO_TARGET_DIR/release/sluice, else
-    /// ~/.cache/sluice/target/release/sluice.
+    /// The sluice binary. Default: this one under `sluice bench`; else the sluice beside
+    /// sluice-bench, else $CARGO_TARGET_DIR/release/sluice, else ~/.cache/sluice/target/release/sluice.
     #[arg(long)]
     sluice_bin: Option<PathBuf>,
     /// Folder with rocketmq-namesrv-rust and rocketmq-broker-rust (default: what

@@ -41,8 +41,8 @@ use common::{BrokerEnd, Ctx};
 
 #[derive(Parser, Debug, Clone)]
 pub struct Args {
-    /// The sluice binary. Default: $CARGO_TARGET_DIR/release/sluice, else
-    /// ~/.cache/sluice/target/release/sluice.
+    /// The sluice binary. Default: this one under `sluice bench`; else the sluice beside
+    /// sluice-bench, else $CARGO_TARGET_DIR/release/sluice, else ~/.cache/sluice/target/release/sluice.
     #[arg(long)]
     sluice_bin: Option<PathBuf>,
     /// A broker.conf passed to `sluice standalone -c`.
