@@ -35,7 +35,7 @@ enum Command {
     /// CommitLog segments → Parquet (one file per segment): a stopped broker's data dir, or a
     /// running broker's sealed segments.
     Export(export_cmd::ExportArgs),
-    /// Benchmarks: runs `sluice-bench` with the remaining arguments (e.g. `bench broker --quick`).
+    /// Benchmarks (those of `sluice-bench`, in this process), e.g. `bench broker --quick`.
     #[command(disable_help_flag = true)]
     Bench(bench_cmd::BenchArgs),
 }
@@ -51,7 +51,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Store(cmd) => store_cmd::run(cmd),
         Command::Export(args) => export_cmd::run(args),
-        Command::Bench(args) => std::process::exit(bench_cmd::run(args)?),
+        Command::Bench(args) => std::process::exit(bench_cmd::run(args)),
         other => {
             if !matches!(other, Command::Admin(_)) {
                 sluice::abort_on_panic();

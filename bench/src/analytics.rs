@@ -27,12 +27,14 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::broker::{self, BrokerProcess, BrokerSpec};
+use crate::latency::Latencies;
 use crate::machine;
 use crate::wire::{Client, Outgoing, SendOutcome};
 
 #[derive(Parser, Debug, Clone, Serialize)]
 pub struct Args {
-    /// The sluice binary (default: $CARGO_TARGET_DIR/release/sluice).
+    /// The sluice binary (default: the running sluice under `sluice bench`, else the sluice
+    /// beside sluice-bench, else $CARGO_TARGET_DIR/release/sluice).
     #[arg(long)]
     sluice_bin: Option<PathBuf>,
     #[arg(long, default_value_t = 19796)]
@@ -71,17 +73,13 @@ struct Percentiles {
     max_us: f64,
 }
 
-fn percentiles(mut v: Vec<f64>) -> Percentiles {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Percentiles {
-        p50_us: at(0.5),
-        p99_us: at(0.99),
-        max_us: v.last().copied().unwrap_or(0.0),
+impl Percentiles {
+    fn of(l: &Latencies) -> Percentiles {
+        Percentiles {
+            p50_us: l.quantile_us(0.5) as f64,
+            p99_us: l.quantile_us(0.99) as f64,
+            max_us: l.max_us() as f64,
+        }
     }
 }
 
@@ -201,8 +199,8 @@ async fn run_async(args: Args) -> Result<()> {
         machine: machine::describe(),
         started_unix: started,
         parameters: args,
-        freshness_send_to_visible: percentiles(fresh_send),
-        freshness_ack_to_visible: percentiles(fresh_ack),
+        freshness_send_to_visible: Percentiles::of(&fresh_send),
+        freshness_ack_to_visible: Percentiles::of(&fresh_ack),
         periods,
         median_without: without,
         median_with: with,
@@ -242,7 +240,7 @@ async fn run_async(args: Args) -> Result<()> {
     Ok(())
 }
 
-type Phases = (Vec<f64>, Vec<f64>, Vec<Period>, usize);
+type Phases = (Latencies, Latencies, Vec<Period>, usize);
 
 async fn phases(args: &Args, broker: SocketAddr, http_addr: SocketAddr) -> Result<Phases> {
     let client = Arc::new(Client::connect(broker).await?);
@@ -257,7 +255,7 @@ async fn phases(args: &Args, broker: SocketAddr, http_addr: SocketAddr) -> Resul
     if status != 201 {
         bail!("attaching the freshness job: {status} {v}");
     }
-    let (mut from_send, mut from_ack) = (Vec::new(), Vec::new());
+    let (mut from_send, mut from_ack) = (Latencies::new(), Latencies::new());
     for i in 0..args.samples {
         let t0 = Instant::now();
         match client
@@ -282,8 +280,8 @@ async fn phases(args: &Args, broker: SocketAddr, http_addr: SocketAddr) -> Resul
             std::thread::sleep(Duration::from_micros(100));
         }
         let seen = Instant::now();
-        from_send.push((seen - t0).as_secs_f64() * 1e6);
-        from_ack.push((seen - acked).as_secs_f64() * 1e6);
+        from_send.record(seen - t0);
+        from_ack.record(seen - acked);
     }
     eprintln!("freshness: {} samples", args.samples);
 

@@ -10,18 +10,30 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-/// Where the `sluice` binary is by default: `$CARGO_TARGET_DIR/release/sluice`, else
+/// Where the `sluice` binary is by default: under `sluice bench`, the running executable; under
+/// `sluice-bench`, the `sluice` built beside it, else `$CARGO_TARGET_DIR/release/sluice`, else
 /// `~/.cache/sluice/target/release/sluice` (where the project's scripts build it).
 pub fn default_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."));
-            home.join(".cache/sluice/target")
-        });
-    target.join("release/sluice")
+    let exe = std::env::current_exe().ok();
+    if crate::host() == crate::Host::Sluice {
+        if let Some(exe) = exe {
+            return exe;
+        }
+    }
+    let beside = exe
+        .and_then(|e| e.parent().map(|d| d.join("sluice")))
+        .filter(|p| p.is_file());
+    beside.unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                home.join(".cache/sluice/target")
+            });
+        target.join("release/sluice")
+    })
 }
 
 /// Broker memory from /proc/<pid>/status, in bytes.

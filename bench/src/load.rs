@@ -28,6 +28,7 @@ use sluice_storage::record::CrcCheck;
 use tokio::task::JoinSet;
 use tokio::time::sleep_until;
 
+use crate::latency::Latencies;
 use crate::report::Point;
 use crate::wire::{decode_records, Client, Outgoing, SendOutcome};
 
@@ -50,7 +51,7 @@ pub struct Outcome {
     pub requests: u64,
     pub errors: u64,
     pub first_error: Option<String>,
-    pub latencies_us: Vec<u64>,
+    pub latencies: Latencies,
     pub latency_kind: &'static str,
     pub consumed: u64,
 }
@@ -70,7 +71,7 @@ impl Outcome {
         if self.first_error.is_none() {
             self.first_error = o.first_error;
         }
-        self.latencies_us.extend(o.latencies_us);
+        self.latencies.add(&o.latencies);
         self.consumed += o.consumed;
     }
 }
@@ -170,7 +171,7 @@ async fn producer(
                 if counted {
                     out.msgs += n;
                     out.requests += 1;
-                    out.latencies_us.push(due.elapsed().as_micros() as u64);
+                    out.latencies.record(due.elapsed());
                 }
             }
             Ok(SendOutcome::Refused { code, remark }) => {
@@ -303,7 +304,7 @@ async fn consume(plan: &Plan, live: Arc<Live>) -> Result<Outcome> {
                     let t0 = Instant::now();
                     match client.pull(GROUP, &topic, q, offset, PULL_BATCH).await {
                         Ok(r) if r.code == response::SUCCESS => {
-                            out.latencies_us.push(t0.elapsed().as_micros() as u64);
+                            out.latencies.record(t0.elapsed());
                             out.requests += 1;
                             match sent_times(&r.body, |_| {}) {
                                 Ok(k) => {
@@ -350,7 +351,7 @@ async fn consume(plan: &Plan, live: Arc<Live>) -> Result<Outcome> {
 async fn end_to_end(plan: &Plan, live: Arc<Live>) -> Result<Outcome> {
     let p = &plan.point;
     let stop = Arc::new(AtomicBool::new(false));
-    let samples: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
+    let samples: Arc<Mutex<Latencies>> = Arc::default();
     let window_from = now_us() + plan.warmup.as_micros() as u64;
     let window_to = window_from + plan.duration.as_micros() as u64;
     let mut pullers = JoinSet::new();
@@ -382,7 +383,9 @@ async fn end_to_end(plan: &Plan, live: Arc<Live>) -> Result<Outcome> {
                                 Err(e) => errors.push(format!("{e:#}")),
                             }
                             if let Ok(mut s) = samples.lock() {
-                                s.extend_from_slice(&got);
+                                for &us in &got {
+                                    s.record(Duration::from_micros(us));
+                                }
                             }
                             offset = r.next_begin_offset;
                         }
@@ -426,7 +429,7 @@ async fn end_to_end(plan: &Plan, live: Arc<Live>) -> Result<Outcome> {
         pullers.abort_all();
     }
     out.consumed = live.consumed.load(Ordering::Relaxed);
-    out.latencies_us = samples
+    out.latencies = samples
         .lock()
         .map(|mut s| std::mem::take(&mut *s))
         .unwrap_or_default();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::latency::Latencies;
 use crate::machine::Machine;
 
 /// The report's schema name and version.
@@ -107,7 +108,8 @@ impl Default for Point {
     }
 }
 
-/// Latency percentiles in milliseconds over `samples` requests (or deliveries).
+/// Latency percentiles in milliseconds over `samples` requests (or deliveries), as `latency.rs`
+/// defines them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Latency {
     pub samples: u64,
@@ -120,26 +122,16 @@ pub struct Latency {
 }
 
 impl Latency {
-    /// Percentiles of `micros` (sorted in place).
-    pub fn from_micros(micros: &mut [u64]) -> Latency {
-        if micros.is_empty() {
-            return Latency::default();
-        }
-        micros.sort_unstable();
-        let n = micros.len();
-        let at = |q: f64| {
-            let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
-            micros[i] as f64 / 1000.0
-        };
-        let sum: u128 = micros.iter().map(|&v| v as u128).sum();
+    pub fn of(l: &Latencies) -> Latency {
+        let ms = |us: i64| us as f64 / 1000.0;
         Latency {
-            samples: n as u64,
-            mean_ms: sum as f64 / n as f64 / 1000.0,
-            p50_ms: at(0.50),
-            p90_ms: at(0.90),
-            p99_ms: at(0.99),
-            p999_ms: at(0.999),
-            max_ms: micros[n - 1] as f64 / 1000.0,
+            samples: l.len(),
+            mean_ms: l.mean_us() / 1000.0,
+            p50_ms: ms(l.quantile_us(0.50)),
+            p90_ms: ms(l.quantile_us(0.90)),
+            p99_ms: ms(l.quantile_us(0.99)),
+            p999_ms: ms(l.quantile_us(0.999)),
+            max_ms: ms(l.max_us()),
         }
     }
 }
@@ -229,14 +221,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles() {
-        let mut v: Vec<u64> = (1..=1000).map(|i| i * 1000).collect();
-        let l = Latency::from_micros(&mut v);
+    fn latency_in_milliseconds() {
+        let mut us = Latencies::new();
+        (1..=1000).for_each(|v| us.record_us(v));
+        let l = Latency::of(&us);
         assert_eq!(l.samples, 1000);
-        assert_eq!(l.p50_ms, 500.0);
-        assert_eq!(l.p99_ms, 990.0);
-        assert_eq!(l.p999_ms, 999.0);
-        assert_eq!(l.max_ms, 1000.0);
-        assert_eq!(Latency::from_micros(&mut []).samples, 0);
+        assert_eq!((l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms), (0.5, 0.99, 0.999, 1.0));
+        assert!((l.mean_ms - 0.5005).abs() < 1e-9, "{}", l.mean_ms);
+        assert_eq!(Latency::of(&Latencies::new()).samples, 0);
     }
 }

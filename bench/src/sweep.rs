@@ -95,8 +95,8 @@ pub struct Args {
     /// Wait up to this many seconds for compilers (rustc) to finish before measuring.
     #[arg(long, default_value_t = 0.0)]
     wait_idle: f64,
-    /// The sluice binary. Default: $CARGO_TARGET_DIR/release/sluice, else
-    /// ~/.cache/sluice/target/release/sluice.
+    /// The sluice binary. Default: this one under `sluice bench`; else the sluice beside
+    /// sluice-bench, else $CARGO_TARGET_DIR/release/sluice, else ~/.cache/sluice/target/release/sluice.
     #[arg(long)]
     sluice_bin: Option<PathBuf>,
     /// Folder with rocketmq-namesrv-rust and rocketmq-broker-rust (default: what
@@ -410,7 +410,7 @@ fn run_point(
         msgs_per_sec,
         mb_per_sec: msgs_per_sec * p.size as f64 / 1e6,
         latency_kind: o.latency_kind.into(),
-        latency: Latency::from_micros(&mut o.latencies_us),
+        latency: Latency::of(&o.latencies),
         consumed: o.consumed,
         broker_cpu_secs: cpu,
         broker_peak_rss_bytes: peak,

@@ -211,7 +211,7 @@ impl Running {
                     bail!("something already listens on 127.0.0.1:{}", setup.null_port);
                 }
                 let log = dir.path().join("null.log");
-                let mut child = Command::new(std::env::current_exe()?)
+                let mut child = crate::self_command()?
                     .args(["null-broker", "--port", &setup.null_port.to_string()])
                     .stdin(Stdio::null())
                     .stdout(File::create(&log)?)
