@@ -4,8 +4,7 @@
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, check_fields, consume_args, create_topic, missing, of_event, prepare, produce, Client, Ctx,
-    T_CONSUME,
+    bodies, check_fields, consume_args, create_topic, of_event, produce, Client, Ctx, T_CONSUME,
 };
 use crate::scenarios;
 
@@ -38,8 +37,9 @@ fn py_ordered() {
 #[test]
 fn py_batch() {
     let test = "py_batch";
-    let Some((_g, tools)) = prepare(test) else { return };
-    let mut ctx = Ctx::new(test, tools, None);
+    let Some(mut ctx) = Ctx::start(test, None) else {
+        return;
+    };
     let topic = "InteropPyBatch";
     create_topic(&mut ctx, Client::Py, topic);
     let sent = produce(
@@ -59,11 +59,7 @@ fn py_batch() {
     );
     let recv = of_event(&lines, "recv");
     let (want, got) = (bodies(&sent), bodies(&recv));
-    ctx.check(
-        missing(&want, &got).is_empty(),
-        || format!("lost batch messages {:?}", missing(&want, &got)),
-        &[],
-    );
+    ctx.check_none_missing(&want, &got, "lost batch messages", &[]);
     // Tags and keys survive the C++ client's batch encoding (its batch result's offsets are not
     // compared: they are per batch, not per message).
     let tags_keys: Vec<Value> = sent

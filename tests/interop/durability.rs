@@ -8,8 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, body, consume_args, create_topic, missing, of_event, prepare, produce, Client, Ctx, T_CONSUME,
-    T_PRODUCE,
+    bodies, body, consume_args, create_topic, missing, of_event, produce, Client, Ctx, T_CONSUME, T_PRODUCE,
 };
 use crate::schedule::{check_schedule, delay_levels_ms, due_of, wall_ms, SchedCheck};
 
@@ -19,8 +18,9 @@ use crate::schedule::{check_schedule, delay_levels_ms, due_of, wall_ms, SchedChe
 #[test]
 fn durability_sync_flush_kill9() {
     let test = "durability_sync_flush_kill9";
-    let Some((_g, tools)) = prepare(test) else { return };
-    let mut ctx = Ctx::new(test, tools, Some("flushDiskType=SYNC_FLUSH\n"));
+    let Some(mut ctx) = Ctx::start(test, Some("flushDiskType=SYNC_FLUSH\n")) else {
+        return;
+    };
     let topic = "InteropDurable";
     create_topic(&mut ctx, Client::Rust, topic);
     let mut producer = ctx.spawn(
@@ -118,7 +118,6 @@ fn durability_sync_flush_kill9() {
 #[test]
 fn durability_schedule_kill9() {
     let test = "durability_schedule_kill9";
-    let Some((_g, tools)) = prepare(test) else { return };
     // Level 11 = 15 s: due well after the restart.
     let table = "1s 2s 3s 4s 5s 6s 7s 8s 9s 10s 15s 20s 30s 1m 2m 3m 4m 5m";
     let levels = delay_levels_ms(table);
@@ -126,7 +125,9 @@ fn durability_schedule_kill9() {
         "messageDelayLevel={table}\ntransactionTimeOut=1000\ntransactionCheckInterval=1000\n\
          transactionCheckMax=100\n"
     );
-    let mut ctx = Ctx::new(test, tools, Some(conf.as_str()));
+    let Some(mut ctx) = Ctx::start(test, Some(conf.as_str())) else {
+        return;
+    };
     let topic = "InteropSchedDurable";
     let tx_group = "g_tx_durable";
     create_topic(&mut ctx, Client::Rust, topic);
@@ -258,11 +259,7 @@ fn durability_schedule_kill9() {
         || format!("rolled back before the kill but delivered after it: {leaked:?}"),
         &[&txp, &c],
     );
-    ctx.check(
-        missing(&want, &got).is_empty(),
-        || format!("lost across kill -9: {:?}", missing(&want, &got)),
-        &[&txp, &c],
-    );
+    ctx.check_none_missing(&want, &got, "lost across kill -9:", &[&txp, &c]);
     check_schedule(
         &ctx,
         &sched,

@@ -27,7 +27,7 @@ fn root() -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // Set-up (once per test binary) and serialisation
 
-pub struct Tools {
+struct Tools {
     node: String,
     js_driver: PathBuf,
     python: PathBuf,
@@ -100,7 +100,7 @@ fn run_setup() -> Result<Tools, String> {
 }
 
 /// The installed clients and the global test lock, or `None` when interop tests are skipped.
-pub fn prepare(test: &str) -> Option<(MutexGuard<'static, ()>, &'static Tools)> {
+fn prepare(test: &str) -> Option<(MutexGuard<'static, ()>, &'static Tools)> {
     if std::env::var("SLUICE_INTEROP")
         .map(|v| v == "skip")
         .unwrap_or(false)
@@ -483,12 +483,17 @@ pub struct Ctx {
     tools: &'static Tools,
     procs: Vec<String>,
     pub broker: Broker,
-    // Declared last: dropped after the broker and the processes are gone.
+    // Dropped after the broker and the processes are gone.
     tmp: TempDir,
+    // Declared last: the next test starts once all of the above is gone.
+    _serial: MutexGuard<'static, ()>,
 }
 
 impl Ctx {
-    pub fn new(test: &str, tools: &'static Tools, broker_conf: Option<&str>) -> Ctx {
+    /// Takes the global test lock, installs the clients (once) and starts a broker, with
+    /// `broker_conf` as its broker.conf; `None` when interop tests are skipped.
+    pub fn start(test: &str, broker_conf: Option<&str>) -> Option<Ctx> {
+        let (serial, tools) = prepare(test)?;
         let tmp = TempDir::new(test);
         let conf = broker_conf.map(|text| {
             let p = tmp.0.join("broker.conf");
@@ -503,13 +508,14 @@ impl Ctx {
             broker.bp,
             tmp.0.display()
         );
-        Ctx {
+        Some(Ctx {
             test: test.to_string(),
             tools,
             procs: vec![],
             broker,
             tmp,
-        }
+            _serial: serial,
+        })
     }
 
     fn namesrv(&self) -> String {
@@ -576,6 +582,19 @@ impl Ctx {
             self.fail(&msg(), procs);
         }
     }
+
+    /// Fails the test unless every body in `want` is in `got`; the message is `what` followed by
+    /// (up to 20 of) the missing bodies.
+    pub fn check_none_missing(
+        &self,
+        want: &BTreeSet<String>,
+        got: &BTreeSet<String>,
+        what: &str,
+        procs: &[&Proc],
+    ) {
+        let lost = missing(want, got);
+        self.check(lost.is_empty(), || format!("{what} {lost:?}"), procs);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,6 +619,19 @@ pub fn by_body(lines: &[Value]) -> BTreeMap<String, Value> {
 
 pub fn bodies(lines: &[Value]) -> BTreeSet<String> {
     lines.iter().map(body).collect()
+}
+
+/// The (queueId, queueOffset) of each line, -1 where it is not reported.
+pub fn positions(lines: &[&Value]) -> BTreeSet<(i64, i64)> {
+    lines
+        .iter()
+        .map(|r| {
+            (
+                num(&r["queueId"]).unwrap_or(-1),
+                num(&r["queueOffset"]).unwrap_or(-1),
+            )
+        })
+        .collect()
 }
 
 /// A number that a client may have printed as a JSON number or as a string.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, body, by_body, consume_args, create_topic, missing, num, prepare, produce, Client, Ctx, T_CONSUME,
+    bodies, body, by_body, consume_args, create_topic, num, produce, Client, Ctx, T_CONSUME,
 };
 use crate::schedule::{delay_levels_ms, level_ms, CLOCK_MS, SCHEDULE_LATE_MS, SCHEDULE_SLACK_MS};
 
@@ -24,10 +24,11 @@ const SEND_BACK_MS: i64 = 1500;
 /// another group reads it.
 fn scenario_retry_dlq(client: Client) {
     let test = format!("{}_retry_dlq", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
     let conf = format!("messageDelayLevel={RETRY_LEVELS}\n");
     let levels = delay_levels_ms(RETRY_LEVELS);
-    let mut ctx = Ctx::new(&test, tools, Some(conf.as_str()));
+    let Some(mut ctx) = Ctx::start(&test, Some(conf.as_str())) else {
+        return;
+    };
     let topic = "InteropRetry";
     let group = "g_retry";
     let max_rt: i64 = 2;
@@ -171,11 +172,7 @@ fn scenario_retry_dlq(client: Client) {
     let _ = d.wait(T_CONSUME);
     let drecv = d.events("recv");
     let got = bodies(&drecv);
-    ctx.check(
-        missing(&want, &got).is_empty(),
-        || format!("not found in {dlq}: {:?}", missing(&want, &got)),
-        &[&f, &d],
-    );
+    ctx.check_none_missing(&want, &got, &format!("not found in {dlq}:"), &[&f, &d]);
     for r in &drecv {
         let b = body(r);
         if !want.contains(&b) {

@@ -8,8 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, body, check_fields, consume_args, missing, num, of_event, prepare, produce, Client, Ctx,
-    T_CONSUME,
+    bodies, body, check_fields, consume_args, num, of_event, produce, Client, Ctx, T_CONSUME,
 };
 use crate::scenarios;
 
@@ -42,8 +41,9 @@ fn rust_ordered() {
 #[test]
 fn rust_batch_and_async() {
     let test = "rust_batch_and_async";
-    let Some((_g, tools)) = prepare(test) else { return };
-    let mut ctx = Ctx::new(test, tools, None);
+    let Some(mut ctx) = Ctx::start(test, None) else {
+        return;
+    };
     let topic = "InteropBatchAsync";
     let mut sent = produce(
         &mut ctx,
@@ -71,11 +71,7 @@ fn rust_batch_and_async() {
     );
     let recv = of_event(&lines, "recv");
     let (want, got) = (bodies(&sent), bodies(&recv));
-    ctx.check(
-        missing(&want, &got).is_empty(),
-        || format!("lost {:?}", missing(&want, &got)),
-        &[],
-    );
+    ctx.check_none_missing(&want, &got, "lost", &[]);
     check_fields(&ctx, &sent, &recv);
     // A batch lands contiguously in one queue.
     for chunk in of_event(&sent, "sent")
@@ -98,8 +94,9 @@ fn rust_batch_and_async() {
 #[test]
 fn rust_query_by_key_and_id() {
     let test = "rust_query_by_key_and_id";
-    let Some((_g, tools)) = prepare(test) else { return };
-    let mut ctx = Ctx::new(test, tools, None);
+    let Some(mut ctx) = Ctx::start(test, None) else {
+        return;
+    };
     let topic = "InteropQuery";
     let mut sent = produce(&mut ctx, Client::Rust, "produce", topic, "qrust", 5, &[]);
     sent.extend(produce(&mut ctx, Client::Js, "produce", topic, "qjs", 3, &[]));
@@ -193,8 +190,9 @@ fn rust_query_by_key_and_id() {
 #[ignore]
 fn rust_throughput() {
     let test = "rust_throughput";
-    let Some((_g, tools)) = prepare(test) else { return };
-    let mut ctx = Ctx::new(test, tools, None);
+    let Some(mut ctx) = Ctx::start(test, None) else {
+        return;
+    };
     let lines = ctx.run_ok(
         Client::Rust,
         "throughput",

@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, body, check_fields, consume_args, create_topic, index_of, missing, num, of_event, prepare,
-    produce, Client, Ctx, Proc, T_CONSUME,
+    bodies, body, check_fields, consume_args, create_topic, index_of, missing, num, of_event, produce,
+    Client, Ctx, Proc, T_CONSUME,
 };
 
 /// Produce with tags and keys, consume everything with "*": nothing lost, fields intact.
 pub fn produce_consume(client: Client) {
     let test = format!("{}_produce_consume", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
-    let mut ctx = Ctx::new(&test, tools, None);
+    let Some(mut ctx) = Ctx::start(&test, None) else {
+        return;
+    };
     let topic = "InteropBasic";
     let sent = produce(
         &mut ctx,
@@ -35,11 +36,7 @@ pub fn produce_consume(client: Client) {
     let recv = of_event(&lines, "recv");
     let want = bodies(&sent);
     let got = bodies(&recv);
-    ctx.check(
-        missing(&want, &got).is_empty(),
-        || format!("lost messages: {:?}", missing(&want, &got)),
-        &[],
-    );
+    ctx.check_none_missing(&want, &got, "lost messages:", &[]);
     ctx.check(
         got.iter().all(|b| want.contains(b)),
         || "received bodies that were never sent".into(),
@@ -51,8 +48,9 @@ pub fn produce_consume(client: Client) {
 /// Tag and multi-tag subscriptions: three groups at once on the same 60 messages.
 pub fn tag_filter(client: Client) {
     let test = format!("{}_tag_filter", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
-    let mut ctx = Ctx::new(&test, tools, None);
+    let Some(mut ctx) = Ctx::start(&test, None) else {
+        return;
+    };
     let topic = "InteropTags";
     let sent = produce(
         &mut ctx,
@@ -85,11 +83,7 @@ pub fn tag_filter(client: Client) {
         let p: &Proc = p;
         let got = bodies(&p.events("recv"));
         let extra: Vec<_> = got.difference(want).take(10).cloned().collect();
-        ctx.check(
-            missing(want, &got).is_empty(),
-            || format!("{group} ({expr}): missing {:?}", missing(want, &got)),
-            &[p],
-        );
+        ctx.check_none_missing(want, &got, &format!("{group} ({expr}): missing"), &[p]);
         ctx.check(
             extra.is_empty(),
             || format!("{group} ({expr}): got messages outside the filter: {extra:?}"),
@@ -101,8 +95,9 @@ pub fn tag_filter(client: Client) {
 /// Offsets resume: a consumer that stopped after batch 1 gets exactly batch 2 when restarted.
 pub fn offsets_resume(client: Client) {
     let test = format!("{}_offsets_resume", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
-    let mut ctx = Ctx::new(&test, tools, None);
+    let Some(mut ctx) = Ctx::start(&test, None) else {
+        return;
+    };
     let topic = "InteropResume";
     let group = "g_resume";
     let first = produce(&mut ctx, client, "produce", topic, "one", 40, &[]);
@@ -116,11 +111,7 @@ pub fn offsets_resume(client: Client) {
     );
     let got1 = bodies(&of_event(&lines, "recv"));
     let want1 = bodies(&first);
-    ctx.check(
-        missing(&want1, &got1).is_empty(),
-        || format!("run 1 missing {:?}", missing(&want1, &got1)),
-        &[],
-    );
+    ctx.check_none_missing(&want1, &got1, "run 1 missing", &[]);
     let second = produce(&mut ctx, client, "produce", topic, "two", 40, &[]);
     let mut p = ctx.spawn(
         client,
@@ -130,11 +121,7 @@ pub fn offsets_resume(client: Client) {
     let _ = p.wait(T_CONSUME);
     let got2 = bodies(&p.events("recv"));
     let want2 = bodies(&second);
-    ctx.check(
-        missing(&want2, &got2).is_empty(),
-        || format!("run 2 missing {:?}", missing(&want2, &got2)),
-        &[&p],
-    );
+    ctx.check_none_missing(&want2, &got2, "run 2 missing", &[&p]);
     let again: Vec<_> = got2.intersection(&want1).take(10).cloned().collect();
     ctx.check(
         again.is_empty(),
@@ -151,25 +138,13 @@ pub fn offsets_resume(client: Client) {
 /// Two consumers of one group split the topic's queues and together get everything.
 pub fn two_consumers_split(client: Client) {
     let test = format!("{}_two_consumers_split", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
-    let mut ctx = Ctx::new(&test, tools, None);
+    let Some(mut ctx) = Ctx::start(&test, None) else {
+        return;
+    };
     let topic = "InteropSplit";
     create_topic(&mut ctx, client, topic);
     let args = consume_args(topic, "g_split", "1000000", &["--timeout", "150"]);
-    let mut a = ctx.spawn(client, "consume", &args);
-    let mut b = ctx.spawn(client, "consume", &args);
-    let started = |l: &[Value]| l.iter().any(|v| v["event"] == "started");
-    ctx.check(
-        a.wait_for(Duration::from_secs(30), started),
-        || "consumer A did not start".into(),
-        &[&a],
-    );
-    ctx.check(
-        b.wait_for(Duration::from_secs(30), started),
-        || "consumer B did not start".into(),
-        &[&b],
-    );
-    thread::sleep(client.settle());
+    let (mut a, mut b) = two_consumers(&mut ctx, client, &args);
     let sent = produce(&mut ctx, client, "produce", topic, "split", 80, &[]);
     let want = bodies(&sent);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -188,11 +163,7 @@ pub fn two_consumers_split(client: Client) {
     let ga: BTreeSet<String> = bodies(&ra).intersection(&want).cloned().collect();
     let gb: BTreeSet<String> = bodies(&rb).intersection(&want).cloned().collect();
     let all: BTreeSet<String> = ga.union(&gb).cloned().collect();
-    ctx.check(
-        missing(&want, &all).is_empty(),
-        || format!("together they missed {:?}", missing(&want, &all)),
-        &[&a, &b],
-    );
+    ctx.check_none_missing(&want, &all, "together they missed", &[&a, &b]);
     let only = |r: &[Value]| -> BTreeSet<i64> {
         r.iter()
             .filter(|v| want.contains(&body(v)))
@@ -212,21 +183,10 @@ pub fn two_consumers_split(client: Client) {
     );
 }
 
-/// Broadcasting: every consumer of the group gets every message.
-pub fn broadcast(client: Client) {
-    let test = format!("{}_broadcast", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
-    let mut ctx = Ctx::new(&test, tools, None);
-    let topic = "InteropBroadcast";
-    create_topic(&mut ctx, client, topic);
-    let args = consume_args(
-        topic,
-        "g_broadcast",
-        "1000000",
-        &["--model", "broadcasting", "--timeout", "150"],
-    );
-    let mut a = ctx.spawn(client, "consume", &args);
-    let mut b = ctx.spawn(client, "consume", &args);
+/// Two consumers of one group, both started and given the time to settle their queue assignment.
+fn two_consumers(ctx: &mut Ctx, client: Client, args: &[&str]) -> (Proc, Proc) {
+    let mut a = ctx.spawn(client, "consume", args);
+    let mut b = ctx.spawn(client, "consume", args);
     let started = |l: &[Value]| l.iter().any(|v| v["event"] == "started");
     ctx.check(
         a.wait_for(Duration::from_secs(30), started),
@@ -239,6 +199,24 @@ pub fn broadcast(client: Client) {
         &[&b],
     );
     thread::sleep(client.settle());
+    (a, b)
+}
+
+/// Broadcasting: every consumer of the group gets every message.
+pub fn broadcast(client: Client) {
+    let test = format!("{}_broadcast", client.name());
+    let Some(mut ctx) = Ctx::start(&test, None) else {
+        return;
+    };
+    let topic = "InteropBroadcast";
+    create_topic(&mut ctx, client, topic);
+    let args = consume_args(
+        topic,
+        "g_broadcast",
+        "1000000",
+        &["--model", "broadcasting", "--timeout", "150"],
+    );
+    let (mut a, mut b) = two_consumers(&mut ctx, client, &args);
     let sent = produce(&mut ctx, client, "produce", topic, "bcast", 40, &[]);
     let want = bodies(&sent);
     let has_all = |l: &[Value]| want.is_subset(&bodies(&of_event(l, "recv")));
@@ -262,8 +240,9 @@ pub fn broadcast(client: Client) {
 /// Ordered messages: a queue selector keyed by order id, consumed orderly, keep per-key order.
 pub fn ordered(client: Client) {
     let test = format!("{}_ordered", client.name());
-    let Some((_g, tools)) = prepare(&test) else { return };
-    let mut ctx = Ctx::new(&test, tools, None);
+    let Some(mut ctx) = Ctx::start(&test, None) else {
+        return;
+    };
     let topic = "InteropOrdered";
     let shards = 4u64;
     let sent = produce(
@@ -301,11 +280,7 @@ pub fn ordered(client: Client) {
     let recv = of_event(&lines, "recv");
     let want = bodies(&sent);
     let got = bodies(&recv);
-    ctx.check(
-        missing(&want, &got).is_empty(),
-        || format!("lost ordered messages {:?}", missing(&want, &got)),
-        &[],
-    );
+    ctx.check_none_missing(&want, &got, "lost ordered messages", &[]);
     // First deliveries, in arrival order, must be increasing within each shard.
     let mut seen = BTreeSet::new();
     let mut last: HashMap<u64, u64> = HashMap::new();

@@ -2,12 +2,13 @@
 //! broker.conf; when a scheduled message is due and the checks that it was stored and delivered
 //! then (also used after a `kill -9` by `durability.rs`).
 
-use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::harness::{body, consume_args, create_topic, num, prepare, produce, Client, Ctx, Proc, T_CONSUME};
+use crate::harness::{
+    body, consume_args, create_topic, num, positions, produce, Client, Ctx, Proc, T_CONSUME,
+};
 
 /// A quick `messageDelayLevel` table: level 1 = 1 s, 2 = 2 s, 3 = 3 s, every other level 1 s.
 const FAST_LEVELS: &str = "1s 2s 3s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
@@ -121,15 +122,7 @@ pub fn check_schedule(ctx: &Ctx, sent: &[Value], recv: &[Value], how: &SchedChec
             || format!("{b} ({}) was never delivered to {topic}", due.what),
             procs,
         );
-        let stored: BTreeSet<(i64, i64)> = copies
-            .iter()
-            .map(|r| {
-                (
-                    num(&r["queueId"]).unwrap_or(-1),
-                    num(&r["queueOffset"]).unwrap_or(-1),
-                )
-            })
-            .collect();
+        let stored = positions(&copies);
         if how.restarted_at.is_none() {
             ctx.check(
                 stored.len() == 1,
@@ -286,10 +279,11 @@ pub fn check_schedule(ctx: &Ctx, sent: &[Value], recv: &[Value], how: &SchedChec
 /// Scheduled messages (`delay`: the drivers' --delay specs) sent by `client` to a consumer of
 /// the same client that is already long-polling; checked by `check_schedule`.
 fn scenario_schedule(client: Client, test: &str, topic: &str, delay: &str, n: u64) {
-    let Some((_g, tools)) = prepare(test) else { return };
     let conf = format!("messageDelayLevel={FAST_LEVELS}\n");
     let levels = delay_levels_ms(FAST_LEVELS);
-    let mut ctx = Ctx::new(test, tools, Some(conf.as_str()));
+    let Some(mut ctx) = Ctx::start(test, Some(conf.as_str())) else {
+        return;
+    };
     create_topic(&mut ctx, client, topic);
     let all = (n + 1).to_string(); // and the warm-up message
     let mut c = ctx.spawn(

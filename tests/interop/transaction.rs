@@ -6,8 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, body, by_body, consume_args, create_topic, missing, num, of_event, prepare, Client, Ctx,
-    T_CONSUME,
+    bodies, body, by_body, consume_args, create_topic, of_event, positions, Client, Ctx, T_CONSUME,
 };
 
 /// Transactional messages (rocketmq-client-rust): a committed half is delivered once; a
@@ -18,11 +17,12 @@ use crate::harness::{
 #[test]
 fn rust_transaction() {
     let test = "rust_transaction";
-    let Some((_g, tools)) = prepare(test) else { return };
     let check_max = 3;
     let conf =
         format!("transactionTimeOut=1000\ntransactionCheckInterval=1000\ntransactionCheckMax={check_max}\n");
-    let mut ctx = Ctx::new(test, tools, Some(conf.as_str()));
+    let Some(mut ctx) = Ctx::start(test, Some(conf.as_str())) else {
+        return;
+    };
     let topic = "InteropTx";
     create_topic(&mut ctx, Client::Rust, topic);
     let mut p = ctx.spawn(
@@ -124,11 +124,7 @@ fn rust_transaction() {
     let _ = c.wait(T_CONSUME);
     let recv = c.events("recv");
     let got = bodies(&recv);
-    ctx.check(
-        missing(&committed, &got).is_empty(),
-        || format!("committed but not delivered: {:?}", missing(&committed, &got)),
-        &[&p, &c],
-    );
+    ctx.check_none_missing(&committed, &got, "committed but not delivered:", &[&p, &c]);
     let leaked: Vec<_> = got.intersection(&not_committed).cloned().collect();
     ctx.check(
         leaked.is_empty(),
@@ -138,15 +134,7 @@ fn rust_transaction() {
     let sent_by_body = by_body(&sent);
     for b in &committed {
         let copies: Vec<&Value> = recv.iter().filter(|r| &body(r) == b).collect();
-        let stored: BTreeSet<(i64, i64)> = copies
-            .iter()
-            .map(|r| {
-                (
-                    num(&r["queueId"]).unwrap_or(-1),
-                    num(&r["queueOffset"]).unwrap_or(-1),
-                )
-            })
-            .collect();
+        let stored = positions(&copies);
         ctx.check(
             stored.len() == 1,
             || {
