@@ -1,6 +1,6 @@
 //! The broker and NameServer in-process, driven over real TCP with sluice's own remoting
 //! connection: send (single, batch), heartbeat, pull with tag filters and long polling, offsets,
-//! query, topic admin, bad input. Third-party clients are exercised by tests/interop.rs.
+//! query, topic admin, bad input. Third-party clients are exercised by tests/interop/.
 
 use std::time::{Duration, Instant};
 

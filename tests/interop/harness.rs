@@ -1,0 +1,760 @@
+//! The harness: set-up of the clients (once per test binary), the lock that runs the tests one at
+//! a time, driver processes, the broker, the per-test context, and helpers over the drivers' JSON
+//! lines.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
+/// The repository (read when the test runs: a test binary reused from a cache built in another
+/// checkout must not look in that checkout).
+fn root() -> PathBuf {
+    PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up (once per test binary) and serialisation
+
+struct Tools {
+    node: String,
+    js_driver: PathBuf,
+    python: PathBuf,
+    py_driver: PathBuf,
+    rust_client: PathBuf,
+}
+
+static TOOLS: OnceLock<Result<Tools, String>> = OnceLock::new();
+static SERIAL: Mutex<()> = Mutex::new(());
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn run_setup() -> Result<Tools, String> {
+    let interop = root().join("tests/interop");
+    let script = interop.join("setup.sh");
+    eprintln!(
+        "interop: running {} (installs the clients; slow only the first time)",
+        script.display()
+    );
+    let t0 = Instant::now();
+    let mut child = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let mut out = String::new();
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = thread::spawn(move || {
+        let _ = stdout.read_to_string(&mut out);
+        out
+    });
+    // A cold set-up compiles the Rust client (about 10-20 minutes on 2 cores).
+    let status = wait_child(&mut child, Duration::from_secs(45 * 60));
+    let out = reader.join().unwrap_or_default();
+    match status {
+        Some(s) if s.success() => {}
+        Some(s) => return Err(format!("{} failed ({s}); its output:\n{out}", script.display())),
+        None => return Err(format!("{} did not finish within 45 minutes", script.display())),
+    }
+    eprintln!("interop: set-up done in {:.1}s", t0.elapsed().as_secs_f64());
+    let vars: HashMap<&str, &str> = out
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let get = |k: &str| -> Result<String, String> {
+        vars.get(k)
+            .map(|v| v.to_string())
+            .ok_or_else(|| format!("setup.sh did not print {k}=...; output:\n{out}"))
+    };
+    let tools = Tools {
+        node: get("INTEROP_NODE")?,
+        js_driver: interop.join("js/driver.js"),
+        python: PathBuf::from(get("INTEROP_PYTHON")?),
+        py_driver: interop.join("py/driver.py"),
+        rust_client: PathBuf::from(get("INTEROP_RUST_CLIENT")?),
+    };
+    for p in [
+        &tools.js_driver,
+        &tools.python,
+        &tools.py_driver,
+        &tools.rust_client,
+    ] {
+        if !p.exists() {
+            return Err(format!("setup.sh reported {} but it does not exist", p.display()));
+        }
+    }
+    Ok(tools)
+}
+
+/// The installed clients and the global test lock, or `None` when interop tests are skipped.
+fn prepare(test: &str) -> Option<(MutexGuard<'static, ()>, &'static Tools)> {
+    if std::env::var("SLUICE_INTEROP")
+        .map(|v| v == "skip")
+        .unwrap_or(false)
+    {
+        eprintln!("interop: {test} SKIPPED because SLUICE_INTEROP=skip");
+        return None;
+    }
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    match TOOLS.get_or_init(run_setup) {
+        Ok(t) => Some((guard, t)),
+        Err(e) => {
+            panic!("interop set-up failed (set SLUICE_INTEROP=skip to skip these tests on purpose):\n{e}")
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(50)),
+            Err(_) => return None,
+        }
+    }
+}
+
+fn tail(path: &Path, bytes: u64) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(bytes)));
+    let mut s = String::new();
+    let _ = f.read_to_string(&mut s);
+    s
+}
+
+/// A client driver running as a child process; its stdout JSON lines are collected live.
+pub struct Proc {
+    name: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<Value>>>,
+    stderr: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    fn spawn(name: &str, mut cmd: Command, stderr: PathBuf) -> Proc {
+        let errf = File::create(&stderr).expect("create driver log");
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(errf);
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let out = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let errpath = stderr.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => sink.lock().unwrap_or_else(|e| e.into_inner()).push(v),
+                    Err(_) => {
+                        // Not JSON: keep it with the stderr log for diagnostics.
+                        if let Ok(mut f) = fs::OpenOptions::new().append(true).open(&errpath) {
+                            use std::io::Write;
+                            let _ = writeln!(f, "[stdout] {line}");
+                        }
+                    }
+                }
+            }
+        });
+        Proc {
+            name: name.to_string(),
+            child,
+            lines,
+            stderr,
+            status: None,
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<Value> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn events(&self, event: &str) -> Vec<Value> {
+        self.snapshot()
+            .into_iter()
+            .filter(|v| v["event"] == event)
+            .collect()
+    }
+
+    fn exited(&mut self) -> bool {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status.is_some()
+    }
+
+    /// Polls until `pred` holds on the lines so far; false on timeout or if the process exited
+    /// without it holding.
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&[Value]) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if pred(&self.snapshot()) {
+                return true;
+            }
+            if self.exited() {
+                thread::sleep(Duration::from_millis(200)); // let the reader drain
+                return pred(&self.snapshot());
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for exit; kills it after `timeout`. Returns the exit status (None: killed).
+    pub fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = wait_child(&mut self.child, timeout);
+        }
+        thread::sleep(Duration::from_millis(100));
+        self.status
+    }
+
+    pub fn kill(&mut self) {
+        if !self.exited() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "--- {} (status {:?}) stderr tail ---\n{}",
+            self.name,
+            self.status,
+            tail(&self.stderr, 3000)
+        )
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broker
+
+fn port_free(p: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", p)).is_ok()
+}
+
+/// A free port P such that P-2 (RocketMQ's VIP channel) and P+1 (HA) are free too.
+fn free_port() -> u16 {
+    for _ in 0..200 {
+        let p = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(0);
+        if p > 1026 && p < 65534 && port_free(p - 2) && port_free(p + 1) {
+            return p;
+        }
+    }
+    panic!("no free port found");
+}
+
+fn accepts(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+}
+
+pub struct Broker {
+    child: Option<Child>,
+    dir: PathBuf,
+    conf: Option<PathBuf>,
+    np: u16,
+    bp: u16,
+    starts: u32,
+    logs: Vec<PathBuf>,
+}
+
+impl Broker {
+    fn new(dir: &Path, conf: Option<PathBuf>) -> Broker {
+        let np = free_port();
+        let mut bp = free_port();
+        while bp == np || bp.abs_diff(np) <= 2 {
+            bp = free_port();
+        }
+        Broker {
+            child: None,
+            dir: dir.to_path_buf(),
+            conf,
+            np,
+            bp,
+            starts: 0,
+            logs: vec![],
+        }
+    }
+
+    fn namesrv(&self) -> String {
+        format!("127.0.0.1:{}", self.np)
+    }
+
+    /// Starts the broker and waits until both ports accept connections. A restart (after a
+    /// `kill -9`) that exits at once is retried for up to 75 s, in case the ports are still held
+    /// (TIME_WAIT without SO_REUSEADDR) — each failed attempt stays in the logs.
+    pub fn start(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(75);
+        let restart = self.starts > 0;
+        loop {
+            self.starts += 1;
+            let log = self.dir.join(format!("broker-{}.log", self.starts));
+            let errf = File::create(&log).expect("broker log");
+            let mut cmd = Command::new(SLUICE);
+            cmd.arg("standalone")
+                .arg("--data-dir")
+                .arg(self.dir.join("data"))
+                .arg("--namesrv-port")
+                .arg(self.np.to_string())
+                .arg("--broker-port")
+                .arg(self.bp.to_string());
+            if let Some(c) = &self.conf {
+                cmd.arg("-c").arg(c);
+            }
+            cmd.env(
+                "RUST_LOG",
+                std::env::var("SLUICE_INTEROP_BROKER_LOG").unwrap_or_else(|_| "info".into()),
+            );
+            cmd.stdin(Stdio::null())
+                .stdout(errf.try_clone().expect("dup"))
+                .stderr(errf);
+            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {SLUICE}: {e}"));
+            self.logs.push(log.clone());
+            let up_by = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    if !restart {
+                        panic!(
+                            "sluice standalone exited at start-up ({status}); log tail:\n{}",
+                            tail(&log, 4000)
+                        );
+                    }
+                    eprintln!(
+                        "interop: broker restart #{} exited early ({status}); log tail:\n{}",
+                        self.starts,
+                        tail(&log, 2000)
+                    );
+                    break;
+                }
+                if accepts(self.np) && accepts(self.bp) {
+                    self.child = Some(child);
+                    // Give the broker a moment to register with the in-process NameServer.
+                    thread::sleep(Duration::from_millis(500));
+                    return;
+                }
+                if Instant::now() >= up_by {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "broker did not accept connections on {} and {} within 30 s; log tail:\n{}",
+                        self.np,
+                        self.bp,
+                        tail(&log, 4000)
+                    );
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            if Instant::now() >= deadline {
+                panic!("broker could not be started on ports {} / {}", self.np, self.bp);
+            }
+            thread::sleep(Duration::from_secs(2));
+        }
+    }
+
+    /// SIGKILL, no clean shutdown.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.logs
+            .iter()
+            .map(|l| format!("--- broker log {} (tail) ---\n{}", l.display(), tail(l, 4000)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test context
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Js,
+    Py,
+    Rust,
+}
+
+impl Client {
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Js => "js",
+            Client::Py => "py",
+            Client::Rust => "rust",
+        }
+    }
+    /// How long to let freshly started consumers of one group settle their queue assignment.
+    /// ali-ons rebalances every --poll-ms (2 s in the driver) and ignores
+    /// NOTIFY_CONSUMER_IDS_CHANGED; the C++ client rebalances every ~10 s or on that notify; the
+    /// Rust client every 2 s (driver setting) or on notify.
+    pub fn settle(self) -> Duration {
+        match self {
+            Client::Js => Duration::from_secs(6),
+            Client::Py => Duration::from_secs(12),
+            Client::Rust => Duration::from_secs(6),
+        }
+    }
+    pub fn orderly_consume(self) -> &'static str {
+        match self {
+            // ali-ons has no orderly listener; it consumes one message at a time, per queue in
+            // offset order, which is what the ordering check needs.
+            Client::Js => "consume",
+            Client::Py | Client::Rust => "consume-orderly",
+        }
+    }
+    pub fn ordered_produce(self) -> &'static str {
+        match self {
+            Client::Js => "produce-ordered",
+            Client::Py => "produce-orderly",
+            Client::Rust => "produce-ordered",
+        }
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("sluice-interop-{}-{}-{}", std::process::id(), n, test));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("SLUICE_INTEROP_KEEP").is_some() || thread::panicking() {
+            eprintln!("interop: kept {}", self.0.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub struct Ctx {
+    pub test: String,
+    tools: &'static Tools,
+    procs: Vec<String>,
+    pub broker: Broker,
+    // Dropped after the broker and the processes are gone.
+    tmp: TempDir,
+    // Declared last: the next test starts once all of the above is gone.
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Ctx {
+    /// Takes the global test lock, installs the clients (once) and starts a broker, with
+    /// `broker_conf` as its broker.conf; `None` when interop tests are skipped.
+    pub fn start(test: &str, broker_conf: Option<&str>) -> Option<Ctx> {
+        let (serial, tools) = prepare(test)?;
+        let tmp = TempDir::new(test);
+        let conf = broker_conf.map(|text| {
+            let p = tmp.0.join("broker.conf");
+            fs::write(&p, text).expect("write broker.conf");
+            p
+        });
+        let mut broker = Broker::new(&tmp.0, conf);
+        broker.start();
+        eprintln!(
+            "interop: {test}: broker up, namesrv {} broker {} dir {}",
+            broker.namesrv(),
+            broker.bp,
+            tmp.0.display()
+        );
+        Some(Ctx {
+            test: test.to_string(),
+            tools,
+            procs: vec![],
+            broker,
+            tmp,
+            _serial: serial,
+        })
+    }
+
+    fn namesrv(&self) -> String {
+        self.broker.namesrv()
+    }
+
+    /// Starts a driver: `client scenario --namesrv ... args...`.
+    pub fn spawn(&mut self, client: Client, scenario: &str, args: &[&str]) -> Proc {
+        let n = self.procs.len();
+        let name = format!("{}-{}-{}", n, client.name(), scenario);
+        let mut cmd = match client {
+            Client::Js => {
+                let mut c = Command::new(&self.tools.node);
+                c.arg(&self.tools.js_driver);
+                c
+            }
+            Client::Py => {
+                let mut c = Command::new(&self.tools.python);
+                c.arg(&self.tools.py_driver);
+                c
+            }
+            Client::Rust => Command::new(&self.tools.rust_client),
+        };
+        cmd.arg(scenario).arg("--namesrv").arg(self.namesrv()).args(args);
+        if client == Client::Py {
+            let home = self.tmp.0.join(format!("py-home-{n}"));
+            cmd.arg("--home").arg(home);
+        }
+        // The Rust client keeps broadcasting offsets under $HOME; isolate every run.
+        if client == Client::Rust {
+            let home = self.tmp.0.join(format!("rust-home-{n}"));
+            let _ = fs::create_dir_all(&home);
+            cmd.env("HOME", home);
+        }
+        let log = self.tmp.0.join(format!("{name}.stderr"));
+        self.procs.push(log.display().to_string());
+        eprintln!("interop: {}: start {name} {:?}", self.test, args);
+        Proc::spawn(&name, cmd, log)
+    }
+
+    /// Runs a driver to completion (bounded); fails the test if it does not exit 0.
+    pub fn run_ok(&mut self, client: Client, scenario: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
+        let mut p = self.spawn(client, scenario, args);
+        let status = p.wait(timeout);
+        let lines = p.snapshot();
+        if !status.is_some_and(|s| s.success()) {
+            self.fail(&format!("{} did not succeed (status {status:?})", p.name), &[&p]);
+        }
+        lines
+    }
+
+    pub fn fail(&self, msg: &str, procs: &[&Proc]) -> ! {
+        let mut s = format!("interop {}: {msg}\n", self.test);
+        for p in procs {
+            s.push_str(&p.describe());
+            s.push('\n');
+        }
+        s.push_str(&self.broker.describe());
+        panic!("{s}");
+    }
+
+    pub fn check(&self, cond: bool, msg: impl FnOnce() -> String, procs: &[&Proc]) {
+        if !cond {
+            self.fail(&msg(), procs);
+        }
+    }
+
+    /// Fails the test unless every body in `want` is in `got`; the message is `what` followed by
+    /// (up to 20 of) the missing bodies.
+    pub fn check_none_missing(
+        &self,
+        want: &BTreeSet<String>,
+        got: &BTreeSet<String>,
+        what: &str,
+        procs: &[&Proc],
+    ) {
+        let lost = missing(want, got);
+        self.check(lost.is_empty(), || format!("{what} {lost:?}"), procs);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output helpers
+
+pub fn of_event(lines: &[Value], event: &str) -> Vec<Value> {
+    lines.iter().filter(|v| v["event"] == event).cloned().collect()
+}
+
+pub fn body(v: &Value) -> String {
+    v["body"].as_str().unwrap_or_default().to_string()
+}
+
+/// body -> first line with that body.
+pub fn by_body(lines: &[Value]) -> BTreeMap<String, Value> {
+    let mut m = BTreeMap::new();
+    for v in lines {
+        m.entry(body(v)).or_insert_with(|| v.clone());
+    }
+    m
+}
+
+pub fn bodies(lines: &[Value]) -> BTreeSet<String> {
+    lines.iter().map(body).collect()
+}
+
+/// The (queueId, queueOffset) of each line, -1 where it is not reported.
+pub fn positions(lines: &[&Value]) -> BTreeSet<(i64, i64)> {
+    lines
+        .iter()
+        .map(|r| {
+            (
+                num(&r["queueId"]).unwrap_or(-1),
+                num(&r["queueOffset"]).unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+/// A number that a client may have printed as a JSON number or as a string.
+pub fn num(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+pub fn index_of(b: &str) -> u64 {
+    b.rsplit('-')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+pub fn missing(expected: &BTreeSet<String>, got: &BTreeSet<String>) -> Vec<String> {
+    expected.difference(got).take(20).cloned().collect()
+}
+
+pub const T_PRODUCE: Duration = Duration::from_secs(90);
+pub const T_CONSUME: Duration = Duration::from_secs(100);
+
+/// A first send by `client` so the topic exists (auto-created from TBW102) before consumers
+/// subscribe: the C++ client refreshes routes only every 30 s.
+pub fn create_topic(ctx: &mut Ctx, client: Client, topic: &str) {
+    ctx.run_ok(
+        client,
+        "produce",
+        &[
+            "--topic",
+            topic,
+            "--count",
+            "1",
+            "--prefix",
+            "warmup",
+            "--timeout",
+            "60",
+        ],
+        T_PRODUCE,
+    );
+}
+
+pub fn produce(
+    ctx: &mut Ctx,
+    client: Client,
+    scenario: &str,
+    topic: &str,
+    prefix: &str,
+    n: u64,
+    extra: &[&str],
+) -> Vec<Value> {
+    let n_s = n.to_string();
+    let mut args = vec![
+        "--topic",
+        topic,
+        "--prefix",
+        prefix,
+        "--count",
+        &n_s,
+        "--timeout",
+        "80",
+    ];
+    args.extend_from_slice(extra);
+    let lines = ctx.run_ok(client, scenario, &args, T_PRODUCE);
+    let sent = of_event(&lines, "sent");
+    if sent.len() as u64 != n {
+        ctx.fail(
+            &format!(
+                "{} {scenario}: {} of {n} sends acknowledged",
+                client.name(),
+                sent.len()
+            ),
+            &[],
+        );
+    }
+    sent
+}
+
+pub fn consume_args<'a>(topic: &'a str, group: &'a str, count: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--count",
+        count,
+        "--timeout",
+        "80",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// Sent lines and received lines agree on tags, keys and (where both sides report them) queue
+/// and offset.
+pub fn check_fields(ctx: &Ctx, sent: &[Value], recv: &[Value]) {
+    let sent = by_body(sent);
+    for r in recv {
+        let Some(s) = sent.get(&body(r)) else { continue };
+        let b = body(r);
+        ctx.check(
+            r["tags"] == s["tags"],
+            || format!("{b}: tags sent {} received {}", s["tags"], r["tags"]),
+            &[],
+        );
+        ctx.check(
+            r["keys"] == s["keys"],
+            || format!("{b}: keys sent {} received {}", s["keys"], r["keys"]),
+            &[],
+        );
+        // A redelivery through %RETRY%<group> (the client failed to consume it once) carries the
+        // retry queue's position, not the original one.
+        if num(&r["reconsumeTimes"]).unwrap_or(0) > 0 {
+            continue;
+        }
+        if let (Some(sq), Some(rq)) = (num(&s["queueId"]), num(&r["queueId"])) {
+            ctx.check(sq == rq, || format!("{b}: queueId sent {sq} received {rq}"), &[]);
+        }
+        if let (Some(so), Some(ro)) = (num(&s["queueOffset"]), num(&r["queueOffset"])) {
+            ctx.check(
+                so == ro,
+                || format!("{b}: queueOffset sent {so} received {ro}"),
+                &[],
+            );
+        }
+    }
+}

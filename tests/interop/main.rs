@@ -1,0 +1,41 @@
+//! Interoperability tests: real third-party RocketMQ clients against `sluice standalone`.
+//!
+//! Clients (installed by `tests/interop/setup.sh`, run once per test binary):
+//! * `js`   — npm `ali-ons` (pure JavaScript), driver `tests/interop/js/driver.js`;
+//! * `py`   — PyPI `rocketmq` (bundles the Apache C++ client), driver `tests/interop/py/driver.py`;
+//! * `rust` — crates.io `rocketmq-client-rust`, driver `tests/interop/rust-client`.
+//!
+//! Each test starts its own `sluice standalone` on free 127.0.0.1 ports with a fresh data
+//! directory, drives the clients as child processes (JSON lines on stdout, see the drivers), and
+//! kills everything it started when it ends or fails. Tests take a global lock so they run one at
+//! a time (the machines have 2 cores). Every wait is bounded.
+//!
+//! Environment:
+//! * `SLUICE_INTEROP=skip` — skip all of these tests (prints why);
+//! * `SLUICE_INTEROP_KEEP=1` — keep each test's temporary directory (broker and driver logs);
+//! * `INTEROP_LOG=info|debug` — more client logging on the drivers' stderr (kept in the temp dir).
+//!
+//! Files (one test binary, `interop`; a test is `<file>::<name>`, e.g. `ali_ons::js_ordered`):
+//! * `harness.rs` — set-up of the clients, the serial lock, `Proc` / `Broker` / `Client` / `Ctx`
+//!   / `TempDir`, JSON line helpers and the produce / consume / check helpers;
+//! * `scenarios.rs` — the scenarios every client runs: produce_consume, tag_filter,
+//!   offsets_resume, two_consumers_split, broadcast, ordered;
+//! * `ali_ons.rs` (`js_*`), `cpp_client.rs` (`py_*`, and the C++ client's batch),
+//!   `rust_client.rs` (`rust_*`, and batch / async sends, query by key and id, throughput);
+//! * `schedule.rs` — delay levels and timers (the due-time checks, their tests for each client);
+//! * `retry_dlq.rs` — failed deliveries through `%RETRY%<group>` into `%DLQ%<group>`;
+//! * `transaction.rs` — transactional messages and check-backs;
+//! * `durability.rs` — `kill -9` of the broker: acknowledged sends, scheduled work and open halves.
+//!
+//! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
+//! own (excluded from the workspace), not part of this test.
+
+mod ali_ons;
+mod cpp_client;
+mod durability;
+mod harness;
+mod retry_dlq;
+mod rust_client;
+mod scenarios;
+mod schedule;
+mod transaction;
