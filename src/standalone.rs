@@ -181,31 +181,61 @@ pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
     standalone.shutdown().await
 }
 
-/// A [`Standalone`] on a tokio runtime of its own (two `sluice-io` workers), for synchronous
-/// programs and tests; stopped cleanly when dropped.
+/// A [`Standalone`] on a tokio runtime of its own (two `sluice-io` workers), driven from a
+/// thread of its own, so that any program — synchronous, or itself inside a runtime (a
+/// `#[tokio::test]`) — can start one; stopped cleanly when dropped.
 pub struct Embedded {
-    runtime: Option<tokio::runtime::Runtime>,
-    standalone: Option<Standalone>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
     namesrv: SocketAddr,
     broker: SocketAddr,
 }
 
 impl Embedded {
-    /// Builds the runtime and starts [`Standalone::start`] on it.
+    /// Starts [`Standalone::start`] on the new runtime and waits until both servers listen.
     pub fn start(broker: BrokerConfig, namesrv: NamesrvConfig) -> Result<Embedded> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sluice-io")
-            .enable_all()
-            .build()
-            .context("building the tokio runtime")?;
-        let standalone = runtime.block_on(Standalone::start(broker, namesrv))?;
-        Ok(Embedded {
-            namesrv: standalone.namesrv_addr(),
-            broker: standalone.broker_addr(),
-            runtime: Some(runtime),
-            standalone: Some(standalone),
-        })
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(SocketAddr, SocketAddr)>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sluice-embedded".into())
+            .spawn(move || -> Result<()> {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("sluice-io")
+                    .enable_all()
+                    .build()
+                    .context("building the tokio runtime")?;
+                runtime.block_on(async move {
+                    match Standalone::start(broker, namesrv).await {
+                        Ok(s) => {
+                            let _ = ready_tx.send(Ok((s.namesrv_addr(), s.broker_addr())));
+                            let _ = stop_rx.await;
+                            s.shutdown().await
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            Ok(())
+                        }
+                    }
+                })
+            })
+            .context("spawning the embedded broker's thread")?;
+        match ready_rx.recv() {
+            Ok(Ok((namesrv, broker))) => Ok(Embedded {
+                stop: Some(stop_tx),
+                thread: Some(thread),
+                namesrv,
+                broker,
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => match thread.join() {
+                Ok(Err(e)) => Err(e),
+                _ => Err(anyhow::anyhow!("the embedded broker's thread ended at start-up")),
+            },
+        }
     }
 
     pub fn namesrv_addr(&self) -> SocketAddr {
@@ -222,13 +252,13 @@ impl Embedded {
     }
 
     fn stop(&mut self) -> Result<()> {
-        match (self.runtime.take(), self.standalone.take()) {
-            (Some(rt), Some(s)) => {
-                let res = rt.block_on(s.shutdown());
-                rt.shutdown_timeout(std::time::Duration::from_secs(5));
-                res
-            }
-            _ => Ok(()),
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(res)) => res,
+            Some(Err(_)) => Err(anyhow::anyhow!("the embedded broker's thread panicked")),
+            None => Ok(()),
         }
     }
 }

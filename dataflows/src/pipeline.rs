@@ -250,7 +250,9 @@ impl Submitter {
     }
 
     /// Puts a unit ([`Submitter::put`]) and blocks until its reply (`None` if none came within
-    /// `timeout`). For threads outside tokio: tools, the scheduler, tests.
+    /// `timeout`) and, once stored, until it is dispatched, so that a read after the call sees
+    /// it (under ASYNC_FLUSH the ack precedes the dispatch). For threads outside tokio: tools
+    /// and tests.
     pub fn store_wait(
         &self,
         unit: Vec<MessageToStore>,
@@ -263,8 +265,16 @@ impl Submitter {
                 let _ = tx.send(r);
             }),
         };
+        let deadline = Instant::now() + timeout;
         self.put(req).map_err(|(e, _)| e)?;
-        Ok(rx.recv_timeout(timeout).ok())
+        let reply = rx.recv_timeout(timeout).ok();
+        if let Some(AppendReply::Stored(a) | AppendReply::FlushTimeout(a)) = &reply {
+            if let Some(end) = a.iter().map(|m| m.phys_offset + u64::from(m.size)).max() {
+                self.store
+                    .wait_dispatched(end, deadline.saturating_duration_since(Instant::now()));
+            }
+        }
+        Ok(reply)
     }
 }
 

@@ -172,6 +172,9 @@ fn delays_timers_and_checks() {
         b.log.state(0).unwrap(),
         TxState::Discarded | TxState::Ended
     ));
+    // The discarded copy is acked before it is dispatched (ASYNC_FLUSH): wait for the dispatch.
+    let end = b.store.commitlog().write_pos();
+    assert!(b.store.wait_dispatched(end, Duration::from_secs(5)));
     assert_eq!(b.checks.lock().unwrap().len(), 3);
     assert_eq!(b.store.max_queue_offset("TRANS_CHECK_MAX_TIME_TOPIC", 0), 1);
     assert_eq!(
