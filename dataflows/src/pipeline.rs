@@ -15,6 +15,15 @@
 //! ```
 //! Requests and their reply callbacks never travel through timely: the ingress keeps them in a
 //! side table keyed by epoch, and only epoch numbers and offsets flow between stages.
+//!
+//! Under ASYNC_FLUSH stage (B) is deliberately not where the append happens: the caller appends
+//! on its own thread ([`Submitter::append_here`] / [`Submitter::put`]) and is answered at once,
+//! because on 2 cores the two thread hops of a trip through the core thread cost more than the
+//! append itself (16 synchronous senders: 0.50 → 0.82 of the null broker when appends moved to
+//! the caller). Stage (A) then emits dispatch-only epochs. SYNC_FLUSH keeps the group commit
+//! here, where an epoch is the group that one fdatasync covers. Either way each flush mode has
+//! one writer path, which sends and the scheduler's re-entries share, and a SYSTEM_BUSY bound:
+//! the ingress queue's bytes (SYNC_FLUSH), or dispatch lag (ASYNC_FLUSH).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
