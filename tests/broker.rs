@@ -111,7 +111,10 @@ async fn send_pull_long_poll_offsets_and_query() {
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
     assert_eq!(r.ext("msgId").unwrap().split(',').count(), 3);
 
-    // Pull with a multi-tag filter.
+    // Pull with a multi-tag filter, once every acked send is dispatched (a pull that finds some
+    // of them may return just those, as RocketMQ's do; one that finds none waits).
+    let store = &c.broker().state.store;
+    assert!(store.wait_dispatched(store.commitlog().write_pos(), T));
     let r = c
         .client
         .request(pull_cmd("Orders", 1, 0, "TagA || TagC", 0), T)

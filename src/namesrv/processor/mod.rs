@@ -2,6 +2,9 @@
 //! response (protocol.md §2.3.16–§2.3.18). Everything here is synchronous and short; no lock is
 //! held across an await.
 //!
+//! One file per family: `kv`, `broker` (registration, write permission), `topics`
+//! (routes, topic lists), `config`; the dispatch by code is [`NamesrvHandler::process`].
+//!
 //! Codes served: 100–106, 205, 206, 216, 219, 224, 304, 311–313, 318, 319, 322, 327. Anything
 //! else gets REQUEST_CODE_NOT_SUPPORTED. A header that does not parse gets SYSTEM_ERROR with the
 //! field named in the remark.
@@ -27,6 +30,11 @@ use super::config::NamesrvConfig;
 use super::kv::{KvConfig, NAMESPACE_ORDER_TOPIC_CONFIG};
 use super::route_table::{BrokerRegistration, RemovedBroker, RouteTable};
 use crate::net::{Connection, Handler, Outbound};
+
+mod broker;
+mod config;
+mod kv;
+mod topics;
 
 /// REGISTER_BROKER bodies grow with the topic count: accept frames and bodies up to 16 MiB.
 const MAX_FRAME: usize = 16 << 20;
@@ -166,250 +174,6 @@ impl NamesrvHandler {
             _ => return None,
         };
         Some(reply.unwrap_or_else(|e| e))
-    }
-
-    fn put_kv_config(&self, cmd: &RemotingCommand) -> Reply {
-        let h: PutKvConfigRequestHeader = header(cmd)?;
-        tracing::info!(namespace = %h.namespace, key = %h.key, value = %h.value, "put KV config");
-        self.kv()
-            .put(&h.namespace, &h.key, &h.value)
-            .map_err(|e| system_error(cmd, format!("KV config changed in memory but not saved: {e}")))?;
-        Ok(cmd.success_response())
-    }
-
-    fn get_kv_config(&self, cmd: &RemotingCommand) -> Reply {
-        let h: GetKvConfigRequestHeader = header(cmd)?;
-        match self.kv().get(&h.namespace, &h.key) {
-            Some(value) => Ok(cmd.success_response().with_header(&GetKvConfigResponseHeader {
-                value: Some(value.to_owned()),
-            })),
-            None => Err(cmd.error_response(
-                response::QUERY_NOT_FOUND,
-                format!("No config item, Namespace: {} Key: {}", h.namespace, h.key),
-            )),
-        }
-    }
-
-    fn delete_kv_config(&self, cmd: &RemotingCommand) -> Reply {
-        let h: DeleteKvConfigRequestHeader = header(cmd)?;
-        tracing::info!(namespace = %h.namespace, key = %h.key, "delete KV config");
-        self.kv()
-            .delete(&h.namespace, &h.key)
-            .map_err(|e| system_error(cmd, format!("KV config changed in memory but not saved: {e}")))?;
-        Ok(cmd.success_response())
-    }
-
-    fn get_kv_list(&self, cmd: &RemotingCommand) -> Reply {
-        let h: GetKvListByNamespaceRequestHeader = header(cmd)?;
-        let table = self.kv().namespace(&h.namespace).cloned();
-        match table {
-            Some(table) => Ok(cmd.success_response().with_body(KvTable { table }.to_json())),
-            None => Err(cmd.error_response(
-                response::QUERY_NOT_FOUND,
-                format!("No config item, Namespace: {}", h.namespace),
-            )),
-        }
-    }
-
-    fn register_body(
-        cmd: &RemotingCommand,
-        h: &RegisterBrokerRequestHeader,
-    ) -> Result<TopicConfigSerializeWrapper, String> {
-        if h.compressed {
-            return Err(
-                "compressed REGISTER_BROKER bodies are not supported by this NameServer; \
-                        set compressedRegister=false on the broker"
-                    .to_owned(),
-            );
-        }
-        if cmd.body.is_empty() {
-            return Ok(TopicConfigSerializeWrapper::default());
-        }
-        let parsed = if cmd.version < version::V3_0_11 {
-            TopicConfigSerializeWrapper::from_json(&cmd.body)
-        } else {
-            RegisterBrokerBody::from_json(&cmd.body).map(|b| b.topic_config_serialize_wrapper)
-        };
-        parsed.map_err(|e| format!("bad REGISTER_BROKER body: {e}"))
-    }
-
-    fn register_broker(&self, conn_id: Option<u64>, cmd: &RemotingCommand) -> Reply {
-        let h: RegisterBrokerRequestHeader = header(cmd)?;
-        if h.body_crc32 != 0 && sluice_storage::record::body_crc(&cmd.body) as i32 != h.body_crc32 {
-            tracing::warn!(broker_addr = %h.broker_addr, "REGISTER_BROKER body CRC mismatch");
-            return Err(system_error(cmd, "crc32 not match"));
-        }
-        let topic_config = Self::register_body(cmd, &h).map_err(|e| {
-            tracing::warn!(broker_addr = %h.broker_addr, error = %e, "REGISTER_BROKER refused");
-            system_error(cmd, e)
-        })?;
-        let topics = topic_config.topic_config_table.len();
-        let reg = BrokerRegistration {
-            cluster_name: h.cluster_name.clone(),
-            broker_name: h.broker_name.clone(),
-            broker_addr: h.broker_addr.clone(),
-            ha_server_addr: h.ha_server_addr,
-            broker_id: h.broker_id,
-            heartbeat_timeout: h
-                .heartbeat_timeout_millis
-                .and_then(|ms| u64::try_from(ms).ok())
-                .filter(|ms| *ms > 0)
-                .map(Duration::from_millis),
-            enable_acting_master: h.enable_acting_master,
-            conn_id,
-            topic_config,
-        };
-        let result = self.routes_mut().register(reg, Instant::now());
-        if result.first {
-            tracing::info!(
-                cluster = %h.cluster_name,
-                broker_name = %h.broker_name,
-                broker_addr = %h.broker_addr,
-                broker_id = h.broker_id,
-                topics,
-                "new broker registered"
-            );
-        } else {
-            tracing::debug!(broker_addr = %h.broker_addr, topics, "broker registration renewed");
-        }
-        let return_order = self
-            .config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .return_order_topic_config_to_broker;
-        let body = if return_order {
-            self.kv()
-                .namespace(NAMESPACE_ORDER_TOPIC_CONFIG)
-                .map(|t| KvTable { table: t.clone() }.to_json())
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        Ok(cmd
-            .success_response()
-            .with_header(&RegisterBrokerResponseHeader {
-                ha_server_addr: result.ha_server_addr,
-                master_addr: result.master_addr,
-            })
-            .with_body(body))
-    }
-
-    fn unregister_broker(&self, cmd: &RemotingCommand) -> Reply {
-        let h: UnregisterBrokerRequestHeader = header(cmd)?;
-        let found = self.routes_mut().unregister(&h.broker_name, &h.broker_addr);
-        tracing::info!(
-            cluster = %h.cluster_name,
-            broker_name = %h.broker_name,
-            broker_addr = %h.broker_addr,
-            broker_id = h.broker_id,
-            found,
-            "broker unregistered"
-        );
-        Ok(cmd.success_response())
-    }
-
-    fn query_data_version(&self, cmd: &RemotingCommand) -> Reply {
-        let h: QueryDataVersionRequestHeader = header(cmd)?;
-        let dv = DataVersion::from_json(&cmd.body)
-            .map_err(|e| system_error(cmd, format!("bad QUERY_DATA_VERSION body: {e}")))?;
-        let (changed, held) = self
-            .routes_mut()
-            .query_data_version(&h.broker_addr, &dv, Instant::now());
-        let mut resp = cmd
-            .success_response()
-            .with_header(&QueryDataVersionResponseHeader { changed });
-        if let Some(held) = held {
-            resp = resp.with_body(held.to_json());
-        }
-        Ok(resp)
-    }
-
-    fn get_route(&self, cmd: &RemotingCommand) -> Reply {
-        let h: GetRouteInfoRequestHeader = header(cmd)?;
-        let Some(mut route) = self.routes().topic_route(&h.topic) else {
-            return Err(cmd.error_response(
-                response::TOPIC_NOT_EXIST,
-                format!("No topic route info in name server for the topic: {}", h.topic),
-            ));
-        };
-        let order_enabled = self
-            .config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .order_message_enable;
-        if order_enabled {
-            route.order_topic_conf = self
-                .kv()
-                .get(NAMESPACE_ORDER_TOPIC_CONFIG, &h.topic)
-                .map(str::to_owned);
-        }
-        let body = route.to_json_for(h.wants_standard_json(cmd.version));
-        Ok(cmd.success_response().with_body(body))
-    }
-
-    fn write_perm(&self, cmd: &RemotingCommand, writable: bool) -> Reply {
-        let h: BrokerNameRequestHeader = header(cmd)?;
-        let count = self.routes_mut().set_write_perm(&h.broker_name, writable);
-        tracing::info!(broker_name = %h.broker_name, writable, topics = count, "broker write permission changed");
-        let resp = cmd.success_response();
-        Ok(if writable {
-            resp.with_header(&AddWritePermOfBrokerResponseHeader {
-                add_topic_count: count,
-            })
-        } else {
-            resp.with_header(&WipeWritePermOfBrokerResponseHeader {
-                wipe_topic_count: count,
-            })
-        })
-    }
-
-    fn delete_topic(&self, cmd: &RemotingCommand) -> Reply {
-        let h: DeleteTopicFromNamesrvRequestHeader = header(cmd)?;
-        let cluster = h.cluster_name.as_deref().filter(|c| !c.is_empty());
-        let removed = self.routes_mut().delete_topic(&h.topic, cluster);
-        tracing::info!(topic = %h.topic, cluster = ?cluster, removed, "topic deleted from the NameServer");
-        Ok(cmd.success_response())
-    }
-
-    fn topics_by_cluster(&self, cmd: &RemotingCommand) -> Reply {
-        let h: GetTopicsByClusterRequestHeader = header(cmd)?;
-        let topics = self.routes().topics_by_cluster(&h.cluster);
-        Ok(cmd.success_response().with_body(topic_list_body(topics)))
-    }
-
-    fn sys_flag_topics(
-        &self,
-        cmd: &RemotingCommand,
-        unit: bool,
-        unit_sub: bool,
-        not_unit: bool,
-    ) -> RemotingCommand {
-        let topics = self.routes().topics_by_sys_flag(unit, unit_sub, not_unit);
-        cmd.success_response().with_body(topic_list_body(topics))
-    }
-
-    fn update_config(&self, cmd: &RemotingCommand) -> Reply {
-        if cmd.body.is_empty() {
-            return Ok(cmd.success_response());
-        }
-        let text = std::str::from_utf8(&cmd.body)
-            .map_err(|_| system_error(cmd, "the config body is not UTF-8 text"))?;
-        let entries = crate::config::properties::parse(text).map_err(|e| system_error(cmd, e.to_string()))?;
-        let mut config = self.config.write().unwrap_or_else(|e| e.into_inner());
-        if entries
-            .iter()
-            .any(|(k, _, _)| config.config_black_list.contains(k))
-        {
-            return Err(cmd.error_response(response::NO_PERMISSION, "Can not update config in black list."));
-        }
-        let warnings = config
-            .apply_properties(text)
-            .map_err(|e| system_error(cmd, e.to_string()))?;
-        for w in warnings {
-            tracing::warn!("UPDATE_NAMESRV_CONFIG: {w}");
-        }
-        tracing::info!(keys = entries.len(), "NameServer config updated");
-        Ok(cmd.success_response())
     }
 }
 
