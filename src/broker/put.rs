@@ -6,7 +6,7 @@
 //! ([`sluice_dataflows::Submitter::put`]); they were routed when first put.
 
 use sluice_dataflows::schedule::route::{route_for_put, RouteError};
-use sluice_dataflows::{AppendReply, PipelineError};
+use sluice_dataflows::{AppendReply, AppendRequest, PipelineError};
 use sluice_remoting::codes::response;
 use sluice_storage::meta::perm;
 use sluice_storage::{Appended, MessageToStore};
@@ -52,9 +52,19 @@ pub fn route(state: &BrokerState, unit: &mut [MessageToStore]) -> Result<(), Bro
     Ok(())
 }
 
-/// Stores a routed unit by the flush mode's writer path and waits for its ack.
+/// Stores a routed unit by the flush mode's writer path ([`sluice_dataflows::Submitter::put`]:
+/// appended right here under ASYNC_FLUSH, the core pipeline's group commit under SYNC_FLUSH,
+/// acked after fdatasync) and waits for its ack.
 pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
-    stored(super::processor::store_unit(state, unit).await)
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let req = AppendRequest {
+        unit,
+        reply: Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    };
+    state.submitter.put(req).map_err(|(e, _)| e)?;
+    stored(rx.await.map_err(|_| PipelineError::Stopped))
 }
 
 /// The same, on the calling thread: only when units are appended by their caller

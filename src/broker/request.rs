@@ -108,33 +108,26 @@ fn body<B: JsonBody>(cmd: &RemotingCommand, what: &'static str) -> Result<B, Bro
     B::from_json(&cmd.body).map_err(|e| BrokerError::body(what, e))
 }
 
+/// The three send codes share one header (v1 and v2 field names are both read).
+fn send(c: &RemotingCommand) -> Result<Request, BrokerError> {
+    Ok(Request::Send(Box::new(SendMessageRequestHeader::from_ext(
+        &c.ext_fields,
+    )?)))
+}
+
+fn pull(c: &RemotingCommand) -> Result<Request, BrokerError> {
+    Ok(Request::Pull(Box::new(PullMessageRequestHeader::from_ext(
+        &c.ext_fields,
+    )?)))
+}
+
 /// Every code the broker serves; anything else is answered REQUEST_CODE_NOT_SUPPORTED.
 pub static ROUTES: &[Route] = &[
-    inline(code::SEND_MESSAGE, |c| {
-        Ok(Request::Send(Box::new(SendMessageRequestHeader::from_ext(
-            &c.ext_fields,
-        )?)))
-    }),
-    inline(code::SEND_MESSAGE_V2, |c| {
-        Ok(Request::Send(Box::new(SendMessageRequestHeader::from_ext(
-            &c.ext_fields,
-        )?)))
-    }),
-    inline(code::SEND_BATCH_MESSAGE, |c| {
-        Ok(Request::Send(Box::new(SendMessageRequestHeader::from_ext(
-            &c.ext_fields,
-        )?)))
-    }),
-    route(code::PULL_MESSAGE, |c| {
-        Ok(Request::Pull(Box::new(PullMessageRequestHeader::from_ext(
-            &c.ext_fields,
-        )?)))
-    }),
-    route(code::LITE_PULL_MESSAGE, |c| {
-        Ok(Request::Pull(Box::new(PullMessageRequestHeader::from_ext(
-            &c.ext_fields,
-        )?)))
-    }),
+    inline(code::SEND_MESSAGE, send),
+    inline(code::SEND_MESSAGE_V2, send),
+    inline(code::SEND_BATCH_MESSAGE, send),
+    route(code::PULL_MESSAGE, pull),
+    route(code::LITE_PULL_MESSAGE, pull),
     route(code::HEART_BEAT, |c| {
         Ok(Request::Heartbeat(Box::new(body(c, "heartbeat")?)))
     }),

@@ -130,21 +130,3 @@ pub fn ok(cmd: &RemotingCommand) -> Outbound {
 pub fn ok_with(cmd: &RemotingCommand, body: Vec<u8>) -> Outbound {
     cmd.success_response().with_body(body).into()
 }
-
-/// Stores a unit by the flush mode's writer path ([`sluice_dataflows::Submitter::put`]:
-/// appended right here under ASYNC_FLUSH, the core pipeline's group commit under SYNC_FLUSH,
-/// acked after fdatasync) and returns its ack.
-pub async fn store_unit(
-    state: &BrokerState,
-    unit: Vec<sluice_storage::MessageToStore>,
-) -> Result<sluice_dataflows::AppendReply, sluice_dataflows::PipelineError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let req = sluice_dataflows::AppendRequest {
-        unit,
-        reply: Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    };
-    state.submitter.put(req).map_err(|(e, _)| e)?;
-    rx.await.map_err(|_| sluice_dataflows::PipelineError::Stopped)
-}
