@@ -6,7 +6,6 @@
 //! * [`broker`] — the broker: [`broker::start`] opens the store, starts the pipeline, binds.
 //! * [`standalone`] — both in one process ([`standalone::Standalone`]), and the CLI entry points
 //!   `sluice broker` / `sluice standalone`.
-//! * [`net`] — the remoting connection both servers and their outbound calls use.
 //! * [`admin`] — `sluice admin`: mqadmin's commands.
 //! * [`export_cmd`], [`store_cmd`] — `sluice export`, `sluice store`.
 //! * [`config`] — Java properties files; [`time`] — the time forms operators type and read.
@@ -16,7 +15,6 @@ pub mod broker;
 pub mod config;
 pub mod export_cmd;
 pub mod namesrv;
-pub mod net;
 pub mod standalone;
 pub mod store_cmd;
 pub mod time;

@@ -14,8 +14,6 @@ use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageRespons
 use sluice_remoting::RemotingCommand;
 use sluice_storage::record::{self, CrcCheck};
 
-use sluice::net::client::Client;
-
 mod common;
 
 use common::{cluster, cluster_with, Cluster, T};
@@ -126,7 +124,7 @@ async fn send_pull_long_poll_offsets_and_query() {
     assert_eq!((h.next_begin_offset, h.max_offset), (13, 13));
 
     // Long polling: a pull at the end waits until a message arrives.
-    let client2 = Client::connect(c.broker().local_addr(), T).await.unwrap();
+    let client2 = common::connect(c.broker().local_addr()).await;
     let started = Instant::now();
     let waiting = tokio::spawn(async move {
         client2
@@ -238,7 +236,7 @@ async fn send_pull_long_poll_offsets_and_query() {
     assert_eq!(r.code, response::SYSTEM_ERROR);
 
     // The NameServer learned the auto-created topic.
-    let ns = Client::connect(c.namesrv, T).await.unwrap();
+    let ns = common::connect(c.namesrv).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let mut q = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC);
@@ -260,7 +258,7 @@ async fn sync_flush_sends_are_acked() {
     let c = cluster("SYNC_FLUSH").await;
     let mut handles = Vec::new();
     for w in 0..8 {
-        let client = Client::connect(c.broker().local_addr(), T).await.unwrap();
+        let client = common::connect(c.broker().local_addr()).await;
         handles.push(tokio::spawn(async move {
             for i in 0..25 {
                 let r = client

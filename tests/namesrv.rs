@@ -1,6 +1,7 @@
-//! The real NameServer on 127.0.0.1:0, driven over TCP with [`Client`].
+//! The real NameServer on 127.0.0.1:0, driven over TCP with `sluice_remoting::net`'s connection.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,12 +10,13 @@ use sluice_remoting::body::route::ClusterInfo;
 use sluice_remoting::body::{JsonBody, TopicList};
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::route::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
-use sluice_remoting::RemotingCommand;
+use sluice_remoting::net::connect::refuse_requests;
+use sluice_remoting::net::Connection;
+use sluice_remoting::{DecoderLimits, RemotingCommand};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use sluice::namesrv::{Namesrv, NamesrvConfig, NamesrvHandle};
-use sluice::net::client::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const BROKER_ADDR: &str = "127.0.0.1:10911";
@@ -30,11 +32,18 @@ async fn start() -> (NamesrvHandle, watch::Sender<bool>) {
     (handle, stop)
 }
 
-async fn connect(addr: SocketAddr) -> Client {
-    Client::connect(addr, TIMEOUT).await.expect("connect")
+async fn connect(addr: SocketAddr) -> Arc<Connection> {
+    sluice_remoting::net::connect(
+        &addr.to_string(),
+        TIMEOUT,
+        DecoderLimits::default(),
+        refuse_requests,
+    )
+    .await
+    .expect("connect")
 }
 
-async fn call(client: &Client, cmd: RemotingCommand) -> RemotingCommand {
+async fn call(client: &Connection, cmd: RemotingCommand) -> RemotingCommand {
     client.request(cmd, TIMEOUT).await.expect("reply")
 }
 

@@ -1,50 +1,40 @@
-//! A small remoting client for the broker benchmarks: one TCP connection to the broker port,
-//! requests multiplexed by `opaque` (protocol.md §1.5), frames from `sluice-remoting`.
-//!
-//! A writer task coalesces queued frames into one write; a reader task decodes frames and hands
-//! each response to the request waiting for its opaque. Requests the broker sends on its own
-//! (CHECK_TRANSACTION_STATE, NOTIFY_CONSUMER_IDS_CHANGED) are dropped: the benchmarks never
-//! register as producers or consumers.
+//! The broker benchmarks' requests over one connection to the broker port: `sluice-remoting`'s
+//! [`net::Connection`] (requests multiplexed by `opaque`, protocol.md §1.5; queued frames
+//! coalesced into one write), with typed helpers for what the load generators send. Requests
+//! the broker sends on its own are refused: the benchmarks never register as producers or
+//! consumers.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use sluice_remoting::codes::{request, response};
-use sluice_remoting::frame::{encode, DEFAULT_MAX_FRAME};
+use sluice_remoting::frame::DEFAULT_MAX_FRAME;
 use sluice_remoting::header::admin::CreateTopicRequestHeader;
 use sluice_remoting::header::offsets::{GetMaxOffsetRequestHeader, OffsetResponseHeader};
 use sluice_remoting::header::pull::{sys_flag, PullMessageRequestHeader, PullMessageResponseHeader};
 use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
 use sluice_remoting::header::transaction::{transaction_type, EndTransactionRequestHeader};
-use sluice_remoting::{DecoderLimits, FrameDecoder, RemotingCommand};
+use sluice_remoting::net::{self, connect::refuse_requests};
+use sluice_remoting::{DecoderLimits, RemotingCommand};
 use sluice_storage::record::{self, CrcCheck, Record};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
-
-type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>>;
 
 /// How long a request waits for its response.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One multiplexed connection.
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One multiplexed connection (`sluice-remoting`'s, as every side of sluice uses).
 pub struct Client {
-    out: mpsc::Sender<Bytes>,
-    pending: Pending,
-    next_opaque: AtomicI32,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    conn: Arc<net::Connection>,
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.conn.close();
     }
 }
 
@@ -90,121 +80,32 @@ pub struct Outgoing<'a> {
 impl Client {
     /// Connects to `addr`.
     pub async fn connect(addr: SocketAddr) -> Result<Client> {
-        let stream = TcpStream::connect(addr)
+        let limits = DecoderLimits {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_body: DEFAULT_MAX_FRAME,
+        };
+        let conn = net::connect(&addr.to_string(), CONNECT_TIMEOUT, limits, refuse_requests)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
-        stream.set_nodelay(true)?;
-        let (mut rd, mut wr) = stream.into_split();
-        let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
-        let (out, mut rx) = mpsc::channel::<Bytes>(4096);
-
-        let writer = tokio::spawn(async move {
-            let mut buf = BytesMut::with_capacity(256 * 1024);
-            while let Some(first) = rx.recv().await {
-                buf.clear();
-                buf.extend_from_slice(&first);
-                while buf.len() < 1 << 20 {
-                    match rx.try_recv() {
-                        Ok(more) => buf.extend_from_slice(&more),
-                        Err(_) => break,
-                    }
-                }
-                if wr.write_all(&buf).await.is_err() {
-                    break;
-                }
-            }
-        });
-
-        let waiting = pending.clone();
-        let reader = tokio::spawn(async move {
-            let mut decoder = FrameDecoder::new(DecoderLimits {
-                max_frame: DEFAULT_MAX_FRAME,
-                max_body: DEFAULT_MAX_FRAME,
-            });
-            let mut buf = BytesMut::with_capacity(256 * 1024);
-            'read: loop {
-                match rd.read_buf(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-                loop {
-                    match decoder.decode(&mut buf) {
-                        Ok(Some(cmd)) => {
-                            if cmd.is_response() {
-                                let tx = waiting.lock().ok().and_then(|mut p| p.remove(&cmd.opaque));
-                                if let Some(tx) = tx {
-                                    let _ = tx.send(cmd);
-                                }
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) if e.must_close() => break 'read,
-                        Err(_) => {}
-                    }
-                }
-            }
-            // Dropping the senders fails every request still waiting.
-            if let Ok(mut p) = waiting.lock() {
-                p.clear();
-            }
-        });
-
-        Ok(Client {
-            out,
-            pending,
-            next_opaque: AtomicI32::new(1),
-            tasks: vec![writer, reader],
-        })
-    }
-
-    fn frame(cmd: &RemotingCommand) -> Result<Bytes> {
-        let mut buf = BytesMut::with_capacity(256 + cmd.body.len());
-        encode(cmd, &mut buf).map_err(|e| anyhow!("encoding a request: {e}"))?;
-        Ok(buf.freeze())
+        Ok(Client { conn })
     }
 
     /// Sends a request and waits for its response.
-    pub async fn request(&self, mut cmd: RemotingCommand) -> Result<RemotingCommand> {
-        let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-        cmd.opaque = opaque;
-        let frame = Self::frame(&cmd)?;
-        let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .map_err(|_| anyhow!("connection state poisoned"))?
-            .insert(opaque, tx);
-        if self.out.send(frame).await.is_err() {
-            self.forget(opaque);
-            bail!("connection closed");
-        }
-        match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(_)) => bail!("connection closed while waiting for request code {}", cmd.code),
-            Err(_) => {
-                self.forget(opaque);
-                bail!(
-                    "no response to request code {} within {REQUEST_TIMEOUT:?}",
-                    cmd.code
-                )
-            }
-        }
-    }
-
-    fn forget(&self, opaque: i32) {
-        if let Ok(mut p) = self.pending.lock() {
-            p.remove(&opaque);
-        }
+    pub async fn request(&self, cmd: RemotingCommand) -> Result<RemotingCommand> {
+        let code = cmd.code;
+        self.conn
+            .request(cmd, REQUEST_TIMEOUT)
+            .await
+            .with_context(|| format!("request code {code}"))
     }
 
     /// Sends a oneway request (flag bit 1): no response.
-    pub async fn oneway(&self, mut cmd: RemotingCommand) -> Result<()> {
-        cmd.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-        cmd.mark_oneway();
-        let frame = Self::frame(&cmd)?;
-        self.out
-            .send(frame)
-            .await
-            .map_err(|_| anyhow!("connection closed"))
+    pub async fn oneway(&self, cmd: RemotingCommand) -> Result<()> {
+        if self.conn.send_oneway(cmd) {
+            Ok(())
+        } else {
+            bail!("connection closed")
+        }
     }
 
     /// UPDATE_AND_CREATE_TOPIC (17) with `queues` read and write queues, perm RW.

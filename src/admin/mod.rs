@@ -22,20 +22,20 @@ pub mod output;
 pub mod stats;
 pub mod topic;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
+use sluice_client::namesrv::{parse_addrs, NameServerClient};
+use sluice_client::transport::{ConnectionPool, NoHandler};
 use sluice_remoting::body::route::{BrokerData, ClusterInfo, TopicRouteData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{describe_response, request, response};
 use sluice_remoting::header::route::GetRouteInfoRequestHeader;
 use sluice_remoting::RemotingCommand;
-use tokio::sync::Mutex;
 
 use self::output::Output;
-use crate::net::client::Client;
 
 /// `sluice admin [-n addr] [--json] <command> …`
 #[derive(Debug, Args)]
@@ -142,11 +142,13 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
     Ok(out.render(args.json))
 }
 
-/// Connections to the NameServers and brokers of one command.
+/// Connections to the NameServers and brokers of one command: `sluice-client`'s connection
+/// pool and its NameServer client (fail-over to the next address), as the SDK's producers and
+/// consumers use them.
 pub struct Admin {
-    namesrvs: Vec<String>,
+    pool: Arc<ConnectionPool>,
+    namesrv: NameServerClient,
     timeout: Duration,
-    conns: Mutex<HashMap<String, Client>>,
 }
 
 impl Admin {
@@ -156,45 +158,23 @@ impl Admin {
             .map(str::to_owned)
             .or_else(|| std::env::var("NAMESRV_ADDR").ok())
             .unwrap_or_else(|| "127.0.0.1:9876".into());
-        let namesrvs: Vec<String> = list
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let namesrvs = parse_addrs(&list);
         if namesrvs.is_empty() {
             bail!("no NameServer address given (-n host:port)");
         }
+        let timeout = Duration::from_millis(timeout_millis.max(1));
+        let pool = Arc::new(ConnectionPool::new(Arc::new(NoHandler)));
+        let namesrv = NameServerClient::new(namesrvs, pool.clone(), timeout)?;
         Ok(Admin {
-            namesrvs,
-            timeout: Duration::from_millis(timeout_millis.max(1)),
-            conns: Mutex::new(HashMap::new()),
+            pool,
+            namesrv,
+            timeout,
         })
-    }
-
-    async fn client(&self, addr: &str) -> Result<Client> {
-        let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
-            return Ok(c.clone());
-        }
-        let sock = tokio::net::lookup_host(addr)
-            .await
-            .with_context(|| format!("cannot resolve {addr}"))?
-            .next()
-            .ok_or_else(|| anyhow!("cannot resolve {addr}"))?;
-        let c = Client::connect(sock, self.timeout)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        conns.insert(addr.to_owned(), c.clone());
-        Ok(c)
     }
 
     /// Sends `cmd` to `addr` and returns the reply, whatever its code.
     pub async fn call(&self, addr: &str, cmd: RemotingCommand) -> Result<RemotingCommand> {
-        let c = self.client(addr).await?;
-        c.request(cmd, self.timeout)
-            .await
-            .map_err(|e| anyhow!("{addr}: {e}"))
+        Ok(self.pool.invoke(addr, cmd, self.timeout).await?)
     }
 
     /// Sends `cmd` to `addr`; anything but SUCCESS is an error naming `what`.
@@ -205,20 +185,12 @@ impl Admin {
 
     /// Sends `cmd` to the first NameServer that answers.
     pub async fn namesrv(&self, cmd: RemotingCommand) -> Result<RemotingCommand> {
-        let mut last = None;
-        for addr in &self.namesrvs {
-            match self.call(addr, cmd.clone()).await {
-                Ok(r) => return Ok(r),
-                Err(e) => last = Some(e),
-            }
-        }
-        let e = last.unwrap_or_else(|| anyhow!("no NameServer"));
-        Err(anyhow!("NameServer unreachable: {e:#}"))
+        Ok(self.namesrv.invoke(cmd).await?)
     }
 
     /// Sends `cmd` to every NameServer (for writes such as DELETE_TOPIC_IN_NAMESRV).
     pub async fn every_namesrv(&self, cmd: RemotingCommand, what: &str) -> Result<()> {
-        for addr in &self.namesrvs {
+        for addr in self.namesrv.addrs() {
             self.call_ok(addr, cmd.clone(), what).await?;
         }
         Ok(())
@@ -291,9 +263,7 @@ impl Admin {
     }
 
     async fn close(&self) {
-        for c in self.conns.lock().await.values() {
-            c.close();
-        }
+        self.pool.close_all().await;
     }
 }
 

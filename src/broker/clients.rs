@@ -12,7 +12,7 @@ use sluice_remoting::codes::request;
 use sluice_remoting::header::heartbeat::NotifyConsumerIdsChangedRequestHeader;
 use sluice_remoting::RemotingCommand;
 
-use crate::net::Connection;
+use sluice_remoting::net::Connection;
 
 /// Clients silent for longer than this are dropped (`channelExpiredTimeout`).
 pub const CLIENT_EXPIRY: Duration = Duration::from_secs(120);

@@ -41,7 +41,7 @@ use self::config::BrokerConfig;
 use self::locks::QueueLocks;
 use self::long_poll::LongPolls;
 use self::topics::TopicManager;
-use crate::net::{Connection, Handler, Outbound};
+use sluice_remoting::net::{Connection, Handler, Outbound};
 
 /// Everything the request handlers share.
 pub struct BrokerState {
@@ -279,7 +279,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     // The "VIP" port listenPort − 2 that old Java clients (vipChannelEnabled) send to.
     if let Some(vip_port) = local_addr.port().checked_sub(2).filter(|p| *p > 0) {
         match TcpListener::bind(SocketAddr::new(local_addr.ip(), vip_port)).await {
-            Ok(vip) => tasks.push(tokio::spawn(crate::net::serve(
+            Ok(vip) => tasks.push(tokio::spawn(sluice_remoting::net::serve(
                 vip,
                 handler.clone(),
                 shutdown.clone(),
@@ -289,7 +289,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
             }
         }
     }
-    tasks.push(tokio::spawn(crate::net::serve(
+    tasks.push(tokio::spawn(sluice_remoting::net::serve(
         listener,
         handler,
         shutdown.clone(),

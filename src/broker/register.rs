@@ -3,7 +3,6 @@
 //! shutdown (protocol.md §2.3.17).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,22 +10,29 @@ use sluice_remoting::body::register::RegisterBrokerBody;
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::route::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
-use sluice_remoting::RemotingCommand;
+use sluice_remoting::net::connect::refuse_requests;
+use sluice_remoting::net::{connect, Connection};
+use sluice_remoting::{DecoderLimits, RemotingCommand};
 use tokio::sync::watch;
 
 use super::BrokerState;
-use crate::net::client::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-async fn resolve(addr: &str) -> Option<SocketAddr> {
-    tokio::net::lookup_host(addr).await.ok()?.next()
+type Clients = HashMap<String, Arc<Connection>>;
+
+/// A connection to the NameServer at `addr` (which sends us no requests).
+async fn open(addr: &str) -> std::io::Result<Arc<Connection>> {
+    let limits = DecoderLimits {
+        max_frame: 16 << 20,
+        max_body: 16 << 20,
+    };
+    connect(addr, TIMEOUT, limits, refuse_requests).await
 }
 
-async fn client_for<'a>(clients: &'a mut HashMap<String, Client>, addr: &str) -> Option<&'a Client> {
-    if clients.get(addr).is_none_or(Client::is_closed) {
-        let sock = resolve(addr).await?;
-        match Client::connect(sock, TIMEOUT).await {
+async fn client_for<'a>(clients: &'a mut Clients, addr: &str) -> Option<&'a Arc<Connection>> {
+    if clients.get(addr).is_none_or(|c| c.is_closed()) {
+        match open(addr).await {
             Ok(c) => {
                 clients.insert(addr.to_owned(), c);
             }
@@ -64,7 +70,7 @@ fn register_command(state: &BrokerState) -> RemotingCommand {
 }
 
 /// Registers with every NameServer once.
-pub async fn register_all(state: &BrokerState, clients: &mut HashMap<String, Client>) {
+pub async fn register_all(state: &BrokerState, clients: &mut Clients) {
     for addr in state.config.namesrv_addr.clone() {
         let Some(client) = client_for(clients, &addr).await else {
             continue;
@@ -106,8 +112,7 @@ pub async fn unregister_all(state: &BrokerState) {
         broker_id: cfg.broker_id as i64,
     };
     for addr in &cfg.namesrv_addr {
-        let Some(sock) = resolve(addr).await else { continue };
-        if let Ok(c) = Client::connect(sock, TIMEOUT).await {
+        if let Ok(c) = open(addr).await {
             let cmd = RemotingCommand::request(request::UNREGISTER_BROKER).with_header(&header);
             let _ = c.request(cmd, TIMEOUT).await;
             c.close();

@@ -71,7 +71,7 @@ impl Namesrv {
         let kv_path = kv.path().map(|p| p.display().to_string());
         let handler = Arc::new(NamesrvHandler::new(config, kv));
         let scanner = tokio::spawn(scan_loop(handler.clone(), shutdown.clone()));
-        let server = tokio::spawn(crate::net::serve(listener, handler.clone(), shutdown));
+        let server = tokio::spawn(sluice_remoting::net::serve(listener, handler.clone(), shutdown));
         tracing::info!(
             %local_addr,
             kv_config = kv_path.as_deref().unwrap_or("(in memory)"),

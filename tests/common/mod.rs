@@ -1,24 +1,34 @@
 //! An in-process NameServer and broker ([`sluice::standalone::Standalone`]) on free loopback
-//! ports with a temporary store, and sluice's remoting client connected to the broker.
+//! ports with a temporary store, and a remoting connection (`sluice_remoting::net`, the one the servers use) to the broker.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice::broker::config::BrokerConfig;
 use sluice::broker::BrokerHandle;
 use sluice::namesrv::NamesrvConfig;
-use sluice::net::client::Client;
 use sluice::standalone::Standalone;
+use sluice_remoting::net::connect::refuse_requests;
+use sluice_remoting::net::Connection;
+use sluice_remoting::DecoderLimits;
 
 pub const T: Duration = Duration::from_secs(5);
+
+/// A connection to `addr` that refuses whatever the server asks of it.
+pub async fn connect(addr: SocketAddr) -> Arc<Connection> {
+    sluice_remoting::net::connect(&addr.to_string(), T, DecoderLimits::default(), refuse_requests)
+        .await
+        .unwrap()
+}
 
 pub struct Cluster {
     _dir: tempfile::TempDir,
     standalone: Option<Standalone>,
     pub namesrv: SocketAddr,
-    pub client: Client,
+    pub client: Arc<Connection>,
 }
 
 /// A cluster whose broker runs with `flushDiskType=<flush>`.
@@ -41,7 +51,7 @@ pub async fn cluster_with(props: &str) -> Cluster {
         ..NamesrvConfig::default()
     };
     let standalone = Standalone::start(cfg, ns).await.unwrap();
-    let client = Client::connect(standalone.broker_addr(), T).await.unwrap();
+    let client = connect(standalone.broker_addr()).await;
     Cluster {
         _dir: dir,
         namesrv: standalone.namesrv_addr(),

@@ -1,6 +1,7 @@
 //! The RocketMQ "remoting" wire codec, as specified in `shared/docs/protocol.md`.
 //!
-//! A leaf crate: no tokio, no server logic. Everything here is a pure function of bytes.
+//! A leaf crate: by default no tokio, no server logic; everything is a pure function of bytes.
+//! The `net` feature adds `net`, the one tokio connection every side of sluice uses.
 //!
 //! * [`frame`] — the frame codec (§1.2–§1.5): [`RemotingCommand`], the incremental
 //!   [`FrameDecoder`] (limits checked before anything is buffered, the body a zero-copy
@@ -21,6 +22,8 @@
 //! * [`msgid`] — offsetMsgId (§3.7); [`uniq`] — the UNIQ_KEY layout (§3.7).
 //! * [`perm`] — topic permission bits (§2.3.22).
 //! * [`lenient`] — serde helpers accepting fastjson's loose typing (numbers for strings …).
+//! * `net` (feature `net`) — a remoting connection over tokio: opaque matching, coalesced
+//!   writes, oneway, requests from either side; the accept loop and outbound connect.
 //!
 //! Nothing reachable from network input panics: malformed input is an error value.
 #![cfg_attr(
@@ -43,6 +46,8 @@ pub mod header;
 pub mod lenient;
 pub mod message;
 pub mod msgid;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod perm;
 pub mod properties;
 mod reader;

@@ -11,7 +11,7 @@ use sluice_storage::meta::TopicConfig;
 use crate::broker::error::BrokerError;
 use crate::broker::topics;
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 pub fn create_topic(
     state: &Arc<BrokerState>,

@@ -23,7 +23,7 @@ use super::stats::topic_not_exist;
 use crate::broker::error::BrokerError;
 use crate::broker::stats::GROUP_GET_NUMS;
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 pub fn consume_stats(
     state: &Arc<BrokerState>,

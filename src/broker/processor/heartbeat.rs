@@ -16,7 +16,7 @@ use sluice_storage::meta::{perm, SubscriptionGroupConfig};
 use crate::broker::error::BrokerError;
 use crate::broker::topics::RETRY_PREFIX;
 use crate::broker::BrokerState;
-use crate::net::{Connection, Outbound};
+use sluice_remoting::net::{Connection, Outbound};
 
 /// The group's config, created with the defaults when auto-creation is on.
 pub fn ensure_group(state: &BrokerState, group: &str) -> Option<SubscriptionGroupConfig> {

@@ -7,7 +7,7 @@ use sluice_remoting::body::JsonBody;
 use sluice_remoting::RemotingCommand;
 
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 pub fn lock(state: &Arc<BrokerState>, cmd: &RemotingCommand, body: LockBatchRequestBody) -> Outbound {
     let locked = state

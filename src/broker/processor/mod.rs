@@ -21,7 +21,7 @@ use sluice_remoting::RemotingCommand;
 use super::error::BrokerError;
 use super::request::{route_of, Request};
 use super::BrokerState;
-use crate::net::{Connection, Outbound};
+use sluice_remoting::net::{Connection, Outbound};
 
 /// What a handler produces: the reply, or `None` for no reply (END_TRANSACTION with an
 /// unknown state: Java brokers stay silent).
@@ -56,7 +56,7 @@ pub async fn dispatch(
     cmd: RemotingCommand,
 ) -> Option<Outbound> {
     let Some(route) = route_of(cmd.code) else {
-        return (!cmd.is_oneway()).then(|| crate::net::server::not_supported(&cmd));
+        return (!cmd.is_oneway()).then(|| sluice_remoting::net::not_supported(&cmd));
     };
     if route.reads_queue_state {
         state.dispatch_caught_up().await;

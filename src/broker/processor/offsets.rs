@@ -12,7 +12,7 @@ use sluice_remoting::{CommandHeader, RemotingCommand};
 
 use crate::broker::error::BrokerError;
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 fn with<H: CommandHeader>(cmd: &RemotingCommand, header: &H) -> Outbound {
     let mut r = cmd.success_response();

@@ -16,7 +16,7 @@ use sluice_storage::pull::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::stats;
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 /// PullSysFlag bits.
 pub mod pull_flag {

@@ -14,7 +14,7 @@ use sluice_remoting::RemotingCommand;
 
 use crate::broker::error::BrokerError;
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 pub async fn query_message(
     state: &Arc<BrokerState>,

@@ -17,7 +17,7 @@ use crate::broker::error::BrokerError;
 use crate::broker::put;
 use crate::broker::topics::{DLQ_PREFIX, RETRY_PREFIX};
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 /// Client versions from this one on send a `maxReconsumeTimes` the broker honours (V3_4_9).
 const VERSION_WITH_MAX_RECONSUME: i32 = 121;

@@ -22,7 +22,7 @@ use crate::broker::error::BrokerError;
 use crate::broker::put;
 use crate::broker::topics::{self, RETRY_PREFIX};
 use crate::broker::BrokerState;
-use crate::net::{Connection, Outbound};
+use sluice_remoting::net::{Connection, Outbound};
 
 /// Topics producers may not write to directly.
 fn is_forbidden_for_send(topic: &str) -> bool {

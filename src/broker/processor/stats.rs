@@ -13,7 +13,7 @@ use sluice_remoting::RemotingCommand;
 use crate::broker::error::BrokerError;
 use crate::broker::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
 use crate::broker::BrokerState;
-use crate::net::Outbound;
+use sluice_remoting::net::Outbound;
 
 /// TOPIC_NOT_EXIST for a topic this broker does not have.
 pub fn topic_not_exist(topic: &str) -> BrokerError {

@@ -18,7 +18,7 @@ use super::Handled;
 use crate::broker::error::BrokerError;
 use crate::broker::put;
 use crate::broker::BrokerState;
-use crate::net::{Connection, Outbound};
+use sluice_remoting::net::{Connection, Outbound};
 
 /// Handles END_TRANSACTION; `Ok(None)` = no reply (the producer does not know yet).
 pub async fn end_transaction(

@@ -29,7 +29,7 @@ use sluice_remoting::{CommandHeader, DecoderLimits, RemotingCommand};
 use super::config::NamesrvConfig;
 use super::kv::{KvConfig, NAMESPACE_ORDER_TOPIC_CONFIG};
 use super::route_table::{BrokerRegistration, RemovedBroker, RouteTable};
-use crate::net::{Connection, Handler, Outbound};
+use sluice_remoting::net::{Connection, Handler, Outbound};
 
 mod broker;
 mod config;
@@ -187,7 +187,7 @@ impl Handler for NamesrvHandler {
             Some(resp) => Outbound::from(resp),
             None => {
                 tracing::debug!(code = %describe_request(cmd.code), peer = %conn.peer(), "request code not supported");
-                crate::net::server::not_supported(&cmd)
+                sluice_remoting::net::not_supported(&cmd)
             }
         };
         std::future::ready(Some(out))

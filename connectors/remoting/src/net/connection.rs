@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use sluice_remoting::frame::encode_head_with_body_len;
-use sluice_remoting::{DecoderLimits, FrameDecoder, RemotingCommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::frame::encode_head_with_body_len;
+use crate::{DecoderLimits, FrameDecoder, RemotingCommand};
 
 /// A frame to write: the command (its `body` is written first) plus further body chunks written
 /// after it without copying (a pull response's records).
@@ -37,7 +38,11 @@ pub enum RequestError {
     Closed(SocketAddr),
     #[error("no reply from {0} within {1:?}")]
     Timeout(SocketAddr, Duration),
+    #[error("request to {0} cannot be encoded: {1}")]
+    Unencodable(SocketAddr, String),
 }
+
+type Waiter = oneshot::Sender<Result<RemotingCommand, RequestError>>;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -47,7 +52,7 @@ pub struct Connection {
     id: u64,
     peer: SocketAddr,
     tx: mpsc::UnboundedSender<Outbound>,
-    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+    pending: Mutex<HashMap<i32, Waiter>>,
     next_opaque: AtomicI32,
     closed: AtomicBool,
     close_notify: Notify,
@@ -116,7 +121,7 @@ impl Connection {
             return Err(RequestError::Closed(self.peer));
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(reply)) => Ok(reply),
+            Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(RequestError::Closed(self.peer)),
             Err(_) => {
                 self.forget(opaque);
@@ -135,8 +140,16 @@ impl Connection {
     pub fn complete(&self, reply: RemotingCommand) -> bool {
         let waiter = self.pending.lock().ok().and_then(|mut p| p.remove(&reply.opaque));
         match waiter {
-            Some(w) => w.send(reply).is_ok(),
+            Some(w) => w.send(Ok(reply)).is_ok(),
             None => false,
+        }
+    }
+
+    /// Fails the request waiting for `opaque` (its frame could not be written).
+    fn fail(&self, opaque: i32, error: RequestError) {
+        let waiter = self.pending.lock().ok().and_then(|mut p| p.remove(&opaque));
+        if let Some(w) = waiter {
+            let _ = w.send(Err(error));
         }
     }
 
@@ -210,9 +223,9 @@ impl Connection {
 }
 
 /// The answer to a frame that could not be used, when the peer can still be told.
-fn error_reply(e: &sluice_remoting::FrameError) -> Option<RemotingCommand> {
-    use sluice_remoting::codes::response;
-    use sluice_remoting::FrameError;
+fn error_reply(e: &crate::FrameError) -> Option<RemotingCommand> {
+    use crate::codes::response;
+    use crate::FrameError;
     match e {
         FrameError::BodyTooLarge { command, .. } if !command.is_oneway() => Some(command.error_response(
             response::MESSAGE_ILLEGAL,
@@ -247,6 +260,12 @@ async fn write_loop(
             let body_len = out.cmd.body.len() + out.extra_body.iter().map(Bytes::len).sum::<usize>();
             if let Err(e) = encode_head_with_body_len(&out.cmd, body_len, &mut buf) {
                 tracing::warn!(peer = %conn.peer, error = %e, "cannot encode a frame");
+                if !out.cmd.is_response() && !out.cmd.is_oneway() {
+                    conn.fail(
+                        out.cmd.opaque,
+                        RequestError::Unencodable(conn.peer, e.to_string()),
+                    );
+                }
                 continue;
             }
             let big = body_len >= 64 * 1024;

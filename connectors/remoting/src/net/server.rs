@@ -6,12 +6,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 
-use sluice_remoting::codes::response;
-use sluice_remoting::{DecoderLimits, RemotingCommand};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::connection::{Connection, Outbound};
+use crate::codes::response;
+use crate::{DecoderLimits, RemotingCommand};
 
 /// Answers requests. `None` means no reply (oneway requests, or a reply sent later by the
 /// handler itself through the connection, e.g. after a long poll).
