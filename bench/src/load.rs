@@ -1,4 +1,4 @@
-//! The load generator of `sluice-bench broker`: the bench's own wire client (`wire.rs`) talking
+//! The load generator of `sluice-bench broker`: `wire.rs` (typed requests on `sluice-remoting`'s connection) talking
 //! to a broker port directly, no NameServer, no client library.
 //!
 //! - **producer**: `producers` connections, each keeping up to `inflight` sends outstanding.

@@ -648,7 +648,7 @@ pub fn run(args: Args) -> Result<()> {
         commit: m.commit.clone(),
         machine: m,
         client: CLIENT.into(),
-        client_detail: "sluice-bench's own remoting client (bench/src/wire.rs): one TCP connection per \
+        client_detail: "sluice-remoting's connection (bench/src/wire.rs): one TCP connection per \
                         producer straight to the broker port, no NameServer lookup, requests \
                         multiplexed by opaque; SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, PULL_MESSAGE"
             .into(),
