@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sluice_dataflows::schedule::ScheduleConfig;
+use crate::broker::schedule::ScheduleConfig;
 use sluice_storage::config::{parse, parse_bool};
 use sluice_storage::StoreConfig;
 

@@ -7,6 +7,8 @@
 //! * [`error`] — [`error::BrokerError`], what a failed request answers.
 //! * [`put`] — the put service every write goes through (route, store, count).
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
+//! * [`schedule`] — messages that wait (delay levels, timers, half messages) and the retry /
+//!   DLQ copies: the `sluice-schedule` thread, fed by the pipeline's stage (D).
 //! * [`analytics_http`] — the analytics runtime's HTTP/JSON listener (`analyticsHttpPort`).
 
 pub mod analytics_http;
@@ -19,6 +21,7 @@ pub mod processor;
 pub mod put;
 pub mod register;
 pub mod request;
+pub mod schedule;
 pub mod stats;
 pub mod topics;
 
@@ -26,9 +29,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::broker::schedule::{Scheduler, TransactionLog, Waker};
 use anyhow::Context;
 use sluice_dataflows::analytics::{AnalyticsConfig, AnalyticsRuntime};
-use sluice_dataflows::schedule::{Scheduler, TransactionLog, Waker};
 use sluice_dataflows::{CorePipeline, StageHooks, Submitter};
 use sluice_parquet::{Archiver, ExportOptions};
 use sluice_remoting::{DecoderLimits, RemotingCommand};

@@ -5,7 +5,7 @@
 //! ([`count`]). The scheduler's re-entries take the same writer path
 //! ([`sluice_dataflows::Submitter::put`]); they were routed when first put.
 
-use sluice_dataflows::schedule::route::{route_for_put, RouteError};
+use crate::broker::schedule::route::{route_for_put, RouteError};
 use sluice_dataflows::{AppendReply, AppendRequest, PipelineError};
 use sluice_remoting::codes::response;
 use sluice_storage::meta::perm;

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use sluice_dataflows::schedule::rebuild::{self, SendBack};
-use sluice_dataflows::schedule::with_record;
+use crate::broker::schedule::rebuild::{self, SendBack};
+use crate::broker::schedule::with_record;
 use sluice_remoting::codes::response;
 use sluice_remoting::header::transaction::ConsumerSendMsgBackRequestHeader;
 use sluice_remoting::RemotingCommand;

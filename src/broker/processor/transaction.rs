@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use sluice_dataflows::schedule::rebuild;
-use sluice_dataflows::schedule::{with_record, CheckRequest, TxState};
+use crate::broker::schedule::rebuild;
+use crate::broker::schedule::{with_record, CheckRequest, TxState};
 use sluice_remoting::codes::request;
 use sluice_remoting::header::transaction::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader, TransactionResolution,

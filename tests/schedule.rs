@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sluice_dataflows::schedule::route::route_for_put;
-use sluice_dataflows::schedule::{CheckRequest, ScheduleConfig, Scheduler, TransactionLog, TxState, Waker};
+use sluice::broker::schedule::route::route_for_put;
+use sluice::broker::schedule::{CheckRequest, ScheduleConfig, Scheduler, TransactionLog, TxState, Waker};
 use sluice_dataflows::{AppendReply, CorePipeline, StageHooks};
 use sluice_storage::properties;
 use sluice_storage::record::{self, CrcCheck};

@@ -32,7 +32,7 @@ use sluice_storage::record::{self, CrcCheck, Record};
 use sluice_storage::store::QueueAdvance;
 use sluice_storage::{Appended, MessageStore, MessageToStore, StoreError};
 
-use crate::pipeline::{AppendReply, AppendRequest, ScheduleHook, Submitter};
+use sluice_dataflows::pipeline::{AppendReply, AppendRequest, ScheduleHook, Submitter};
 pub use transaction::{CheckBack, CheckRequest, TransactionLog, TxState};
 
 /// Transaction-check settings (BrokerConfig names).
@@ -72,7 +72,7 @@ impl Waker {
         }
     }
 
-    /// The hook for [`crate::pipeline::StageHooks::schedule`].
+    /// The hook for [`sluice_dataflows::pipeline::StageHooks::schedule`].
     pub fn hook(self: &Arc<Self>) -> ScheduleHook {
         let me = self.clone();
         Arc::new(move |_adv: &[QueueAdvance]| me.wake())
