@@ -33,6 +33,8 @@ pub struct BrokerConfig {
     /// NameServer addresses (`namesrvAddr`, `;`-separated).
     pub namesrv_addr: Vec<String>,
     pub listen_port: u16,
+    /// `haListenPort`: the HA (replication) listener; `None` = `listenPort + 1`.
+    pub ha_listen_port: Option<u16>,
     pub auto_create_topic_enable: bool,
     pub auto_create_subscription_group: bool,
     pub default_topic_queue_nums: u32,
@@ -67,6 +69,7 @@ impl Default for BrokerConfig {
             broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
             namesrv_addr: Vec::new(),
             listen_port: 10911,
+            ha_listen_port: None,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
@@ -98,7 +101,6 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> BrokerConfigError {
 /// Keys RocketMQ knows that sluice accepts without acting on them (yet).
 const ACCEPTED_UNUSED: &[&str] = &[
     "brokerIP2",
-    "haListenPort",
     "fastListenPort",
     "enablePropertyFilter",
     "traceTopicEnable",
@@ -128,6 +130,7 @@ impl BrokerConfig {
             "brokerIP1" => self.broker_ip1 = parse(key, v)?,
             "namesrvAddr" => self.namesrv_addr = split_addrs(v),
             "listenPort" => self.listen_port = parse(key, v)?,
+            "haListenPort" => self.ha_listen_port = Some(parse(key, v)?),
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(key, v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(key, v)?,
             "defaultTopicQueueNums" => {
@@ -186,6 +189,12 @@ impl BrokerConfig {
             }
         }
         Ok(warnings)
+    }
+
+    /// The HA listener's port: `haListenPort`, else `listenPort + 1` (protocol.md §9.0 item 6).
+    pub fn ha_port(&self) -> u16 {
+        self.ha_listen_port
+            .unwrap_or_else(|| self.listen_port.wrapping_add(1))
     }
 
     /// The address clients reach this broker at (`brokerIP1:listenPort`).
