@@ -15,11 +15,13 @@ use super::error::BrokerError;
 use super::stats;
 use super::BrokerState;
 
-/// A stored unit: where each message went, and whether SYNC_FLUSH gave up waiting for the
-/// fdatasync (FLUSH_DISK_TIMEOUT: stored, not yet known durable).
+/// A stored unit: where each message went, and the response code its producer gets: SUCCESS,
+/// or a weaker guarantee (stored all the same) — FLUSH_DISK_TIMEOUT when SYNC_FLUSH gave up
+/// waiting for the fdatasync, FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE when a SYNC_MASTER's
+/// slave did not report it in time / could not take it.
 pub struct Stored {
     pub appended: Vec<Appended>,
-    pub flush_timeout: bool,
+    pub code: i32,
 }
 
 /// NO_PERMISSION unless `brokerPermission` allows writes.
@@ -74,18 +76,15 @@ pub fn store_now(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Store
 }
 
 fn stored(answer: Result<AppendReply, PipelineError>) -> Result<Stored, BrokerError> {
-    match answer? {
-        AppendReply::Stored(appended) => Ok(Stored {
-            appended,
-            flush_timeout: false,
-        }),
-        AppendReply::FlushTimeout(appended) => Ok(Stored {
-            appended,
-            flush_timeout: true,
-        }),
-        AppendReply::Refused(e) => Err(BrokerError::Store(e)),
-        AppendReply::Failed(e) => Err(BrokerError::Unavailable(e)),
-    }
+    let (appended, code) = match answer? {
+        AppendReply::Stored(a) => (a, response::SUCCESS),
+        AppendReply::FlushTimeout(a) => (a, response::FLUSH_DISK_TIMEOUT),
+        AppendReply::SlaveTimeout(a) => (a, response::FLUSH_SLAVE_TIMEOUT),
+        AppendReply::SlaveNotAvailable(a) => (a, response::SLAVE_NOT_AVAILABLE),
+        AppendReply::Refused(e) => return Err(BrokerError::Store(e)),
+        AppendReply::Failed(e) => return Err(BrokerError::Unavailable(e)),
+    };
+    Ok(Stored { appended, code })
 }
 
 /// Counts `n` messages put to `topic` (statsAll, runtime info).

@@ -346,10 +346,19 @@ impl CommitLog {
         if seg.end() - offset < BLANK_LEN as u64 {
             return Ok(Some(ScanStep::SkipTo(seg.end())));
         }
+        if avail < 8 {
+            // A header not written whole yet (a replica's log ends mid-record).
+            return Ok(None);
+        }
         let bytes = seg.bytes(pos, avail);
         let (total, magic) = record::peek_header(bytes).map_err(ScanError::Decode)?;
         if total == 0 && magic == 0 {
             return Err(ScanError::Zeros);
+        }
+        if total > 0 && total as u64 > avail as u64 && offset + total as u64 <= seg.end() && limit < seg.end()
+        {
+            // A record whose end is not written yet: nothing complete here.
+            return Ok(None);
         }
         match record::decode(bytes, crc).map_err(ScanError::Decode)? {
             Decoded::Blank => Ok(Some(ScanStep::SkipTo(seg.end()))),
@@ -375,6 +384,61 @@ impl CommitLog {
             writer,
             active,
         })
+    }
+
+    /// Writes bytes replicated from a master (protocol.md §9.1): they must start at this log's
+    /// end, except that an empty log takes the master's starting point (a segment boundary: an
+    /// empty slave is fed from the start of the master's last segment). The bytes are raw
+    /// CommitLog content — records, possibly cut mid-record, and BLANK fillers — written
+    /// verbatim, across segment boundaries as they fall. Returns the new end of the log.
+    pub fn append_raw(&self, offset: u64, data: &[u8]) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().map_err(|_| StoreError::Closed)?;
+        let end = writer.buf_start;
+        if offset != end {
+            let empty = end == self.min_offset() && self.segments().len() == 1;
+            if !(empty && offset % self.segment_size == 0) {
+                return Err(StoreError::ReplicaOffset {
+                    expected: end,
+                    got: offset,
+                });
+            }
+            let mut segs = self.segments.write().map_err(|_| StoreError::Closed)?;
+            let fresh = Arc::new(Segment::create(&self.dir, offset, self.segment_size)?);
+            for old in segs.drain(..) {
+                std::fs::remove_file(old.path())
+                    .map_err(io_err(format!("removing {}", old.path().display())))?;
+            }
+            segs.push(fresh);
+            writer.buf_start = offset;
+            self.write_pos.store(offset, Ordering::Release);
+        }
+        let mut pos = offset;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let seg = match self.segment_for(pos) {
+                Some(seg) => seg,
+                None => {
+                    let seg = Arc::new(Segment::create(&self.dir, pos, self.segment_size)?);
+                    self.segments
+                        .write()
+                        .map_err(|_| StoreError::Closed)?
+                        .push(seg.clone());
+                    seg
+                }
+            };
+            let n = rest.len().min((seg.end() - pos) as usize);
+            let (now, later) = rest.split_at(n);
+            let at = pos - seg.base();
+            match self.write_mode {
+                WriteMode::Mapped => seg.write_at(at, now)?,
+                WriteMode::Pwrite => seg.pwrite_at(at, now)?,
+            }
+            pos += n as u64;
+            rest = later;
+        }
+        writer.buf_start = pos;
+        self.write_pos.store(pos, Ordering::Release);
+        Ok(pos)
     }
 
     /// Removes the oldest segment (retention). Never the one being written.
@@ -545,6 +609,53 @@ mod tests {
         assert_eq!(rec.end, end);
         assert_eq!(log.write_pos(), end);
         assert!(CommitLog::open(dir.path(), 8192, 0, 0, |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn replicated_bytes_land_verbatim_and_a_cut_record_is_not_scanned_until_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (master, _) = CommitLog::open(&dir.path().join("m"), 4096, 0, 0, |_, _| {}).unwrap();
+        let body = vec![3u8; 1000];
+        let offs: Vec<u64> = (0..5).map(|_| append(&master, &body)).collect();
+        let end = master.write_pos();
+        let (slave, _) = CommitLog::open(&dir.path().join("s"), 4096, 0, 0, |_, _| {}).unwrap();
+        // Feed in 700-byte chunks that cut records and stop at segment ends.
+        let mut pos = 0;
+        while pos < end {
+            let seg_end = pos - pos % 4096 + 4096;
+            let n = 700.min(seg_end.min(end) - pos) as usize;
+            let chunk = master.read(pos, n).unwrap();
+            let next = slave.append_raw(pos, &chunk).unwrap();
+            assert_eq!(next, pos + n as u64);
+            // What is scannable is exactly the complete records below the end.
+            if let Some(&cut) = offs.iter().find(|&&o| o < next && o + 1092 > next) {
+                assert!(matches!(slave.scan_at(cut, CrcCheck::Verify), Ok(None)));
+            }
+            pos = next;
+        }
+        assert_eq!(slave.write_pos(), end);
+        for &o in &offs {
+            let r = slave.read_record(o, CrcCheck::Verify).unwrap();
+            assert_eq!(
+                record::decode_message(&r, CrcCheck::Verify).unwrap().body,
+                &body[..]
+            );
+        }
+        // A gap is refused; an empty log takes a master's segment boundary as its start.
+        assert!(matches!(
+            slave.append_raw(end + 8, b"x"),
+            Err(StoreError::ReplicaOffset { .. })
+        ));
+        let (late, _) = CommitLog::open(&dir.path().join("l"), 4096, 0, 0, |_, _| {}).unwrap();
+        let tail = master.read(offs[3], 1092).unwrap();
+        assert_eq!(late.append_raw(offs[3], &tail).unwrap(), offs[3] + 1092);
+        assert_eq!(late.min_offset(), 4096);
+        drop(late);
+        let mut seen = Vec::new();
+        let (late, rec) = CommitLog::open(&dir.path().join("l"), 4096, 4096, 0, |o, _| seen.push(o)).unwrap();
+        assert_eq!(seen, [offs[3]]);
+        assert_eq!(rec.end, offs[3] + 1092);
+        assert_eq!(late.write_pos(), offs[3] + 1092);
     }
 
     #[test]

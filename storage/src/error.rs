@@ -39,6 +39,8 @@ pub enum StoreError {
     Locked(PathBuf),
     #[error("the store is shut down")]
     Closed,
+    #[error("replicated bytes start at CommitLog offset {got}, but this log ends at {expected}")]
+    ReplicaOffset { expected: u64, got: u64 },
     #[error("flush did not complete within {0:?}")]
     FlushTimeout(std::time::Duration),
 }

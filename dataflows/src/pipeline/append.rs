@@ -1,9 +1,12 @@
 //! Stage (B), "append": each epoch's queued units are written to the CommitLog as one group;
 //! the epoch's replies wait in the ack table until the "durable" probe after this stage passes
-//! it. Under SYNC_FLUSH the stage holds a capability for the epoch until the flusher reports
-//! the group durable (or `syncFlushTimeout` passes: FLUSH_DISK_TIMEOUT), so one fdatasync
-//! answers the whole group. An epoch of units its callers appended themselves (ASYNC_FLUSH)
-//! passes straight through to dispatch.
+//! it. The stage holds a capability for the epoch until the group is as safe as the broker
+//! promises: under SYNC_FLUSH until the flusher reports it durable (or `syncFlushTimeout`
+//! passes: FLUSH_DISK_TIMEOUT), on a SYNC_MASTER until a slave reports having it (or
+//! `slaveTimeout` passes: FLUSH_SLAVE_TIMEOUT; no slave able to take it: SLAVE_NOT_AVAILABLE at
+//! once) — both when both apply — so one fdatasync and one slave report answer the whole group.
+//! An epoch of units its callers appended themselves (ASYNC_FLUSH) passes straight through to
+//! dispatch.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,23 +20,63 @@ use timely::dataflow::StreamVec;
 
 use super::acks::Acks;
 use super::ingress::Pending;
+use super::replica::SyncReplication;
 use super::{AppendReply, ReplyFn};
 
-/// A group appended under SYNC_FLUSH, waiting for its fdatasync.
-struct AwaitingFlush {
+/// A group appended, waiting for its fdatasync and/or a slave's report.
+struct Awaiting {
     end: u64,
     since: Instant,
     cap: Capability<u64>,
+    /// SYNC_FLUSH: wait for the flusher.
+    flush: bool,
+    /// SYNC_MASTER with a slave able to take it: wait for the slave.
+    replica: bool,
+}
+
+/// What a group still waits for, and how long it may.
+struct Waits {
+    sync_flush: Option<Duration>,
+    replication: Option<SyncReplication>,
+}
+
+impl Waits {
+    /// Whether `a` may be answered now; if not, how long until it times out.
+    fn settled(&self, a: &Awaiting, durable: u64, replicated: u64) -> Result<(bool, bool), Duration> {
+        let elapsed = a.since.elapsed();
+        let mut wait = Duration::MAX;
+        let flushed = !a.flush || durable >= a.end;
+        if !flushed {
+            let limit = self.sync_flush.unwrap_or_default();
+            if elapsed < limit {
+                wait = wait.min(limit - elapsed);
+            }
+        }
+        let acked = !a.replica || replicated >= a.end;
+        if !acked {
+            let limit = self.replication.as_ref().map(|r| r.timeout).unwrap_or_default();
+            if elapsed < limit {
+                wait = wait.min(limit - elapsed);
+            }
+        }
+        if wait == Duration::MAX {
+            Ok((flushed, acked))
+        } else {
+            Err(wait)
+        }
+    }
 }
 
 /// Appends epochs of units.
 pub(crate) trait Append<'scope> {
     /// For each epoch number, takes the epoch's work from `pending`, appends its units to
     /// `store`, files their replies in `acks`, and emits `(epoch, end of the log it reached)`
-    /// once the group may be acknowledged (at once, or once durable under SYNC_FLUSH).
+    /// once the group may be acknowledged (at once, or once durable under SYNC_FLUSH and
+    /// replicated on a SYNC_MASTER).
     fn append(
         self,
         store: Arc<MessageStore>,
+        replication: Option<SyncReplication>,
         pending: Pending,
         acks: Acks,
     ) -> StreamVec<'scope, u64, (u64, u64)>;
@@ -43,12 +86,16 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
     fn append(
         self,
         store: Arc<MessageStore>,
+        replication: Option<SyncReplication>,
         pending: Pending,
         acks: Acks,
     ) -> StreamVec<'scope, u64, (u64, u64)> {
         let scope = self.scope();
         let sync = store.config().flush_disk_type == FlushDiskType::SyncFlush;
-        let sync_timeout: Duration = store.config().sync_flush_timeout;
+        let waits = Waits {
+            sync_flush: sync.then_some(store.config().sync_flush_timeout),
+            replication,
+        };
         self.unary_frontier(Pipeline, "append", move |_cap, info| {
             if sync {
                 let activator = scope.worker().sync_activator_for(info.address.to_vec());
@@ -56,8 +103,14 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
                     let _ = activator.activate();
                 });
             }
+            if let Some(r) = &waits.replication {
+                let activator = scope.worker().sync_activator_for(info.address.to_vec());
+                r.acks.on_advance(Box::new(move || {
+                    let _ = activator.activate();
+                }));
+            }
             let timer = scope.activator_for(info.address.clone());
-            let mut awaiting: VecDeque<AwaitingFlush> = VecDeque::new();
+            let mut awaiting: VecDeque<Awaiting> = VecDeque::new();
             move |(input, _frontier), output| {
                 input.for_each_time(|time, data| {
                     for epoch in data.flat_map(|d| d.drain(..)) {
@@ -73,21 +126,34 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
                             work.requests.into_iter().map(|r| (r.unit, r.reply)).unzip();
                         let replies: Vec<AppendReply> = match store.append(&units) {
                             Ok(outcome) => {
+                                let end = outcome.end_offset;
+                                let replica = match &waits.replication {
+                                    Some(r) if r.acks.available(end) => {
+                                        r.acks.offer(end);
+                                        Some(true)
+                                    }
+                                    Some(_) => Some(false),
+                                    None => None,
+                                };
                                 if sync {
-                                    store.flusher().request(outcome.end_offset);
-                                    awaiting.push_back(AwaitingFlush {
-                                        end: outcome.end_offset,
+                                    store.flusher().request(end);
+                                }
+                                if sync || replica == Some(true) {
+                                    awaiting.push_back(Awaiting {
+                                        end,
                                         since: Instant::now(),
                                         cap: time.retain(0),
+                                        flush: sync,
+                                        replica: replica == Some(true),
                                     });
                                 } else {
-                                    let end = outcome.end_offset.max(work.appended_end);
-                                    output.session(&time).give((epoch, end));
+                                    output.session(&time).give((epoch, end.max(work.appended_end)));
                                 }
                                 outcome
                                     .units
                                     .into_iter()
                                     .map(|r| match r {
+                                        Ok(a) if replica == Some(false) => AppendReply::SlaveNotAvailable(a),
                                         Ok(a) => AppendReply::Stored(a),
                                         Err(e) => AppendReply::Refused(e),
                                     })
@@ -103,21 +169,31 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
                             .insert(epoch, callbacks.into_iter().zip(replies).collect());
                     }
                 });
-                // Release every group the flusher has made durable (or that timed out).
-                let durable = store.flusher().durable_offset();
+                // Release every group that is as safe as promised (or whose wait timed out), in
+                // order: a later group never overtakes an earlier one.
+                let durable = if sync { store.flusher().durable_offset() } else { 0 };
+                let replicated = waits.replication.as_ref().map_or(0, |r| r.acks.acked_offset());
                 while let Some(front) = awaiting.front() {
-                    let timed_out = front.since.elapsed() >= sync_timeout;
-                    if front.end > durable && !timed_out {
-                        timer.activate_after(sync_timeout.saturating_sub(front.since.elapsed()));
-                        break;
-                    }
+                    let (flushed, acked) = match waits.settled(front, durable, replicated) {
+                        Ok(done) => done,
+                        Err(wait) => {
+                            timer.activate_after(wait);
+                            break;
+                        }
+                    };
                     let Some(a) = awaiting.pop_front() else { break };
                     let epoch = *a.cap.time();
-                    if a.end > durable {
+                    if !flushed || !acked {
                         if let Some(list) = acks.borrow_mut().get_mut(&epoch) {
                             for (_, reply) in list.iter_mut() {
                                 if let AppendReply::Stored(v) = reply {
-                                    *reply = AppendReply::FlushTimeout(std::mem::take(v));
+                                    let v = std::mem::take(v);
+                                    // As 4.9: the slave's verdict is the one reported.
+                                    *reply = if acked {
+                                        AppendReply::FlushTimeout(v)
+                                    } else {
+                                        AppendReply::SlaveTimeout(v)
+                                    };
                                 }
                             }
                         }
@@ -148,6 +224,14 @@ mod tests {
     fn one_epoch(
         flush: FlushDiskType,
         bodies: &[&str],
+    ) -> (Vec<(u64, u64)>, Vec<AppendReply>, Arc<MessageStore>) {
+        one_epoch_replicated(flush, bodies, None)
+    }
+
+    fn one_epoch_replicated(
+        flush: FlushDiskType,
+        bodies: &[&str],
+        replication: Option<SyncReplication>,
     ) -> (Vec<(u64, u64)>, Vec<AppendReply>, Arc<MessageStore>) {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path(), flush);
@@ -183,7 +267,7 @@ mod tests {
                 vec![0u64]
                     .to_stream(scope)
                     .container::<Vec<_>>()
-                    .append(st, p, a)
+                    .append(st, replication, p, a)
                     .capture()
             });
             while worker.step_or_park(Some(Duration::from_millis(10))) {}
@@ -199,6 +283,108 @@ mod tests {
         drop(rx);
         let emitted = captured(out);
         (emitted, filed, store)
+    }
+
+    /// A slave whose acknowledgements a test moves by hand.
+    #[derive(Default)]
+    struct FakeSlave {
+        connected: bool,
+        acked: std::sync::atomic::AtomicU64,
+        offered: std::sync::atomic::AtomicU64,
+        wakes: std::sync::Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
+    }
+
+    impl crate::pipeline::ReplicaAcks for FakeSlave {
+        fn acked_offset(&self) -> u64 {
+            self.acked.load(std::sync::atomic::Ordering::Acquire)
+        }
+        fn available(&self, _end: u64) -> bool {
+            self.connected
+        }
+        fn offer(&self, end: u64) {
+            self.offered.fetch_max(end, std::sync::atomic::Ordering::AcqRel);
+        }
+        fn on_advance(&self, wake: Box<dyn Fn() + Send + Sync>) {
+            self.wakes.lock().unwrap().push(wake);
+        }
+    }
+
+    fn sync_master(slave: &Arc<FakeSlave>, timeout_ms: u64) -> Option<SyncReplication> {
+        Some(SyncReplication {
+            acks: slave.clone(),
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
+    #[test]
+    fn sync_master_without_a_slave_answers_slave_not_available_at_once() {
+        let slave = Arc::new(FakeSlave::default());
+        let (emitted, filed, _) = one_epoch_replicated(
+            FlushDiskType::AsyncFlush,
+            &["a", "b"],
+            sync_master(&slave, 60_000),
+        );
+        assert_eq!(emitted.len(), 1);
+        assert!(
+            filed
+                .iter()
+                .all(|r| matches!(r, AppendReply::SlaveNotAvailable(_))),
+            "{filed:?}"
+        );
+    }
+
+    #[test]
+    fn sync_master_acks_once_a_slave_reports_the_group() {
+        let slave = Arc::new(FakeSlave {
+            connected: true,
+            ..FakeSlave::default()
+        });
+        let s2 = slave.clone();
+        // The "slave" reports whatever was offered, a little later, and wakes the stage.
+        let reporter = std::thread::spawn(move || {
+            for _ in 0..500 {
+                let offered = s2.offered.load(std::sync::atomic::Ordering::Acquire);
+                if offered > 0 {
+                    std::thread::sleep(Duration::from_millis(30));
+                    s2.acked.store(offered, std::sync::atomic::Ordering::Release);
+                    for w in s2.wakes.lock().unwrap().iter() {
+                        w();
+                    }
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        let started = Instant::now();
+        let (emitted, filed, store) = one_epoch_replicated(
+            FlushDiskType::SyncFlush,
+            &["a", "b", "c"],
+            sync_master(&slave, 60_000),
+        );
+        reporter.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert_eq!(emitted, [(0, store.commitlog().write_pos())]);
+        assert!(
+            filed.iter().all(|r| matches!(r, AppendReply::Stored(_))),
+            "{filed:?}"
+        );
+    }
+
+    #[test]
+    fn sync_master_answers_flush_slave_timeout_when_no_report_comes() {
+        let slave = Arc::new(FakeSlave {
+            connected: true,
+            ..FakeSlave::default()
+        });
+        let started = Instant::now();
+        let (emitted, filed, _) =
+            one_epoch_replicated(FlushDiskType::AsyncFlush, &["a"], sync_master(&slave, 200));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(emitted.len(), 1);
+        assert!(
+            filed.iter().all(|r| matches!(r, AppendReply::SlaveTimeout(_))),
+            "{filed:?}"
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub(super) struct Ingress {
     pub(super) appended_end: AtomicU64,
     /// Set while a wake-up for `appended_end` is pending or deliberately deferred.
     pub(super) dispatch_armed: AtomicBool,
+    /// SYNC_MASTER: every put waits for a slave, so every put takes the group commit.
+    pub(super) sync_replication: bool,
 }
 
 /// After a dispatch-only epoch, further appends by callers wait this long for the next one

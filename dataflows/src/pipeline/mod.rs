@@ -35,6 +35,7 @@ mod append;
 mod delivery;
 mod dispatch;
 mod ingress;
+mod replica;
 mod submitter;
 mod waiting;
 
@@ -53,6 +54,7 @@ use timely::dataflow::operators::Probe;
 
 pub use delivery::Deliver;
 pub use dispatch::Dispatch;
+pub use replica::{ReplicaAcks, SyncReplication};
 pub use submitter::Submitter;
 pub use waiting::{is_waiting_topic, Schedule};
 
@@ -67,10 +69,29 @@ pub enum AppendReply {
     Stored(Vec<Appended>),
     /// Stored, but SYNC_FLUSH did not complete within `syncFlushTimeout` (FLUSH_DISK_TIMEOUT).
     FlushTimeout(Vec<Appended>),
+    /// Stored, but no slave acknowledged it within `slaveTimeout` (SYNC_MASTER:
+    /// FLUSH_SLAVE_TIMEOUT).
+    SlaveTimeout(Vec<Appended>),
+    /// Stored, but no slave could take it: none connected, or the best one more than
+    /// `haSlaveFallbehindMax` behind (SYNC_MASTER: SLAVE_NOT_AVAILABLE).
+    SlaveNotAvailable(Vec<Appended>),
     /// Refused before being written: too large, bad topic…
     Refused(StoreError),
     /// The group could not be written (I/O error) or the pipeline stopped.
     Failed(String),
+}
+
+impl AppendReply {
+    /// Where the unit's messages went, when it was stored (with whatever guarantee).
+    pub fn appended(&self) -> Option<&[Appended]> {
+        match self {
+            AppendReply::Stored(a)
+            | AppendReply::FlushTimeout(a)
+            | AppendReply::SlaveTimeout(a)
+            | AppendReply::SlaveNotAvailable(a) => Some(a),
+            AppendReply::Refused(_) | AppendReply::Failed(_) => None,
+        }
+    }
 }
 
 /// One unit to append and where its answer goes. The callback runs on the core thread: it
@@ -129,6 +150,18 @@ impl CorePipeline {
         hooks: StageHooks,
         max_queued_bytes: usize,
     ) -> std::io::Result<CorePipeline> {
+        Self::start_replicated(store, hooks, max_queued_bytes, None)
+    }
+
+    /// [`CorePipeline::start`] for a SYNC_MASTER: each group is also acknowledged only once a
+    /// slave has it (or answered SLAVE_NOT_AVAILABLE / FLUSH_SLAVE_TIMEOUT), and every put goes
+    /// through the group commit, whatever the flush mode.
+    pub fn start_replicated(
+        store: Arc<MessageStore>,
+        hooks: StageHooks,
+        max_queued_bytes: usize,
+        replication: Option<SyncReplication>,
+    ) -> std::io::Result<CorePipeline> {
         let ingress = Arc::new(Ingress {
             queue: Mutex::new(Some(VecDeque::new())),
             queued_bytes: AtomicUsize::new(0),
@@ -138,6 +171,7 @@ impl CorePipeline {
             stopping: AtomicBool::new(false),
             appended_end: AtomicU64::new(0),
             dispatch_armed: AtomicBool::new(false),
+            sync_replication: replication.is_some(),
         });
         let ing = ingress.clone();
         let st = store.clone();
@@ -145,7 +179,9 @@ impl CorePipeline {
         let thread = std::thread::Builder::new()
             .name("sluice-core".into())
             .spawn(move || {
-                timely::execute_directly(move |worker| run_core(worker, store, ing, hooks, ready_tx))
+                timely::execute_directly(move |worker| {
+                    run_core(worker, store, ing, hooks, replication, ready_tx)
+                })
             })?;
         // Wait until the dataflow is built (the ingress activator exists).
         let _ = ready_rx.recv_timeout(Duration::from_secs(10));
@@ -194,6 +230,7 @@ fn run_core(
     store: Arc<MessageStore>,
     ingress: Arc<Ingress>,
     hooks: StageHooks,
+    replication: Option<SyncReplication>,
     ready: std::sync::mpsc::Sender<()>,
 ) {
     let pending: Pending = Rc::new(RefCell::new(BTreeMap::new()));
@@ -201,7 +238,7 @@ fn run_core(
     let probe = ProbeHandle::<u64>::new();
     worker.dataflow::<u64, _, _>(|scope| {
         ingress::ingress(scope, ingress.clone(), pending.clone()) // (A)
-            .append(store.clone(), pending.clone(), acks.clone()) // (B)
+            .append(store.clone(), replication, pending.clone(), acks.clone()) // (B)
             .probe_with(&probe) // "durable": acks follow its frontier
             .dispatch(store.clone()) // (C)
             .schedule(hooks.schedule.clone()) // (D)

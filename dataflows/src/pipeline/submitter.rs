@@ -22,10 +22,10 @@ pub struct Submitter {
 impl Submitter {
     /// Whether units are appended by their caller ([`Submitter::append_here`]): under
     /// ASYNC_FLUSH the ack needs nothing but the copy into the mapping, and a hop to the core
-    /// thread and back would cost two wake-ups per request. Under SYNC_FLUSH units go through
-    /// [`Submitter::submit`] to the core thread's group commit.
+    /// thread and back would cost two wake-ups per request. Under SYNC_FLUSH, and on a
+    /// SYNC_MASTER, units go through [`Submitter::submit`] to the core thread's group commit.
     pub fn appends_in_caller(&self) -> bool {
-        self.store.config().flush_disk_type == FlushDiskType::AsyncFlush
+        self.store.config().flush_disk_type == FlushDiskType::AsyncFlush && !self.ingress.sync_replication
     }
 
     /// Appends a unit on the calling thread and wakes stage (A) to dispatch it (stages C–E run
@@ -72,6 +72,12 @@ impl Submitter {
             }
         };
         Ok(reply)
+    }
+
+    /// Bytes replicated from a master (a slave's log) now reach `end`: dispatch them as stages
+    /// C–E do local appends (queues, indexes, long polls).
+    pub fn replicated(&self, end: u64) {
+        self.ingress.appended(end);
     }
 
     /// Queues a unit; its reply callback runs once it is stored (or refused).
@@ -135,7 +141,7 @@ impl Submitter {
         let deadline = Instant::now() + timeout;
         self.put(req).map_err(|(e, _)| e)?;
         let reply = rx.recv_timeout(timeout).ok();
-        if let Some(AppendReply::Stored(a) | AppendReply::FlushTimeout(a)) = &reply {
+        if let Some(a) = reply.as_ref().and_then(AppendReply::appended) {
             if let Some(end) = a.iter().map(|m| m.phys_offset + u64::from(m.size)).max() {
                 self.store
                     .wait_dispatched(end, deadline.saturating_duration_since(Instant::now()));

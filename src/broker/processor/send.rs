@@ -97,11 +97,7 @@ pub fn send_now(
 }
 
 fn finish(state: &BrokerState, cmd: &RemotingCommand, plan: SendPlan, stored: put::Stored) -> Outbound {
-    let code = if stored.flush_timeout {
-        response::FLUSH_DISK_TIMEOUT
-    } else {
-        response::SUCCESS
-    };
+    let code = stored.code;
     put::count(state, &plan.topic, stored.appended.len() as u64);
     success(
         state,

@@ -105,7 +105,10 @@ pub enum Reentered {
 impl From<AppendReply> for Reentered {
     fn from(reply: AppendReply) -> Reentered {
         match reply {
-            AppendReply::Stored(a) | AppendReply::FlushTimeout(a) => Reentered::Stored(a),
+            AppendReply::Stored(a)
+            | AppendReply::FlushTimeout(a)
+            | AppendReply::SlaveTimeout(a)
+            | AppendReply::SlaveNotAvailable(a) => Reentered::Stored(a),
             AppendReply::Refused(e) => Reentered::Refused(e.to_string()),
             AppendReply::Failed(_) => Reentered::Retry,
         }

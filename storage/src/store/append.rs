@@ -112,6 +112,28 @@ impl MessageStore {
         }
     }
 
+    /// Appends bytes replicated from a master at `offset` (see [`CommitLog::append_raw`]):
+    /// the slave's write path. They are dispatched like local appends, by
+    /// [`MessageStore::dispatch_to`], once whole records are there. Returns the new end.
+    ///
+    /// [`CommitLog::append_raw`]: crate::commitlog::CommitLog::append_raw
+    pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<u64, StoreError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Closed);
+        }
+        let mut offsets = self.queue_offsets.lock().map_err(|_| StoreError::Closed)?;
+        let before = self.commitlog.write_pos();
+        if before == offset {
+            return self.commitlog.append_raw(offset, data);
+        }
+        // An empty log restarting at the master's segment: dispatch starts there too.
+        let _dispatch = self.dispatch_lock.lock().map_err(|_| StoreError::Closed)?;
+        let end = self.commitlog.append_raw(offset, data)?;
+        offsets.clear();
+        self.dispatched.store(offset, Ordering::Release);
+        Ok(end)
+    }
+
     fn append_unit(
         &self,
         session: &mut AppendSession<'_>,
