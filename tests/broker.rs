@@ -9,70 +9,14 @@ use sluice_remoting::batch::encode_record;
 use sluice_remoting::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
-use sluice_remoting::header::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
-use sluice_remoting::header::send::{SendMessageRequestHeader, SendMessageResponseHeader};
+use sluice_remoting::header::pull::PullMessageResponseHeader;
+use sluice_remoting::header::send::SendMessageResponseHeader;
 use sluice_remoting::RemotingCommand;
 use sluice_storage::record::{self, CrcCheck};
 
 mod common;
 
-use common::{cluster, cluster_with, Cluster, T};
-
-fn send_cmd(topic: &str, queue: i32, body: &str, props: &str) -> RemotingCommand {
-    let h = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: queue,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(props.into()),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        max_reconsume_times: None,
-        batch: false,
-        broker_name: None,
-    };
-    let mut cmd = RemotingCommand::request(request::SEND_MESSAGE_V2).with_body(Bytes::from(body.to_owned()));
-    cmd.ext_fields = h.to_ext_v2();
-    cmd
-}
-
-fn pull_cmd(topic: &str, queue: i32, offset: i64, expr: &str, suspend_ms: i64) -> RemotingCommand {
-    let h = PullMessageRequestHeader {
-        consumer_group: "cg".into(),
-        topic: topic.into(),
-        queue_id: queue,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0x2 | 0x4,
-        commit_offset: 0,
-        suspend_timeout_millis: suspend_ms,
-        subscription: Some(expr.into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_forward_client_id: None,
-    };
-    RemotingCommand::request(request::PULL_MESSAGE).with_header(&h)
-}
-
-fn bodies(reply: &RemotingCommand) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < reply.body.len() {
-        let r = record::decode(&reply.body[pos..], CrcCheck::Verify).unwrap();
-        let record::Decoded::Message(m) = r else {
-            panic!("blank in a pull body")
-        };
-        out.push(String::from_utf8_lossy(m.body).into_owned());
-        pos += m.total_size;
-    }
-    out
-}
+use common::{bodies, cluster, cluster_with, pull_cmd, send_cmd, Cluster, T};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_pull_long_poll_offsets_and_query() {

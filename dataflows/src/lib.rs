@@ -12,4 +12,7 @@
 pub mod analytics;
 pub mod pipeline;
 
-pub use pipeline::{AppendReply, AppendRequest, CorePipeline, PipelineError, StageHooks, Submitter};
+pub use pipeline::{
+    AppendReply, AppendRequest, CorePipeline, PipelineError, ReplicaAcks, StageHooks, Submitter,
+    SyncReplication,
+};

@@ -39,8 +39,12 @@ pub struct BrokerConfig {
     pub auto_create_subscription_group: bool,
     pub default_topic_queue_nums: u32,
     pub broker_permission: i32,
-    /// `brokerRole`: only ASYNC_MASTER / SYNC_MASTER run today.
-    pub broker_role: String,
+    /// `brokerRole`.
+    pub broker_role: BrokerRole,
+    /// Replication (master/slave, protocol.md §9.1): `haMasterAddress`, `slaveTimeout`,
+    /// `haSlaveFallbehindMax`, `haSendHeartbeatInterval`, `haHousekeepingInterval`,
+    /// `haTransferBatchSize`.
+    pub ha: HaConfig,
     pub long_polling_enable: bool,
     pub short_polling_time_mills: u64,
     /// How often the broker re-registers with every NameServer (ms).
@@ -74,7 +78,8 @@ impl Default for BrokerConfig {
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
             broker_permission: 6,
-            broker_role: "ASYNC_MASTER".into(),
+            broker_role: BrokerRole::AsyncMaster,
+            ha: HaConfig::default(),
             long_polling_enable: true,
             short_polling_time_mills: 1000,
             register_name_server_period: 30_000,
@@ -141,11 +146,33 @@ impl BrokerConfig {
                 self.default_topic_queue_nums = n;
             }
             "brokerPermission" => self.broker_permission = parse(key, v)?,
-            "brokerRole" => match v {
-                "ASYNC_MASTER" | "SYNC_MASTER" => self.broker_role = v.into(),
-                "SLAVE" => return Err(bad(key, v, "slaves are not supported yet")),
-                _ => return Err(bad(key, v, "expected ASYNC_MASTER, SYNC_MASTER or SLAVE")),
-            },
+            "brokerRole" => {
+                self.broker_role = match v {
+                    "ASYNC_MASTER" => BrokerRole::AsyncMaster,
+                    "SYNC_MASTER" => BrokerRole::SyncMaster,
+                    "SLAVE" => BrokerRole::Slave,
+                    _ => return Err(bad(key, v, "expected ASYNC_MASTER, SYNC_MASTER or SLAVE")),
+                }
+            }
+            "haMasterAddress" => {
+                // As 4.9: shorter than 6 characters means "not set".
+                self.ha.master_address = (v.len() >= 6).then(|| v.to_owned());
+            }
+            "slaveTimeout" => self.ha.slave_timeout = Duration::from_millis(parse(key, v)?),
+            "haSlaveFallbehindMax" => self.ha.slave_fallbehind_max = parse(key, v)?,
+            "haSendHeartbeatInterval" => {
+                self.ha.heartbeat_interval = Duration::from_millis(positive(key, v)?)
+            }
+            "haHousekeepingInterval" => {
+                self.ha.housekeeping_interval = Duration::from_millis(positive(key, v)?)
+            }
+            "haTransferBatchSize" => {
+                let n: usize = parse(key, v)?;
+                if !(1024..=16 << 20).contains(&n) {
+                    return Err(bad(key, v, "expected 1024–16777216"));
+                }
+                self.ha.transfer_batch_size = n;
+            }
             "longPollingEnable" => self.long_polling_enable = parse_bool(key, v)?,
             "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
             "registerNameServerPeriod" => self.register_name_server_period = parse(key, v)?,
@@ -191,6 +218,28 @@ impl BrokerConfig {
         Ok(warnings)
     }
 
+    /// Applies 4.9's rules between `brokerRole` and `brokerId`: a master registers as brokerId 0
+    /// whatever the file says (returned as a warning); a slave needs a brokerId ≥ 1.
+    pub fn check_role(&mut self) -> Result<Option<String>, BrokerConfigError> {
+        match self.broker_role {
+            BrokerRole::Slave if self.broker_id == 0 => Err(bad(
+                "brokerId",
+                "0",
+                "a SLAVE needs a brokerId of 1 or more (0 is the master's)",
+            )),
+            BrokerRole::Slave => Ok(None),
+            role if self.broker_id != 0 => {
+                let was = self.broker_id;
+                self.broker_id = 0;
+                Ok(Some(format!(
+                    "brokerId={was} ignored: a {} registers as brokerId 0",
+                    role.as_str()
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// The HA listener's port: `haListenPort`, else `listenPort + 1` (protocol.md §9.0 item 6).
     pub fn ha_port(&self) -> u16 {
         self.ha_listen_port
@@ -201,6 +250,70 @@ impl BrokerConfig {
     pub fn broker_addr(&self) -> SocketAddr {
         SocketAddr::new(self.broker_ip1, self.listen_port)
     }
+}
+
+/// `brokerRole`: what this broker is in its master/slave group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// Acks once stored here; slaves catch up (lag measured, not waited for).
+    AsyncMaster,
+    /// Acks once a slave has the message too (SLAVE_NOT_AVAILABLE / FLUSH_SLAVE_TIMEOUT else).
+    SyncMaster,
+    /// Replicates a master's CommitLog; refuses sends.
+    Slave,
+}
+
+impl BrokerRole {
+    /// RocketMQ's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+    }
+
+    pub fn is_slave(self) -> bool {
+        self == BrokerRole::Slave
+    }
+}
+
+/// Replication settings (RocketMQ 4.9's names and defaults).
+#[derive(Debug, Clone)]
+pub struct HaConfig {
+    /// `haMasterAddress`: the master's HA address, instead of the one the NameServer returns.
+    pub master_address: Option<String>,
+    /// `slaveTimeout` (3000 ms): how long a SYNC_MASTER put waits for a slave.
+    pub slave_timeout: Duration,
+    /// `haSlaveFallbehindMax` (256 MiB): a slave further behind cannot take SYNC_MASTER puts.
+    pub slave_fallbehind_max: u64,
+    /// `haSendHeartbeatInterval` (5000 ms): idle master → heartbeat; slave → report.
+    pub heartbeat_interval: Duration,
+    /// `haHousekeepingInterval` (20000 ms): a connection silent this long is closed.
+    pub housekeeping_interval: Duration,
+    /// `haTransferBatchSize` (32 KiB): bytes per transfer.
+    pub transfer_batch_size: usize,
+}
+
+impl Default for HaConfig {
+    fn default() -> Self {
+        HaConfig {
+            master_address: None,
+            slave_timeout: Duration::from_millis(3000),
+            slave_fallbehind_max: 256 << 20,
+            heartbeat_interval: Duration::from_millis(5000),
+            housekeeping_interval: Duration::from_millis(20_000),
+            transfer_batch_size: 32 * 1024,
+        }
+    }
+}
+
+fn positive(key: &str, v: &str) -> Result<u64, BrokerConfigError> {
+    let n: u64 = parse(key, v)?;
+    if n == 0 {
+        return Err(bad(key, v, "must be positive"));
+    }
+    Ok(n)
 }
 
 /// Splits `a;b` NameServer lists.
@@ -240,5 +353,30 @@ mod tests {
         assert_eq!(c.schedule.transaction_check_max, 3);
         assert_eq!(c.store.max_delay_level(), 2);
         assert!(c.apply_properties("transactionCheckInterval=0").is_err());
+    }
+
+    #[test]
+    fn roles_and_broker_ids_follow_4_9() {
+        let mut c = BrokerConfig::default();
+        c.apply_properties("brokerRole=SLAVE\nbrokerId=0\n").unwrap();
+        assert!(c.check_role().is_err(), "a slave needs brokerId >= 1");
+        c.apply_properties("brokerId=2\nhaMasterAddress=10.0.0.1:10912\nslaveTimeout=500\n")
+            .unwrap();
+        assert_eq!(c.check_role().unwrap(), None);
+        assert_eq!(c.broker_role, BrokerRole::Slave);
+        assert_eq!(c.ha.master_address.as_deref(), Some("10.0.0.1:10912"));
+        assert_eq!(c.ha.slave_timeout, Duration::from_millis(500));
+        let mut m = BrokerConfig::default();
+        m.apply_properties("brokerRole=SYNC_MASTER\nbrokerId=3\nhaMasterAddress=x\n")
+            .unwrap();
+        let warning = m.check_role().unwrap().unwrap();
+        assert!(warning.contains("brokerId=3"), "{warning}");
+        assert_eq!(m.broker_id, 0);
+        assert_eq!(
+            m.ha.master_address, None,
+            "shorter than 6 characters is unset, as in 4.9"
+        );
+        assert!(m.apply_properties("brokerRole=MASTER").is_err());
+        assert!(m.apply_properties("haSendHeartbeatInterval=0").is_err());
     }
 }

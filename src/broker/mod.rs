@@ -6,6 +6,7 @@
 //! * [`processor`] — one file per request family; [`processor::dispatch`] routes by code.
 //! * [`error`] — [`error::BrokerError`], what a failed request answers.
 //! * [`put`] — the put service every write goes through (route, store, count).
+//! * [`ha`] — master/slave replication (the HA listener and links, SYNC_MASTER acks).
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
 //! * [`schedule`] — messages that wait (delay levels, timers, half messages) and the retry /
 //!   DLQ copies: the `sluice-schedule` thread, fed by the pipeline's stage (D).
@@ -15,6 +16,7 @@ pub mod analytics_http;
 pub mod clients;
 pub mod config;
 pub mod error;
+pub mod ha;
 pub mod locks;
 pub mod long_poll;
 pub mod processor;
@@ -32,7 +34,7 @@ use std::time::{Duration, Instant};
 use crate::broker::schedule::{Scheduler, TransactionLog, Waker};
 use anyhow::Context;
 use sluice_dataflows::analytics::{AnalyticsConfig, AnalyticsRuntime};
-use sluice_dataflows::{CorePipeline, StageHooks, Submitter};
+use sluice_dataflows::{CorePipeline, ReplicaAcks, StageHooks, Submitter, SyncReplication};
 use sluice_parquet::{Archiver, ExportOptions};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
 use sluice_storage::MessageStore;
@@ -40,7 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use self::clients::ClientManager;
-use self::config::BrokerConfig;
+use self::config::{BrokerConfig, BrokerRole};
 use self::locks::QueueLocks;
 use self::long_poll::LongPolls;
 use self::topics::TopicManager;
@@ -72,6 +74,10 @@ pub struct BrokerState {
     /// The Parquet archiver retention consults (`archiveEnable`); QUERY_MESSAGE and
     /// VIEW_MESSAGE_BY_ID fall back to its files.
     pub archiver: Option<Arc<Archiver>>,
+    /// Replication: a master's HA listener, or a slave's link to its master.
+    pub ha: Option<ha::Ha>,
+    /// A slave's master (`brokerAddr`), as the NameServer last said: where metadata syncs from.
+    pub master_addr: std::sync::Mutex<Option<String>>,
 }
 
 impl BrokerState {
@@ -157,6 +163,9 @@ impl BrokerHandle {
         register::unregister_all(&self.state).await;
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            if let Some(ha) = &state.ha {
+                ha.stop();
+            }
             if let Ok(mut s) = state.scheduler.lock() {
                 if let Some(mut s) = s.take() {
                     s.shutdown();
@@ -191,6 +200,13 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         .with_context(|| format!("binding the broker port {}", config.listen_port))?;
     let local_addr = listener.local_addr()?;
     let mut config = config;
+    if let Some(warning) = config.check_role()? {
+        tracing::warn!("{warning}");
+    }
+    // An ephemeral broker port takes an ephemeral HA port too.
+    if config.listen_port == 0 && config.ha_listen_port.is_none() {
+        config.ha_listen_port = Some(0);
+    }
     config.listen_port = local_addr.port();
     let mut store_config = config.store.clone();
     store_config.store_host = config.broker_addr();
@@ -230,19 +246,41 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     };
     let analytics = Arc::new(analytics);
     let analytics_waker = analytics.waker();
-    let pipeline = CorePipeline::start(
+    let ha_master = start_ha_master(&mut config, &store, local_addr).await?;
+    let replication = match (&ha_master, config.broker_role) {
+        (Some(m), BrokerRole::SyncMaster) => Some(SyncReplication {
+            acks: m.clone(),
+            timeout: config.ha.slave_timeout,
+        }),
+        _ => None,
+    };
+    let feed = ha_master.clone();
+    let pipeline = CorePipeline::start_replicated(
         store.clone(),
         StageHooks {
             schedule: waker.hook(),
             delivery: Arc::new(move |adv| {
                 lp.notify(adv);
                 analytics_waker.notify(adv);
+                if let Some(m) = &feed {
+                    // ASYNC_MASTER: slaves get new data as soon as it is dispatched.
+                    m.offer(0);
+                }
             }),
         },
         config.max_ingress_bytes,
+        replication,
     )
     .context("starting the core pipeline")?;
     let submitter = pipeline.submitter();
+    let ha = match ha_master {
+        Some(m) => Some(ha::Ha::Master(m)),
+        None if config.broker_role.is_slave() => Some(ha::Ha::Slave(
+            ha::HaSlave::start(store.clone(), submitter.clone(), config.ha.clone())
+                .context("starting the replication link")?,
+        )),
+        None => None,
+    };
     let transactions = Arc::new(TransactionLog::new(store.meta().clone()));
     let state = Arc::new(BrokerState {
         config,
@@ -260,22 +298,14 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         boot_timestamp: sluice_storage::clock::now_millis(),
         analytics,
         archiver,
+        ha,
+        master_addr: std::sync::Mutex::new(None),
     });
-    let weak = Arc::downgrade(&state);
-    let scheduler = Scheduler::start(
-        state.store.clone(),
-        submitter,
-        state.config.schedule.clone(),
-        Arc::new(move |req| match weak.upgrade() {
-            Some(state) => processor::transaction::send_check(&state, req),
-            None => false,
-        }),
-        waker,
-        state.transactions.clone(),
-    )
-    .context("starting the scheduler")?;
-    if let Ok(mut s) = state.scheduler.lock() {
-        *s = Some(scheduler);
+    if state.config.broker_role.is_slave() {
+        // Delays, timers and transaction checks belong to the master (protocol.md §9.0 item 9).
+        tracing::info!(broker = %state.config.broker_name, id = state.config.broker_id, "SLAVE: no scheduler; replicating");
+    } else {
+        start_scheduler(&state, submitter, waker)?;
     }
     let mut tasks = Vec::new();
     let handler = Arc::new(BrokerHandler { state: state.clone() });
@@ -320,6 +350,70 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         analytics_http,
         tasks,
     })
+}
+
+/// Stage (D)'s thread: delay levels, timers, transaction checks (masters only).
+fn start_scheduler(state: &Arc<BrokerState>, submitter: Submitter, waker: Arc<Waker>) -> anyhow::Result<()> {
+    let weak = Arc::downgrade(state);
+    let scheduler = Scheduler::start(
+        state.store.clone(),
+        submitter,
+        state.config.schedule.clone(),
+        Arc::new(move |req| match weak.upgrade() {
+            Some(state) => processor::transaction::send_check(&state, req),
+            None => false,
+        }),
+        waker,
+        state.transactions.clone(),
+    )
+    .context("starting the scheduler")?;
+    if let Ok(mut s) = state.scheduler.lock() {
+        *s = Some(scheduler);
+    }
+    Ok(())
+}
+
+/// A master's HA listener on `haListenPort` (the broker's address, port + 1 by default). A
+/// SYNC_MASTER cannot keep its promise without it and does not start; an ASYNC_MASTER runs on
+/// without slaves, with a warning.
+async fn start_ha_master(
+    config: &mut BrokerConfig,
+    store: &Arc<MessageStore>,
+    local_addr: SocketAddr,
+) -> anyhow::Result<Option<Arc<ha::HaMaster>>> {
+    if config.broker_role.is_slave() {
+        return Ok(None);
+    }
+    let addr = SocketAddr::new(local_addr.ip(), config.ha_port());
+    if config.ha_listen_port.is_none() && config.analytics_http_port == Some(config.ha_port()) {
+        // Brokers configured before replication existed put the analytics listener here.
+        let why = format!(
+            "analyticsHttpPort={} is listenPort + 1, the default HA port: set haListenPort to replicate",
+            config.ha_port()
+        );
+        if config.broker_role == BrokerRole::SyncMaster {
+            anyhow::bail!("a SYNC_MASTER needs its HA port: {why}");
+        }
+        tracing::warn!("no slave can replicate from this ASYNC_MASTER: {why}");
+        return Ok(None);
+    }
+    let (st, ha_config) = (store.clone(), config.ha.clone());
+    let started = tokio::task::spawn_blocking(move || ha::HaMaster::start(st, ha_config, addr))
+        .await
+        .context("joining the HA start task")?;
+    match started {
+        Ok(m) => {
+            config.ha_listen_port = Some(m.local_addr().port());
+            Ok(Some(m))
+        }
+        Err(e) if config.broker_role == BrokerRole::SyncMaster => Err(anyhow::anyhow!(
+            "binding the HA port {addr} of a SYNC_MASTER: {e}"
+        )),
+        Err(e) => {
+            tracing::warn!(%addr, error = %e, "cannot bind the HA port: no slave can replicate from this ASYNC_MASTER");
+            Ok(None)
+        }
+    }
 }
 
 /// With `archiveEnable`, the archiver that retention must pass before deleting a segment.

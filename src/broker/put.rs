@@ -24,8 +24,18 @@ pub struct Stored {
     pub code: i32,
 }
 
-/// NO_PERMISSION unless `brokerPermission` allows writes.
+/// NO_PERMISSION unless `brokerPermission` allows writes; SERVICE_NOT_AVAILABLE on a slave
+/// (its log is its master's: writes go to the master, as 4.9's store answers).
 pub fn check_writable(state: &BrokerState) -> Result<(), BrokerError> {
+    if state.config.broker_role.is_slave() {
+        return Err(BrokerError::refused(
+            response::SERVICE_NOT_AVAILABLE,
+            format!(
+                "the broker[{}] is a SLAVE (brokerId {}): messages are sent to its master",
+                state.config.broker_name, state.config.broker_id
+            ),
+        ));
+    }
     if state.config.broker_permission & perm::WRITE == 0 {
         return Err(BrokerError::refused(
             response::NO_PERMISSION,

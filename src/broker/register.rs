@@ -9,7 +9,9 @@ use std::time::Duration;
 use sluice_remoting::body::register::RegisterBrokerBody;
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
-use sluice_remoting::header::route::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use sluice_remoting::header::route::{
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+};
 use sluice_remoting::net::connect::refuse_requests;
 use sluice_remoting::net::{connect, Connection};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
@@ -76,11 +78,33 @@ pub async fn register_all(state: &BrokerState, clients: &mut Clients) {
             continue;
         };
         match client.request(register_command(state), TIMEOUT).await {
-            Ok(r) if r.code == response::SUCCESS => tracing::debug!(namesrv = addr, "registered"),
+            Ok(r) if r.code == response::SUCCESS => {
+                tracing::debug!(namesrv = addr, "registered");
+                learn_master(state, &r);
+            }
             Ok(r) => {
                 tracing::warn!(namesrv = addr, code = r.code, remark = ?r.remark, "registration refused")
             }
             Err(e) => tracing::warn!(namesrv = addr, error = %e, "registration failed"),
+        }
+    }
+}
+
+/// A slave learns its master from the registration's answer: the master's HA address (for
+/// the replication link, unless `haMasterAddress` is set) and its broker address (metadata).
+fn learn_master(state: &BrokerState, reply: &RemotingCommand) {
+    let Some(super::ha::Ha::Slave(slave)) = &state.ha else {
+        return;
+    };
+    let Ok(h) = reply.decode_header::<RegisterBrokerResponseHeader>() else {
+        return;
+    };
+    let master = h.master_addr.filter(|a| !a.is_empty());
+    slave.set_master_from_namesrv(h.ha_server_addr.filter(|a| !a.is_empty()));
+    if let Ok(mut m) = state.master_addr.lock() {
+        if *m != master {
+            tracing::info!(master = ?master, "master broker address from the NameServer");
+            *m = master;
         }
     }
 }

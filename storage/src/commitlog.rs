@@ -396,7 +396,7 @@ impl CommitLog {
         let end = writer.buf_start;
         if offset != end {
             let empty = end == self.min_offset() && self.segments().len() == 1;
-            if !(empty && offset % self.segment_size == 0) {
+            if !(empty && offset.is_multiple_of(self.segment_size)) {
                 return Err(StoreError::ReplicaOffset {
                     expected: end,
                     got: offset,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::broker::schedule::rebuild;
 use crate::broker::schedule::{with_record, CheckRequest, TxState};
-use sluice_remoting::codes::request;
+use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::transaction::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader, TransactionResolution,
 };
@@ -27,6 +27,12 @@ pub async fn end_transaction(
     cmd: &RemotingCommand,
     h: EndTransactionRequestHeader,
 ) -> Handled {
+    if state.config.broker_role.is_slave() {
+        return Err(BrokerError::refused(
+            response::SLAVE_NOT_AVAILABLE,
+            "a SLAVE does not end transactions: END_TRANSACTION goes to the master",
+        ));
+    }
     let resolution = match h.resolution() {
         Some(TransactionResolution::Unknown) => {
             tracing::debug!(producer = %conn.peer(), offset = h.commit_log_offset, "transaction state unknown");

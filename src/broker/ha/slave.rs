@@ -1,0 +1,276 @@
+//! The slave side of the HA stream (protocol.md §9.0 items 1–2, §9.1): connect to the master's
+//! HA address (`haMasterAddress`, else the one the NameServer returned at registration), report
+//! this log's end at once (a 5.x slave does; 4.9.8 waits 5 s), append each transfer verbatim to
+//! the CommitLog — after fdatasync under SYNC_FLUSH — report the new end, and let the pipeline
+//! dispatch it (ConsumeQueues, IndexFiles, long polls) as it dispatches local appends. A report
+//! goes out at least every `haSendHeartbeatInterval`; a master silent for
+//! `haHousekeepingInterval` (counted from the last read, as 5.x does) is dropped and dialled
+//! again. A restarted slave resumes from its own end; a transfer that does not start there is a
+//! protocol error (reconnect).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sluice_dataflows::Submitter;
+use sluice_storage::{FlushDiskType, MessageStore};
+
+use super::wire;
+use crate::broker::config::HaConfig;
+
+/// Between connection attempts.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// Socket read timeout: how often the loop looks at the clock while waiting.
+const TICK: Duration = Duration::from_millis(500);
+/// The largest transfer accepted (a master sends `haTransferBatchSize`, 32 KiB by default).
+const MAX_TRANSFER: usize = 16 << 20;
+
+/// What `brokerStatus` / `haStatus` show of a slave's link.
+#[derive(Debug, Clone, Default)]
+pub struct LinkStatus {
+    /// The master's HA address this slave is connected to.
+    pub master: Option<String>,
+    /// The last transfer or heartbeat's offset: how far the master was known to be.
+    pub master_offset: u64,
+    /// When the master was last heard from.
+    pub last_read: Option<Instant>,
+}
+
+struct Shared {
+    store: Arc<MessageStore>,
+    submitter: Submitter,
+    config: HaConfig,
+    /// The master's HA address from the NameServer (REGISTER_BROKER's `haServerAddr`).
+    from_namesrv: Mutex<Option<String>>,
+    status: Mutex<LinkStatus>,
+    stop: AtomicBool,
+}
+
+/// A slave's replication link to its master.
+pub struct HaSlave {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl HaSlave {
+    pub fn start(
+        store: Arc<MessageStore>,
+        submitter: Submitter,
+        config: HaConfig,
+    ) -> std::io::Result<Arc<HaSlave>> {
+        let shared = Arc::new(Shared {
+            store,
+            submitter,
+            config,
+            from_namesrv: Mutex::new(None),
+            status: Mutex::new(LinkStatus::default()),
+            stop: AtomicBool::new(false),
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("sluice-ha-slave".into())
+            .spawn(move || run(&s))?;
+        Ok(Arc::new(HaSlave {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        }))
+    }
+
+    /// The master's HA address as the NameServer says (used unless `haMasterAddress` is set).
+    pub fn set_master_from_namesrv(&self, addr: Option<String>) {
+        let mut m = self.shared.from_namesrv.lock().unwrap_or_else(|e| e.into_inner());
+        if *m != addr {
+            tracing::info!(master = ?addr, "master HA address from the NameServer");
+            *m = addr;
+        }
+    }
+
+    pub fn status(&self) -> LinkStatus {
+        self.shared
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// This slave's end of the log.
+    pub fn offset(&self) -> u64 {
+        self.shared.store.commitlog().write_pos()
+    }
+
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn master_addr(shared: &Shared) -> Option<String> {
+    shared.config.master_address.clone().or_else(|| {
+        shared
+            .from_namesrv
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    })
+}
+
+fn run(shared: &Shared) {
+    let mut last_error: Option<String> = None;
+    while !shared.stop.load(Ordering::Acquire) {
+        let Some(addr) = master_addr(shared) else {
+            std::thread::sleep(TICK);
+            continue;
+        };
+        match session(shared, &addr) {
+            Ok(()) => last_error = None,
+            Err(e) => {
+                let e = e.to_string();
+                // Say it once per kind of failure, not every second.
+                if last_error.as_deref() != Some(e.as_str()) {
+                    tracing::warn!(master = %addr, error = %e, "replication link down; retrying");
+                }
+                last_error = Some(e);
+            }
+        }
+        if let Ok(mut s) = shared.status.lock() {
+            s.master = None;
+        }
+        let until = Instant::now() + RECONNECT_DELAY;
+        while Instant::now() < until && !shared.stop.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A connection whose reads wait in ticks, reporting on time in between.
+struct Link<'a> {
+    shared: &'a Shared,
+    stream: TcpStream,
+    last_read: Instant,
+    last_report: Instant,
+}
+
+impl Link<'_> {
+    fn report(&mut self) -> std::io::Result<()> {
+        let end = self.shared.store.commitlog().write_pos();
+        self.stream.write_all(&wire::report(end))?;
+        self.last_report = Instant::now();
+        Ok(())
+    }
+
+    /// Fills `buf` entirely; `Ok(false)` when stopping.
+    fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<bool> {
+        let mut got = 0;
+        while got < buf.len() {
+            if self.shared.stop.load(Ordering::Acquire) {
+                return Ok(false);
+            }
+            match self.stream.read(buf.get_mut(got..).unwrap_or_default()) {
+                Ok(0) => return Err(std::io::Error::other("the master closed the connection")),
+                Ok(n) => {
+                    got += n;
+                    self.last_read = Instant::now();
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if self.last_read.elapsed() >= self.shared.config.housekeeping_interval {
+                        return Err(std::io::Error::other(format!(
+                            "nothing from the master for {:?}",
+                            self.shared.config.housekeeping_interval
+                        )));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            if self.last_report.elapsed() >= self.shared.config.heartbeat_interval {
+                self.report()?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn resolve(addr: &str) -> std::io::Result<SocketAddr> {
+    addr.to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("cannot resolve {addr}")))
+}
+
+fn session(shared: &Shared, addr: &str) -> std::io::Result<()> {
+    let stream = TcpStream::connect_timeout(&resolve(addr)?, Duration::from_secs(3))?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(TICK))?;
+    stream.set_write_timeout(Some(shared.config.housekeeping_interval))?;
+    let now = Instant::now();
+    let mut link = Link {
+        shared,
+        stream,
+        last_read: now,
+        last_report: now,
+    };
+    link.report()?;
+    tracing::info!(
+        master = addr,
+        from = shared.store.commitlog().write_pos(),
+        "replicating from the master"
+    );
+    if let Ok(mut s) = shared.status.lock() {
+        s.master = Some(addr.to_owned());
+    }
+    let result = receive(&mut link);
+    let _ = link.stream.shutdown(Shutdown::Both);
+    result
+}
+
+fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
+    let shared = link.shared;
+    let store = &shared.store;
+    let sync_flush = store.config().flush_disk_type == FlushDiskType::SyncFlush;
+    let mut head = [0u8; wire::HEADER_LEN];
+    let mut data = Vec::new();
+    loop {
+        if !link.fill(&mut head)? {
+            return Ok(());
+        }
+        let h = wire::parse_header(&head, MAX_TRANSFER).map_err(std::io::Error::other)?;
+        let mine = store.commitlog().write_pos();
+        if mine != 0 && h.offset != mine {
+            return Err(std::io::Error::other(format!(
+                "the master sent bytes from {} but this slave's log ends at {mine}",
+                h.offset
+            )));
+        }
+        if let Ok(mut s) = shared.status.lock() {
+            s.master_offset = h.offset + h.size as u64;
+            s.last_read = Some(Instant::now());
+        }
+        if h.size == 0 {
+            continue; // heartbeat
+        }
+        data.resize(h.size, 0);
+        if !link.fill(&mut data)? {
+            return Ok(());
+        }
+        let end = store
+            .append_replicated(h.offset, &data)
+            .map_err(|e| std::io::Error::other(format!("appending replicated bytes: {e}")))?;
+        if sync_flush {
+            store.flusher().request(end);
+            store
+                .flusher()
+                .wait_durable(end, store.config().sync_flush_timeout)
+                .map_err(|e| std::io::Error::other(format!("flushing replicated bytes: {e}")))?;
+        }
+        shared.submitter.replicated(end);
+        link.report()?;
+    }
+}

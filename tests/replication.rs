@@ -1,0 +1,234 @@
+//! Master/slave replication in one process: a NameServer, a master and a slave on loopback, each
+//! with its own store (protocol.md §9.1). The slave finds its master through the NameServer's
+//! answer to its registration, as a RocketMQ slave does. Faults with real processes are in the
+//! interop suite; here: what SYNC_MASTER answers, byte-for-byte logs, an empty slave joining a
+//! master with several segments, a restarted slave resuming, a slave refusing sends.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice::broker::config::BrokerConfig;
+use sluice::broker::ha::Ha;
+use sluice::broker::BrokerHandle;
+use sluice::namesrv::{NamesrvConfig, NamesrvHandle};
+use sluice_remoting::codes::response;
+use sluice_remoting::net::Connection;
+use sluice_storage::MessageStore;
+use tokio::sync::watch;
+
+mod common;
+
+use common::{connect, send_cmd, T};
+
+struct Node {
+    handle: Option<BrokerHandle>,
+    stop: watch::Sender<bool>,
+}
+
+impl Node {
+    async fn start(dir: &Path, namesrv: &str, props: &str) -> Node {
+        let mut cfg = BrokerConfig {
+            listen_port: 0,
+            broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ..BrokerConfig::default()
+        };
+        cfg.store.store_path_root_dir = dir.to_path_buf();
+        cfg.apply_properties(&format!(
+            "namesrvAddr={namesrv}\nmappedFileSizeCommitLog=65536\nregisterNameServerPeriod=1000\n{props}"
+        ))
+        .unwrap();
+        let (stop, rx) = watch::channel(false);
+        let handle = sluice::broker::start(cfg, rx).await.unwrap();
+        Node {
+            handle: Some(handle),
+            stop,
+        }
+    }
+
+    fn handle(&self) -> &BrokerHandle {
+        self.handle.as_ref().unwrap()
+    }
+
+    fn store(&self) -> &Arc<MessageStore> {
+        &self.handle().state.store
+    }
+
+    async fn client(&self) -> Arc<Connection> {
+        connect(self.handle().local_addr()).await
+    }
+
+    /// Waits until this master has `n` slaves connected.
+    async fn wait_slaves(&self, n: usize) {
+        let Some(Ha::Master(m)) = &self.handle().state.ha else {
+            panic!("not a master")
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while m.slaves().len() != n {
+            assert!(
+                Instant::now() < deadline,
+                "{} slaves, expected {n}",
+                m.slaves().len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(h) = self.handle.take() {
+            h.join().await.unwrap();
+        }
+    }
+}
+
+async fn namesrv() -> (NamesrvHandle, watch::Sender<bool>) {
+    let (stop, rx) = watch::channel(false);
+    let cfg = NamesrvConfig {
+        listen_port: 0,
+        bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ..NamesrvConfig::default()
+    };
+    (sluice::namesrv::start(cfg, rx).await.unwrap(), stop)
+}
+
+async fn send(c: &Connection, topic: &str, queue: i32, body: &str) -> i32 {
+    c.request(send_cmd(topic, queue, body, "TAGS\u{1}a\u{2}"), T)
+        .await
+        .unwrap()
+        .code
+}
+
+/// Waits until the slave's log and queues match the master's.
+async fn caught_up(master: &Node, slave: &Node, topic: &str, queues: u32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (m, s) = (master.store(), slave.store());
+        let same_log = s.commitlog().write_pos() == m.commitlog().write_pos();
+        let same_queues = (0..queues).all(|q| s.max_queue_offset(topic, q) == m.max_queue_offset(topic, q));
+        if same_log && same_queues {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slave at {} (queues {:?}), master at {} (queues {:?})",
+            s.commitlog().write_pos(),
+            (0..queues)
+                .map(|q| s.max_queue_offset(topic, q))
+                .collect::<Vec<_>>(),
+            m.commitlog().write_pos(),
+            (0..queues)
+                .map(|q| m.max_queue_offset(topic, q))
+                .collect::<Vec<_>>(),
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The two logs hold the same bytes from the slave's first offset on.
+fn same_bytes(master: &MessageStore, slave: &MessageStore) {
+    let (m, s) = (master.commitlog(), slave.commitlog());
+    let seg = m.segment_size();
+    let mut pos = s.min_offset();
+    while pos < s.write_pos() {
+        let n = (seg - pos % seg).min(s.write_pos() - pos) as usize;
+        assert_eq!(
+            &*m.read(pos, n).unwrap(),
+            &*s.read(pos, n).unwrap(),
+            "bytes at {pos}"
+        );
+        pos += n as u64;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_acks_once_its_slave_has_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, ns_stop) = namesrv().await;
+    let ns_addr = ns.local_addr().to_string();
+    let master = Node::start(
+        &dir.path().join("m"),
+        &ns_addr,
+        "brokerRole=SYNC_MASTER\nslaveTimeout=2000\n",
+    )
+    .await;
+    let c = master.client().await;
+    // No slave yet: stored, but the producer is told it is not replicated.
+    assert_eq!(send(&c, "Rep", 0, "alone").await, response::SLAVE_NOT_AVAILABLE);
+
+    let slave = Node::start(&dir.path().join("s"), &ns_addr, "brokerRole=SLAVE\nbrokerId=1\n").await;
+    master.wait_slaves(1).await;
+    for i in 0..200 {
+        let code = send(&c, "Rep", i % 4, &format!("m{i}")).await;
+        assert_eq!(code, response::SUCCESS, "send {i}");
+        // SUCCESS means the slave has it (one producer: the master's end is this message's).
+        assert!(slave.store().commitlog().write_pos() >= master.store().commitlog().write_pos());
+    }
+    caught_up(&master, &slave, "Rep", 4).await;
+    same_bytes(master.store(), slave.store());
+    assert_eq!(slave.store().max_queue_offset("Rep", 0), 51);
+
+    // A slave refuses sends; the master names the slave's weaker guarantee once it is gone.
+    let sc = slave.client().await;
+    assert_eq!(
+        send(&sc, "Rep", 0, "to the slave").await,
+        response::SERVICE_NOT_AVAILABLE
+    );
+    slave.stop().await;
+    master.wait_slaves(0).await;
+    assert_eq!(send(&c, "Rep", 0, "after").await, response::SLAVE_NOT_AVAILABLE);
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_slave_starts_at_the_last_segment_and_a_restarted_one_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, ns_stop) = namesrv().await;
+    let ns_addr = ns.local_addr().to_string();
+    let master = Node::start(&dir.path().join("m"), &ns_addr, "brokerRole=ASYNC_MASTER\n").await;
+    let c = master.client().await;
+    let body = "x".repeat(1000);
+    // Several 64 KiB segments before any slave exists.
+    for i in 0..200 {
+        assert_eq!(send(&c, "Seg", i % 2, &body).await, response::SUCCESS);
+    }
+    let end = master.store().commitlog().write_pos();
+    assert!(end > 3 * 65536, "{end}");
+    let slave = Node::start(&dir.path().join("s"), &ns_addr, "brokerRole=SLAVE\nbrokerId=1\n").await;
+    master.wait_slaves(1).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slave.store().commitlog().write_pos() < end {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(slave.store().commitlog().min_offset(), end - end % 65536);
+    same_bytes(master.store(), slave.store());
+    // Its queues hold what its log holds: the messages from the master's last segment on.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slave.store().max_queue_offset("Seg", 1) < 100 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Stopped, then restarted on its own store: it resumes from its end.
+    slave.stop().await;
+    master.wait_slaves(0).await;
+    for i in 0..50 {
+        assert_eq!(send(&c, "Seg", i % 2, &body).await, response::SUCCESS);
+    }
+    let slave = Node::start(&dir.path().join("s"), &ns_addr, "brokerRole=SLAVE\nbrokerId=1\n").await;
+    master.wait_slaves(1).await;
+    // Live data reaches it too, without waiting for a poll.
+    for i in 0..20 {
+        assert_eq!(send(&c, "Seg", i % 2, &body).await, response::SUCCESS);
+    }
+    caught_up(&master, &slave, "Seg", 2).await;
+    same_bytes(master.store(), slave.store());
+    slave.stop().await;
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}
