@@ -13,8 +13,10 @@ use sluice::broker::config::BrokerConfig;
 use sluice::broker::ha::Ha;
 use sluice::broker::BrokerHandle;
 use sluice::namesrv::{NamesrvConfig, NamesrvHandle};
-use sluice_remoting::codes::response;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::offsets::UpdateConsumerOffsetRequestHeader;
 use sluice_remoting::net::Connection;
+use sluice_remoting::RemotingCommand;
 use sluice_storage::MessageStore;
 use tokio::sync::watch;
 
@@ -100,6 +102,17 @@ async fn send(c: &Connection, topic: &str, queue: i32, body: &str) -> i32 {
         .code
 }
 
+async fn commit(c: &Connection, group: &str, topic: &str, queue: i32, offset: i64) {
+    let h = UpdateConsumerOffsetRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: queue,
+        commit_offset: offset,
+    };
+    let cmd = RemotingCommand::request(request::UPDATE_CONSUMER_OFFSET).with_header(&h);
+    assert_eq!(c.request(cmd, T).await.unwrap().code, response::SUCCESS);
+}
+
 /// Waits until the slave's log and queues match the master's.
 async fn caught_up(master: &Node, slave: &Node, topic: &str, queues: u32) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -169,8 +182,26 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     same_bytes(master.store(), slave.store());
     assert_eq!(slave.store().max_queue_offset("Rep", 0), 51);
 
-    // A slave refuses sends; the master names the slave's weaker guarantee once it is gone.
+    // Metadata: the slave learns the master's topics and committed offsets (first sync after
+    // 3 s), and an offset committed on the slave is never rolled back by an older master's.
+    commit(&c, "g1", "Rep", 0, 40).await;
     let sc = slave.client().await;
+    let meta = slave.store().meta().clone();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slave.handle().state.topics.get("Rep").is_none()
+        || meta.consumer_offset("g1", "Rep", 0).unwrap() != Some(40)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the slave never synced topics and offsets"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    commit(&sc, "g1", "Rep", 0, 45).await;
+    tokio::time::sleep(Duration::from_secs(11)).await; // one more sync period
+    assert_eq!(meta.consumer_offset("g1", "Rep", 0).unwrap(), Some(45));
+
+    // A slave refuses sends; the master names the slave's weaker guarantee once it is gone.
     assert_eq!(
         send(&sc, "Rep", 0, "to the slave").await,
         response::SERVICE_NOT_AVAILABLE

@@ -342,6 +342,9 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         None => None,
     };
     tasks.push(tokio::spawn(register::run(state.clone(), shutdown.clone())));
+    if state.config.broker_role.is_slave() {
+        tasks.push(tokio::spawn(ha::sync::run(state.clone(), shutdown.clone())));
+    }
     tasks.push(tokio::spawn(expire_clients(state.clone(), shutdown)));
     tracing::info!(addr = %local_addr, broker = %state.config.broker_name, "broker listening");
     Ok(BrokerHandle {

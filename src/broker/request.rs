@@ -62,6 +62,8 @@ pub enum Request {
     ConsumedBy(TopicRequestHeader),
     UpdateGroup(Box<WireGroup>),
     AllGroups,
+    AllConsumerOffsets,
+    AllDelayOffsets,
     ResetOffset(Box<ResetOffsetRequestHeader>),
     SendBack(Box<ConsumerSendMsgBackRequestHeader>),
     EndTransaction(Box<EndTransactionRequestHeader>),
@@ -219,6 +221,8 @@ pub static ROUTES: &[Route] = &[
         Ok(Request::UpdateGroup(Box::new(body(c, "subscription group")?)))
     }),
     route(code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, |_| Ok(Request::AllGroups)),
+    route(code::GET_ALL_CONSUMER_OFFSET, |_| Ok(Request::AllConsumerOffsets)),
+    route(code::GET_ALL_DELAY_OFFSET, |_| Ok(Request::AllDelayOffsets)),
     reads(code::INVOKE_BROKER_TO_RESET_OFFSET, |c| {
         Ok(Request::ResetOffset(Box::new(
             ResetOffsetRequestHeader::from_ext(&c.ext_fields)?,

@@ -218,6 +218,19 @@ impl TopicManager {
     }
 }
 
+/// A topic config as the wire (a master's GET_ALL_TOPIC_CONFIG) has it.
+pub fn from_wire(w: &WireTopicConfig) -> TopicConfig {
+    TopicConfig {
+        topic_name: w.topic_name.clone(),
+        read_queue_nums: w.read_queue_nums.max(0) as u32,
+        write_queue_nums: w.write_queue_nums.max(0) as u32,
+        perm: w.perm,
+        topic_filter_type: TopicConfig::default().topic_filter_type,
+        topic_sys_flag: w.topic_sys_flag,
+        order: w.order,
+    }
+}
+
 /// The wire form of a topic config.
 pub fn to_wire(t: &TopicConfig) -> WireTopicConfig {
     let mut w = WireTopicConfig::new(t.topic_name.clone(), t.read_queue_nums as i32);

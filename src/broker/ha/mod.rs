@@ -5,6 +5,7 @@
 
 pub mod master;
 pub mod slave;
+pub mod sync;
 pub mod wire;
 
 use std::sync::Arc;

@@ -146,7 +146,18 @@ pub fn update_group(
     if g.group_name.trim().is_empty() {
         return Err(BrokerError::system("the group name is blank"));
     }
-    let config = SubscriptionGroupConfig {
+    let config = from_wire(g);
+    state
+        .store
+        .meta()
+        .put_subscription_group(&config)
+        .map_err(BrokerError::system)?;
+    Ok(super::ok(cmd))
+}
+
+/// A subscription group as the wire (and a master's GET_ALL_SUBSCRIPTIONGROUP_CONFIG) has it.
+pub fn from_wire(g: WireGroup) -> SubscriptionGroupConfig {
+    SubscriptionGroupConfig {
         group_name: g.group_name,
         consume_enable: g.consume_enable,
         consume_from_min_enable: g.consume_from_min_enable,
@@ -156,13 +167,7 @@ pub fn update_group(
         broker_id: g.broker_id.max(0) as u64,
         which_broker_when_consume_slowly: g.which_broker_when_consume_slowly.max(0) as u64,
         notify_consumer_ids_changed_enable: g.notify_consumer_ids_changed_enable,
-    };
-    state
-        .store
-        .meta()
-        .put_subscription_group(&config)
-        .map_err(BrokerError::system)?;
-    Ok(super::ok(cmd))
+    }
 }
 
 pub fn all_groups(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {

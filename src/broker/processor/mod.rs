@@ -114,6 +114,8 @@ async fn handle(
         Request::ConsumedBy(h) => consumer_admin::consumed_by(state, cmd, h)?,
         Request::UpdateGroup(g) => consumer_admin::update_group(state, cmd, *g)?,
         Request::AllGroups => consumer_admin::all_groups(state, cmd)?,
+        Request::AllConsumerOffsets => offsets::all_consumer_offsets(state, cmd)?,
+        Request::AllDelayOffsets => offsets::all_delay_offsets(state, cmd)?,
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
         Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
         Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,

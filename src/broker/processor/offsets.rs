@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use sluice_remoting::body::offsets::{ConsumerOffsetTable, DelayOffsetTable};
+use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::response;
 use sluice_remoting::header::offsets::{
     GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader,
@@ -124,4 +126,37 @@ pub fn search_by_timestamp(
             .store
             .search_offset_by_timestamp(&h.topic, queue, h.timestamp),
     )
+}
+
+/// GET_ALL_CONSUMER_OFFSET (43): every committed offset as consumerOffset.json (a slave's
+/// metadata sync, protocol.md §9.1).
+pub fn all_consumer_offsets(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+) -> Result<Outbound, BrokerError> {
+    let mut table = ConsumerOffsetTable::default();
+    for (group, topic, queue, offset) in state
+        .store
+        .meta()
+        .all_consumer_offsets()
+        .map_err(BrokerError::system)?
+    {
+        table
+            .offset_table
+            .entry(ConsumerOffsetTable::key(&topic, &group))
+            .or_default()
+            .insert(queue as i32, offset as i64);
+    }
+    Ok(super::ok_with(cmd, table.to_json()))
+}
+
+/// GET_ALL_DELAY_OFFSET (45): each delay level's progress as delayOffset.json.
+pub fn all_delay_offsets(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
+    let table = DelayOffsetTable {
+        offset_table: crate::broker::schedule::delay::offsets(&state.store)
+            .into_iter()
+            .map(|(level, next)| (level, next as i64))
+            .collect(),
+    };
+    Ok(super::ok_with(cmd, table.to_json()))
 }

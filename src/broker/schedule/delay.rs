@@ -15,6 +15,30 @@ fn progress_name(level: i32) -> String {
     format!("delay:{level}")
 }
 
+/// Each level's next queue offset, as delayOffset.json holds it (level → offset): what a
+/// master answers GET_ALL_DELAY_OFFSET with.
+pub fn offsets(store: &MessageStore) -> Vec<(i32, u64)> {
+    let levels = store.config().max_delay_level().max(0);
+    (1..=levels)
+        .map(|level| {
+            let next = store
+                .meta()
+                .schedule_progress(&progress_name(level))
+                .ok()
+                .flatten();
+            (level, next.unwrap_or(0))
+        })
+        .collect()
+}
+
+/// Records a master's delay offsets on a slave (a slave runs no scheduler; should it become
+/// the master, delivery resumes from here).
+pub fn set_offsets(store: &MessageStore, offsets: &[(i32, u64)]) {
+    for (level, next) in offsets {
+        let _ = store.meta().put_schedule_progress(&progress_name(*level), *next);
+    }
+}
+
 /// The per-level cursors.
 pub struct DelayLevels {
     /// Next queue offset to deliver, per level (index = level − 1).

@@ -69,6 +69,35 @@ impl MetaStore {
         Ok(out)
     }
 
+    /// Every committed offset: (group, topic, queue id, offset) — what a slave copies.
+    pub fn all_consumer_offsets(&self) -> Result<Vec<(String, String, u32, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_CONSUMER_OFFSETS)?, IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            if k.len() < 6 || k[k.len() - 5] != 0 {
+                continue;
+            }
+            let (names, q) = k.split_at(k.len() - 5);
+            let Some(sep) = names.iter().position(|&b| b == 0) else {
+                continue;
+            };
+            let group = String::from_utf8_lossy(&names[..sep]).into_owned();
+            let topic = String::from_utf8_lossy(&names[sep + 1..]).into_owned();
+            let mut qb = [0u8; 4];
+            qb.copy_from_slice(&q[1..]);
+            out.push((
+                group,
+                topic,
+                u32::from_be_bytes(qb),
+                u64_value("consumer offset", &v)?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Forgets every offset of `group` (optionally only for `topic`).
     pub fn delete_consumer_offsets(&self, group: &str, topic: Option<&str>) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();

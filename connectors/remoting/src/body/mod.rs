@@ -15,6 +15,7 @@
 //! | [`route`] | TopicRouteData, QueueData, BrokerData, ClusterInfo |
 //! | [`register`] | RegisterBrokerBody, TopicConfigSerializeWrapper, TopicConfig |
 //! | [`lock`] | LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody |
+//! | [`offsets`] | consumerOffset.json, delayOffset.json (a slave's copies of its master's) |
 //! | [`admin`] | TopicStatsTable, ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupWrapper, ResetOffsetBody |
 
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod enums;
 pub mod fastjson;
 pub mod heartbeat;
 pub mod lock;
+pub mod offsets;
 pub mod register;
 pub mod route;
 
