@@ -292,6 +292,9 @@ pub struct Broker {
     bp: u16,
     starts: u32,
     logs: Vec<PathBuf>,
+    /// `sluice <args>` instead of `sluice standalone` (a NameServer or broker of its own), and
+    /// the ports it must accept on to be up.
+    custom: Option<(String, Vec<String>, Vec<u16>)>,
 }
 
 impl Broker {
@@ -309,6 +312,23 @@ impl Broker {
             bp,
             starts: 0,
             logs: vec![],
+            custom: None,
+        }
+    }
+
+    /// A `sluice <args>` process (labelled `label` in logs) that is up once every port in
+    /// `ports` accepts; `np` is the NameServer port clients are given.
+    fn process(dir: &Path, label: &str, args: Vec<String>, ports: Vec<u16>, np: u16) -> Broker {
+        let bp = ports.first().copied().unwrap_or(np);
+        Broker {
+            child: None,
+            dir: dir.to_path_buf(),
+            conf: None,
+            np,
+            bp,
+            starts: 0,
+            logs: vec![],
+            custom: Some((label.to_owned(), args, ports)),
         }
     }
 
@@ -324,16 +344,21 @@ impl Broker {
         let restart = self.starts > 0;
         loop {
             self.starts += 1;
-            let log = self.dir.join(format!("broker-{}.log", self.starts));
+            let label = self.custom.as_ref().map_or("broker", |(l, _, _)| l.as_str());
+            let log = self.dir.join(format!("{label}-{}.log", self.starts));
             let errf = File::create(&log).expect("broker log");
             let mut cmd = Command::new(SLUICE);
-            cmd.arg("standalone")
-                .arg("--data-dir")
-                .arg(self.dir.join("data"))
-                .arg("--namesrv-port")
-                .arg(self.np.to_string())
-                .arg("--broker-port")
-                .arg(self.bp.to_string());
+            if let Some((_, args, _)) = &self.custom {
+                cmd.args(args);
+            } else {
+                cmd.arg("standalone")
+                    .arg("--data-dir")
+                    .arg(self.dir.join("data"))
+                    .arg("--namesrv-port")
+                    .arg(self.np.to_string())
+                    .arg("--broker-port")
+                    .arg(self.bp.to_string());
+            }
             if let Some(c) = &self.conf {
                 cmd.arg("-c").arg(c);
             }
@@ -362,7 +387,11 @@ impl Broker {
                     );
                     break;
                 }
-                if accepts(self.np) && accepts(self.bp) {
+                let ports = match &self.custom {
+                    Some((_, _, ports)) => ports.clone(),
+                    None => vec![self.np, self.bp],
+                };
+                if ports.iter().all(|&p| accepts(p)) {
                     self.child = Some(child);
                     // Give the broker a moment to register with the in-process NameServer.
                     thread::sleep(Duration::from_millis(500));
@@ -372,9 +401,7 @@ impl Broker {
                     let _ = child.kill();
                     let _ = child.wait();
                     panic!(
-                        "broker did not accept connections on {} and {} within 30 s; log tail:\n{}",
-                        self.np,
-                        self.bp,
+                        "{label} did not accept connections on {ports:?} within 30 s; log tail:\n{}",
                         tail(&log, 4000)
                     );
                 }
@@ -483,6 +510,8 @@ pub struct Ctx {
     tools: &'static Tools,
     procs: Vec<String>,
     pub broker: Broker,
+    /// Brokers started with [`Ctx::add_broker`] beside a NameServer of their own.
+    pub nodes: Vec<Broker>,
     // Dropped after the broker and the processes are gone.
     tmp: TempDir,
     // Declared last: the next test starts once all of the above is gone.
@@ -513,13 +542,73 @@ impl Ctx {
             tools,
             procs: vec![],
             broker,
+            nodes: vec![],
             tmp,
             _serial: serial,
         })
     }
 
+    /// Like [`Ctx::start`], but `ctx.broker` is a NameServer alone (`sluice namesrv`); brokers
+    /// join it with [`Ctx::add_broker`], each a process of its own, so that one can be killed
+    /// while the NameServer and the others run on.
+    pub fn start_cluster(test: &str) -> Option<Ctx> {
+        let (serial, tools) = prepare(test)?;
+        let tmp = TempDir::new(test);
+        let np = free_port();
+        let args = vec!["namesrv".into(), "--listen-port".into(), np.to_string()];
+        let mut broker = Broker::process(&tmp.0, "namesrv", args, vec![np], np);
+        broker.start();
+        eprintln!(
+            "interop: {test}: namesrv {} dir {}",
+            broker.namesrv(),
+            tmp.0.display()
+        );
+        Some(Ctx {
+            test: test.to_string(),
+            tools,
+            procs: vec![],
+            broker,
+            nodes: vec![],
+            tmp,
+            _serial: serial,
+        })
+    }
+
+    /// Starts `sluice broker -c <conf>` registered with this context's NameServer: `conf` plus
+    /// a free listenPort and haListenPort, brokerIP1=127.0.0.1 and a store of its own. Returns
+    /// its index in `nodes`.
+    pub fn add_broker(&mut self, label: &str, conf: &str) -> usize {
+        let port = free_port();
+        let ha = free_port();
+        let store = self.tmp.0.join(label);
+        let text = format!(
+            "{conf}\nlistenPort={port}\nhaListenPort={ha}\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\n",
+            store.display()
+        );
+        let path = self.tmp.0.join(format!("{label}.conf"));
+        fs::write(&path, text).expect("write broker.conf");
+        let args = vec![
+            "broker".into(),
+            "-c".into(),
+            path.display().to_string(),
+            "-n".into(),
+            self.namesrv(),
+        ];
+        let mut b = Broker::process(&self.tmp.0, label, args, vec![port], self.broker.np);
+        b.start();
+        eprintln!("interop: {}: {label} up on {port} (HA {ha})", self.test);
+        self.nodes.push(b);
+        self.nodes.len() - 1
+    }
+
     fn namesrv(&self) -> String {
         self.broker.namesrv()
+    }
+
+    /// This test's temporary directory (brokers added with [`Ctx::add_broker`] keep their
+    /// stores in `<it>/<label>`).
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp.0
     }
 
     /// Starts a driver: `client scenario --namesrv ... args...`.
@@ -574,6 +663,10 @@ impl Ctx {
             s.push('\n');
         }
         s.push_str(&self.broker.describe());
+        for n in &self.nodes {
+            s.push('\n');
+            s.push_str(&n.describe());
+        }
         panic!("{s}");
     }
 

@@ -25,7 +25,9 @@
 //! * `schedule.rs` — delay levels and timers (the due-time checks, their tests for each client);
 //! * `retry_dlq.rs` — failed deliveries through `%RETRY%<group>` into `%DLQ%<group>`;
 //! * `transaction.rs` — transactional messages and check-backs;
-//! * `durability.rs` — `kill -9` of the broker: acknowledged sends, scheduled work and open halves.
+//! * `durability.rs` — `kill -9` of the broker: acknowledged sends, scheduled work and open halves;
+//! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
+//!   with its store deleted loses no SEND_OK.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
@@ -34,6 +36,7 @@ mod ali_ons;
 mod cpp_client;
 mod durability;
 mod harness;
+mod replication;
 mod retry_dlq;
 mod rust_client;
 mod scenarios;

@@ -1,4 +1,5 @@
-//! A slave's metadata sync (protocol.md §9.0 item 5, §9.1): 3 s after start, then every 10 s,
+//! A slave's metadata sync (protocol.md §9.0 item 5, §9.1): as soon as it knows its master
+//! (4.9 waits 3 s), then every 10 s,
 //! it asks its master (the `masterAddr` the NameServer gave) for GET_ALL_TOPIC_CONFIG,
 //! GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET and GET_ALL_SUBSCRIPTIONGROUP_CONFIG.
 //! Topics and groups are replaced when the master's `dataVersion` moved, as 4.9 does. Consumer
@@ -22,7 +23,8 @@ use tokio::sync::watch;
 use crate::broker::processor::consumer_admin;
 use crate::broker::{schedule, topics, BrokerState};
 
-const FIRST_DELAY: Duration = Duration::from_secs(3);
+/// Before the first sync (the master's address comes with the first registration).
+const FIRST_DELAY: Duration = Duration::from_millis(500);
 const PERIOD: Duration = Duration::from_secs(10);
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -43,9 +45,13 @@ pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => break,
         }
-        wait = PERIOD;
         let master = state.master_addr.lock().ok().and_then(|m| m.clone());
-        let Some(master) = master else { continue };
+        let Some(master) = master else {
+            // Look again soon: the first sync follows the master's address closely.
+            wait = Duration::from_millis(200);
+            continue;
+        };
+        wait = PERIOD;
         if let Err(e) = sync_once(&state, &master, &mut seen).await {
             tracing::warn!(master = %master, error = %format!("{e:#}"), "metadata sync failed");
             seen.conn = None;

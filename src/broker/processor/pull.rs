@@ -66,7 +66,11 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
             ),
         );
     }
-    let Some(topic) = state.topics.get(&h.topic) else {
+    let Some(topic) = state
+        .topics
+        .get(&h.topic)
+        .or_else(|| replicated_topic(state, &h.topic))
+    else {
         return error(
             cmd,
             response::TOPIC_NOT_EXIST,
@@ -214,4 +218,26 @@ fn respond(cmd: &RemotingCommand, res: GetMessageResult, offset: u64) -> Outboun
         cmd: reply,
         extra_body: res.messages.into_iter().map(|m| m.into_bytes()).collect(),
     }
+}
+
+/// On a slave, a topic its log holds but its topic table does not know yet (the master died
+/// before the next metadata sync): its queues are in the replicated log, so it is served, and
+/// remembered with as many queues as the log has.
+fn replicated_topic(state: &BrokerState, topic: &str) -> Option<sluice_storage::meta::TopicConfig> {
+    if !state.config.broker_role.is_slave() {
+        return None;
+    }
+    let queues = state
+        .store
+        .queue_ids()
+        .into_iter()
+        .filter(|(t, _)| t == topic)
+        .map(|(_, q)| q + 1)
+        .max()?;
+    let queues = queues.max(state.config.default_topic_queue_nums);
+    let (config, created) = state.topics.ensure(topic, queues, 6).ok()?;
+    if created {
+        tracing::info!(topic, queues, "topic learned from the replicated log");
+    }
+    Some(config)
 }
