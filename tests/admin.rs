@@ -4,27 +4,16 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use sluice_remoting::body::admin::BROKER_RUNTIME_KEYS;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::RemotingCommand;
-
-use sluice::admin::{execute, AdminArgs};
 
 mod common;
 
 use common::cluster;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    admin: AdminArgs,
-}
-
 async fn run(ns: &str, args: &[&str]) -> anyhow::Result<String> {
-    let argv: Vec<&str> = ["admin", "-n", ns].iter().chain(args).copied().collect();
-    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
-    execute(cli.admin).await
+    common::admin(ns, args).await
 }
 
 async fn json(ns: &str, args: &[&str]) -> serde_json::Value {

@@ -182,6 +182,29 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     same_bytes(master.store(), slave.store());
     assert_eq!(slave.store().max_queue_offset("Rep", 0), 51);
 
+    // haStatus: the master lists its slave, acknowledged up to the master's end.
+    let end = master.store().commitlog().write_pos().to_string();
+    let m_addr = master.handle().state.broker_addr().to_string();
+    let out = common::admin(&ns_addr, &["haStatus", "-b", &m_addr])
+        .await
+        .unwrap();
+    assert!(out.contains("#InSyncSlaveNum") && out.contains(&end), "{out}");
+    let status: serde_json::Value = serde_json::from_str(
+        &common::admin(&ns_addr, &["haStatus", "-b", &m_addr, "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(status[0]["haConnectionInfo"][0]["diff"], 0, "{status}");
+    let s_addr = slave.handle().state.broker_addr().to_string();
+    let out = common::admin(&ns_addr, &["brokerStatus", "-b", &s_addr])
+        .await
+        .unwrap();
+    assert!(
+        out.contains("SLAVE") && out.contains("haReplicationLagBytes"),
+        "{out}"
+    );
+
     // Metadata: the slave learns the master's topics and committed offsets (first sync after
     // 3 s), and an offset committed on the slave is never rolled back by an older master's.
     commit(&c, "g1", "Rep", 0, 40).await;

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`topic`] | updateTopic, deleteTopic, topicList, topicRoute, topicStatus |
 //! | [`cluster`] | clusterList, brokerStatus |
+//! | [`ha`] | haStatus |
 //! | [`group`] | updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime |
 //! | [`message`] | queryMsgById, queryMsgByKey, queryMsgByOffset, sendMessage, consumeMessage, printMsg |
 //! | [`stats`] | statsAll |
@@ -17,6 +18,7 @@
 pub mod analytics;
 pub mod cluster;
 pub mod group;
+pub mod ha;
 pub mod message;
 pub mod output;
 pub mod stats;
@@ -76,6 +78,9 @@ pub enum AdminCommand {
     /// A broker's runtime statistics.
     #[command(name = "brokerStatus")]
     BrokerStatus(cluster::BrokerStatusArgs),
+    /// Replication: a master's slaves and their lag, or a slave's link.
+    #[command(name = "haStatus")]
+    HaStatus(ha::HaStatusArgs),
     /// Create or update a subscription group.
     #[command(name = "updateSubGroup")]
     UpdateSubGroup(group::UpdateSubGroupArgs),
@@ -125,6 +130,7 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::TopicStatus(a) => topic::topic_status(&admin, a).await,
         AdminCommand::ClusterList(a) => cluster::cluster_list(&admin, a).await,
         AdminCommand::BrokerStatus(a) => cluster::broker_status(&admin, a).await,
+        AdminCommand::HaStatus(a) => ha::ha_status(&admin, a).await,
         AdminCommand::UpdateSubGroup(a) => group::update_sub_group(&admin, a).await,
         AdminCommand::ConsumerProgress(a) => group::consumer_progress(&admin, a).await,
         AdminCommand::ConsumerConnection(a) => group::consumer_connection(&admin, a).await,

@@ -64,6 +64,7 @@ pub enum Request {
     AllGroups,
     AllConsumerOffsets,
     AllDelayOffsets,
+    HaStatus,
     ResetOffset(Box<ResetOffsetRequestHeader>),
     SendBack(Box<ConsumerSendMsgBackRequestHeader>),
     EndTransaction(Box<EndTransactionRequestHeader>),
@@ -223,6 +224,7 @@ pub static ROUTES: &[Route] = &[
     route(code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, |_| Ok(Request::AllGroups)),
     route(code::GET_ALL_CONSUMER_OFFSET, |_| Ok(Request::AllConsumerOffsets)),
     route(code::GET_ALL_DELAY_OFFSET, |_| Ok(Request::AllDelayOffsets)),
+    route(code::GET_BROKER_HA_STATUS, |_| Ok(Request::HaStatus)),
     reads(code::INVOKE_BROKER_TO_RESET_OFFSET, |c| {
         Ok(Request::ResetOffset(Box::new(
             ResetOffsetRequestHeader::from_ext(&c.ext_fields)?,

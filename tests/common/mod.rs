@@ -133,3 +133,17 @@ pub fn bodies(reply: &RemotingCommand) -> Vec<String> {
     }
     out
 }
+
+#[derive(clap::Parser)]
+struct AdminCli {
+    #[command(flatten)]
+    admin: sluice::admin::AdminArgs,
+}
+
+/// `sluice admin -n <ns> <args…>` through the library; the rendered output.
+pub async fn admin(ns: &str, args: &[&str]) -> anyhow::Result<String> {
+    use clap::Parser;
+    let argv: Vec<&str> = ["admin", "-n", ns].iter().chain(args).copied().collect();
+    let cli = AdminCli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    sluice::admin::execute(cli.admin).await
+}

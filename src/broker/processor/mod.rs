@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod consumer_admin;
+pub mod ha;
 pub mod heartbeat;
 pub mod lock;
 pub mod offsets;
@@ -116,6 +117,7 @@ async fn handle(
         Request::AllGroups => consumer_admin::all_groups(state, cmd)?,
         Request::AllConsumerOffsets => offsets::all_consumer_offsets(state, cmd)?,
         Request::AllDelayOffsets => offsets::all_delay_offsets(state, cmd)?,
+        Request::HaStatus => ha::ha_status(state, cmd),
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
         Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
         Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,

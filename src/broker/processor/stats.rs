@@ -115,7 +115,20 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         ("remainHowManyDataToCommit", "0 B".into()),
         ("remainTransientStoreBufferNumbs", "0".into()),
         ("commitLogDirCapacity", format!("Used: {:.2}%", disk * 100.0)),
+        ("brokerRole", state.config.broker_role.as_str().to_owned()),
     ];
+    let mut entries = entries;
+    // Replication: the slowest slave's lag (master), or this slave's lag and master.
+    let ha = super::ha::runtime_info(state);
+    if ha.master {
+        let behind = ha.ha_connection_info.iter().map(|c| c.diff).max();
+        entries.push(("haSlaveNums", ha.ha_connection_info.len().to_string()));
+        entries.push(("haReplicationLagBytes", behind.unwrap_or(0).to_string()));
+    } else {
+        let lag = ha.master_commit_log_max_offset - ha.ha_client_runtime_info.max_offset;
+        entries.push(("haMasterAddress", ha.ha_client_runtime_info.master_addr.clone()));
+        entries.push(("haReplicationLagBytes", lag.max(0).to_string()));
+    }
     let table: BTreeMap<String, String> = entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     super::ok_with(cmd, KvTable { table }.to_json())
 }

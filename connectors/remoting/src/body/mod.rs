@@ -14,6 +14,7 @@
 //! | [`heartbeat`] | HeartbeatData, SubscriptionData, CheckClientConfigBody |
 //! | [`route`] | TopicRouteData, QueueData, BrokerData, ClusterInfo |
 //! | [`register`] | RegisterBrokerBody, TopicConfigSerializeWrapper, TopicConfig |
+//! | [`ha`] | HARuntimeInfo (GET_BROKER_HA_STATUS) |
 //! | [`lock`] | LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody |
 //! | [`offsets`] | consumerOffset.json, delayOffset.json (a slave's copies of its master's) |
 //! | [`admin`] | TopicStatsTable, ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupWrapper, ResetOffsetBody |
@@ -22,6 +23,7 @@ pub mod admin;
 pub mod common;
 pub mod enums;
 pub mod fastjson;
+pub mod ha;
 pub mod heartbeat;
 pub mod lock;
 pub mod offsets;

@@ -184,6 +184,8 @@ super::code_table! {
     BROKER_HEARTBEAT = 904;
     /// 5.x broker container / HA.
     EXCHANGE_BROKER_HA_INFO = 906;
+    /// 5.x: a broker's replication status (mqadmin `haStatus`).
+    GET_BROKER_HA_STATUS = 907;
 }
 
 /// The send family: single (10, 310), batch (320) and request-reply (324, 325). §2.3.1

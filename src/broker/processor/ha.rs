@@ -1,0 +1,67 @@
+//! GET_BROKER_HA_STATUS (907, RocketMQ 5.x; mqadmin `haStatus`): a master's slaves with their
+//! acknowledged offsets and lag, or a slave's link to its master.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sluice_remoting::body::ha::{HaClientRuntimeInfo, HaConnectionRuntimeInfo, HaRuntimeInfo};
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::net::Outbound;
+use sluice_remoting::RemotingCommand;
+
+use crate::broker::ha::Ha;
+use crate::broker::BrokerState;
+
+/// Milliseconds since the epoch of an `Instant` in the past.
+fn epoch_ms(ago: Duration) -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    now.saturating_sub(ago).as_millis() as i64
+}
+
+/// The status as GET_BROKER_HA_STATUS answers it.
+pub fn runtime_info(state: &BrokerState) -> HaRuntimeInfo {
+    let end = state.store.commitlog().write_pos();
+    let mut info = HaRuntimeInfo {
+        master: !state.config.broker_role.is_slave(),
+        master_commit_log_max_offset: end as i64,
+        ..HaRuntimeInfo::default()
+    };
+    match &state.ha {
+        Some(Ha::Master(m)) => {
+            let max_gap = state.config.ha.slave_fallbehind_max;
+            info.ha_connection_info = m
+                .slaves()
+                .into_iter()
+                .map(|s| {
+                    let diff = end.saturating_sub(s.acked_offset);
+                    HaConnectionRuntimeInfo {
+                        addr: s.addr.to_string(),
+                        slave_ack_offset: s.acked_offset as i64,
+                        diff: diff as i64,
+                        in_sync: diff < max_gap,
+                        transfer_from_where: s.acked_offset as i64,
+                        transferred_byte_in_second: 0,
+                    }
+                })
+                .collect();
+            info.in_sync_slave_nums = info.ha_connection_info.iter().filter(|c| c.in_sync).count() as i32;
+        }
+        Some(Ha::Slave(s)) => {
+            let link = s.status();
+            info.master_commit_log_max_offset = link.master_offset as i64;
+            info.ha_client_runtime_info = HaClientRuntimeInfo {
+                is_activated: link.master.is_some(),
+                master_addr: link.master.unwrap_or_default(),
+                max_offset: end as i64,
+                last_read_timestamp: link.last_read.map_or(0, |t| epoch_ms(t.elapsed())),
+                ..HaClientRuntimeInfo::default()
+            };
+        }
+        None => {}
+    }
+    info
+}
+
+pub fn ha_status(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    super::ok_with(cmd, runtime_info(state).to_json())
+}
