@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
+pub const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
 /// The repository (read when the test runs: a test binary reused from a cache built in another
 /// checkout must not look in that checkout).
 fn root() -> PathBuf {
@@ -601,7 +601,7 @@ impl Ctx {
         self.nodes.len() - 1
     }
 
-    fn namesrv(&self) -> String {
+    pub fn namesrv(&self) -> String {
         self.broker.namesrv()
     }
 
