@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a NameServer (default 127.0.0.1:9876).
+    /// Run a NameServer (default 0.0.0.0:9876, every interface; `bindAddress` narrows it).
     Namesrv(namesrv::NamesrvArgs),
     /// Run a broker from a RocketMQ broker.conf (default port 10911).
     Broker(standalone::BrokerArgs),

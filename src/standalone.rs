@@ -1,7 +1,7 @@
 //! `sluice broker` and `sluice standalone`: start, wait for SIGINT/SIGTERM, stop cleanly;
 //! [`Standalone`] runs both servers in-process.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -36,6 +36,11 @@ pub struct StandaloneArgs {
     /// Broker port (default 10911; listenPort in the config file also sets it).
     #[arg(long)]
     broker_port: Option<u16>,
+    /// The IP address the broker tells clients (brokerIP1; default 127.0.0.1, or brokerIP1
+    /// from the config file). Both servers listen on every interface (bindAddress 0.0.0.0)
+    /// either way; set this to the address other machines reach this host at.
+    #[arg(long, value_name = "ADDR")]
+    advertise: Option<std::net::IpAddr>,
 }
 
 fn load_broker_config(path: Option<&PathBuf>, base: BrokerConfig) -> Result<BrokerConfig> {
@@ -99,15 +104,18 @@ pub struct Standalone {
 }
 
 /// `sluice standalone`'s embedded defaults for a data directory: the store in `<dir>/store`,
-/// 8 queues per auto-created topic, the NameServer's KV config in `<dir>/namesrv`, and the
-/// NameServer on loopback port 9876.
+/// 8 queues per auto-created topic, the NameServer's KV config in `<dir>/namesrv`, both servers
+/// on every interface (`bindAddress` 0.0.0.0, NameServer port 9876) and the broker advertised
+/// as 127.0.0.1 (`brokerIP1`; a config file or `--advertise` may say otherwise).
 pub fn defaults(data_dir: &Path) -> (BrokerConfig, NamesrvConfig) {
     let mut broker = BrokerConfig::default();
     broker.store.store_path_root_dir = data_dir.join("store");
     broker.default_topic_queue_nums = 8;
     broker.auto_create_topic_enable = true;
+    broker.broker_ip1 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    broker.bind_address = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     let namesrv = NamesrvConfig {
-        bind_address: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         kv_config_path: Some(data_dir.join("namesrv").join("kvConfig.json")),
         ..NamesrvConfig::default()
     };
@@ -142,7 +150,8 @@ impl Standalone {
         self.namesrv.local_addr()
     }
 
-    /// The broker's address.
+    /// The broker's address as reachable from this host (the bound address, a wildcard replaced
+    /// by loopback); what clients are told is [`BrokerHandle::advertised_addr`].
     pub fn broker_addr(&self) -> SocketAddr {
         self.broker.local_addr()
     }
@@ -161,18 +170,31 @@ impl Standalone {
     }
 }
 
-pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
+/// `sluice standalone`'s two configs: [`defaults`] for the data directory, the config file on
+/// top, then the flags.
+fn standalone_configs(args: &StandaloneArgs) -> Result<(BrokerConfig, NamesrvConfig)> {
     let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
     let (base, mut ns_config) = defaults(&data_dir);
     let mut config = load_broker_config(args.config.as_ref(), base)?;
     if let Some(p) = args.broker_port {
         config.listen_port = p;
     }
+    if let Some(ip) = args.advertise {
+        config.broker_ip1 = ip;
+    }
     ns_config.listen_port = args.namesrv_port;
+    // One process, one interface choice: a bindAddress in the config file binds both servers.
+    ns_config.bind_address = config.bind_address;
+    Ok((config, ns_config))
+}
+
+pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
+    let (config, ns_config) = standalone_configs(&args)?;
     let standalone = Standalone::start(config, ns_config).await?;
     tracing::info!(
         namesrv = %standalone.namesrv_addr(),
         broker = %standalone.broker_addr(),
+        advertised = %standalone.broker().advertised_addr(),
         analytics_http = ?standalone.broker().analytics_http_addr(),
         "sluice standalone ready"
     );
@@ -268,5 +290,54 @@ impl Drop for Embedded {
         if let Err(e) = self.stop() {
             tracing::error!("stopping the embedded broker: {e:#}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: StandaloneArgs,
+    }
+
+    fn configs(argv: &[&str]) -> (BrokerConfig, NamesrvConfig) {
+        let cli = Cli::try_parse_from(std::iter::once("standalone").chain(argv.iter().copied()))
+            .expect("flags parse");
+        standalone_configs(&cli.args).expect("configs")
+    }
+
+    #[test]
+    fn binds_everything_and_advertises_loopback_unless_told() {
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let (b, n) = configs(&["--data-dir", "/tmp/d"]);
+        assert_eq!((b.bind_address, n.bind_address), (any, any));
+        assert_eq!(b.broker_addr().to_string(), "127.0.0.1:10911");
+        assert_eq!(b.ha_server_addr().to_string(), "127.0.0.1:10912");
+        assert_eq!(n.listen_port, 9876);
+        assert_eq!(b.store.store_path_root_dir, Path::new("/tmp/d/store"));
+
+        let (b, _) = configs(&["--advertise", "10.1.2.3", "--broker-port", "20911"]);
+        assert_eq!(b.broker_addr().to_string(), "10.1.2.3:20911");
+        assert_eq!(b.ha_server_addr().to_string(), "10.1.2.3:20912");
+        assert!(Cli::try_parse_from(["standalone", "--advertise", "host.example"]).is_err());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("broker.conf");
+        std::fs::write(
+            &conf,
+            "brokerIP1=10.9.9.9\nbrokerIP2=10.8.8.8\nbindAddress=10.9.9.9\n",
+        )
+        .expect("write broker.conf");
+        let conf = conf.to_string_lossy().into_owned();
+        let (b, n) = configs(&["-c", &conf]);
+        assert_eq!(b.broker_addr().to_string(), "10.9.9.9:10911");
+        assert_eq!(b.ha_server_addr().to_string(), "10.8.8.8:10912");
+        assert_eq!(n.bind_address, b.bind_address);
+        let (b, _) = configs(&["-c", &conf, "--advertise", "10.7.7.7"]);
+        assert_eq!(b.broker_addr().to_string(), "10.7.7.7:10911", "the flag wins");
     }
 }

@@ -1,4 +1,11 @@
 //! `broker.conf`: RocketMQ's broker property names, the store's settings among them.
+//!
+//! Addresses: the broker listens on `bindAddress` (RocketMQ 5.x's key; default `0.0.0.0`, every
+//! interface) — its main port `listenPort`, the VIP port `listenPort − 2` and the HA port
+//! ([`BrokerConfig::ha_port`]) — and tells the NameServers it is reachable at
+//! `brokerIP1:listenPort` (default: this host's first non-loopback IPv4 address,
+//! [`crate::config::host::local_ipv4`]) with its HA listener at `brokerIP2:haPort` (default
+//! `brokerIP2` = `brokerIP1`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -29,7 +36,12 @@ pub struct BrokerConfig {
     pub broker_cluster_name: String,
     pub broker_name: String,
     pub broker_id: u64,
+    /// `brokerIP1`: the address clients are told (routes, offsetMsgIds).
     pub broker_ip1: IpAddr,
+    /// `brokerIP2`: the address slaves are told for the HA listener; `None` = `brokerIP1`.
+    pub broker_ip2: Option<IpAddr>,
+    /// `bindAddress`: the local address every listener binds (default `0.0.0.0`).
+    pub bind_address: IpAddr,
     /// NameServer addresses (`namesrvAddr`, `;`-separated).
     pub namesrv_addr: Vec<String>,
     pub listen_port: u16,
@@ -70,7 +82,9 @@ impl Default for BrokerConfig {
             broker_cluster_name: "DefaultCluster".into(),
             broker_name: "broker-a".into(),
             broker_id: 0,
-            broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            broker_ip1: IpAddr::V4(crate::config::host::local_ipv4()),
+            broker_ip2: None,
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             namesrv_addr: Vec::new(),
             listen_port: 10911,
             ha_listen_port: None,
@@ -105,7 +119,6 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> BrokerConfigError {
 
 /// Keys RocketMQ knows that sluice accepts without acting on them (yet).
 const ACCEPTED_UNUSED: &[&str] = &[
-    "brokerIP2",
     "fastListenPort",
     "enablePropertyFilter",
     "traceTopicEnable",
@@ -132,7 +145,9 @@ impl BrokerConfig {
             "brokerClusterName" => self.broker_cluster_name = v.into(),
             "brokerName" => self.broker_name = v.into(),
             "brokerId" => self.broker_id = parse(key, v)?,
-            "brokerIP1" => self.broker_ip1 = parse(key, v)?,
+            "brokerIP1" => self.broker_ip1 = parse_ip(key, v)?,
+            "brokerIP2" => self.broker_ip2 = Some(parse_ip(key, v)?),
+            "bindAddress" => self.bind_address = parse_ip(key, v)?,
             "namesrvAddr" => self.namesrv_addr = split_addrs(v),
             "listenPort" => self.listen_port = parse(key, v)?,
             "haListenPort" => self.ha_listen_port = Some(parse(key, v)?),
@@ -250,6 +265,46 @@ impl BrokerConfig {
     pub fn broker_addr(&self) -> SocketAddr {
         SocketAddr::new(self.broker_ip1, self.listen_port)
     }
+
+    /// `brokerIP2`, or `brokerIP1` when it is not set.
+    pub fn broker_ip2(&self) -> IpAddr {
+        self.broker_ip2.unwrap_or(self.broker_ip1)
+    }
+
+    /// The HA address slaves are told (REGISTER_BROKER's `haServerAddr`):
+    /// `brokerIP2:haPort`.
+    pub fn ha_server_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.broker_ip2(), self.ha_port())
+    }
+
+    /// Where a listener on `port` binds: `bindAddress:port`.
+    pub fn bind_addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.bind_address, port)
+    }
+
+    /// A warning when the advertised addresses cannot reach the listeners: `bindAddress` is one
+    /// address and `brokerIP1` (or `brokerIP2`) another.
+    pub fn address_warning(&self) -> Option<String> {
+        if self.bind_address.is_unspecified() {
+            return None;
+        }
+        [("brokerIP1", self.broker_ip1), ("brokerIP2", self.broker_ip2())]
+            .into_iter()
+            .find(|(_, ip)| *ip != self.bind_address)
+            .map(|(key, ip)| {
+                format!(
+                    "{key}={ip} but the broker listens on bindAddress={} only; \
+                     clients told {ip} may not reach it",
+                    self.bind_address
+                )
+            })
+    }
+}
+
+/// An IP address (`brokerIP1`, `brokerIP2`, `bindAddress`), naming the key when it is not one.
+fn parse_ip(key: &str, v: &str) -> Result<IpAddr, BrokerConfigError> {
+    v.parse()
+        .map_err(|_| bad(key, v, "expected an IP address (a host name is not resolved)"))
 }
 
 /// `brokerRole`: what this broker is in its master/slave group.
@@ -378,5 +433,54 @@ mod tests {
         );
         assert!(m.apply_properties("brokerRole=MASTER").is_err());
         assert!(m.apply_properties("haSendHeartbeatInterval=0").is_err());
+    }
+
+    #[test]
+    fn addresses() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.bind_address, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(c.broker_ip1, IpAddr::V4(crate::config::host::local_ipv4()));
+        assert!(!c.broker_ip1.is_unspecified());
+        assert_eq!(c.broker_ip2(), c.broker_ip1);
+        assert_eq!(c.address_warning(), None);
+        c.apply_properties("listenPort=20911").unwrap();
+        assert_eq!(
+            c.ha_server_addr(),
+            SocketAddr::new(c.broker_ip1, 20912),
+            "brokerIP2 defaults to brokerIP1, the HA port to listenPort + 1"
+        );
+
+        let w = c
+            .apply_properties("brokerIP1=10.0.0.5\nbindAddress=10.0.0.5\nhaListenPort=30000\n")
+            .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.broker_addr().to_string(), "10.0.0.5:20911");
+        assert_eq!(c.ha_server_addr().to_string(), "10.0.0.5:30000");
+        assert_eq!(c.bind_addr(20909).to_string(), "10.0.0.5:20909");
+        assert_eq!(c.address_warning(), None);
+
+        c.apply_properties("brokerIP2=10.1.0.5").unwrap();
+        assert_eq!(c.broker_addr().to_string(), "10.0.0.5:20911");
+        assert_eq!(c.ha_server_addr().to_string(), "10.1.0.5:30000");
+        let warning = c.address_warning().unwrap_or_default();
+        assert!(warning.contains("brokerIP2=10.1.0.5"), "{warning}");
+
+        c.apply_properties("bindAddress=::").unwrap();
+        assert_eq!(c.address_warning(), None);
+        assert_eq!(c.bind_addr(1).to_string(), "[::]:1");
+
+        for (key, value) in [
+            ("brokerIP1", "broker-a.example"),
+            ("brokerIP2", "1.2.3"),
+            ("bindAddress", "any"),
+        ] {
+            let err = c.apply_properties(&format!("{key}={value}")).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        assert_eq!(
+            c.broker_addr().to_string(),
+            "10.0.0.5:20911",
+            "a bad value changes nothing"
+        );
     }
 }

@@ -145,8 +145,20 @@ pub struct BrokerHandle {
 }
 
 impl BrokerHandle {
+    /// The address to reach the broker at from this host: the bound address, with a wildcard
+    /// IP (`0.0.0.0`, `::`) replaced by the loopback address.
     pub fn local_addr(&self) -> SocketAddr {
+        crate::config::host::reachable_locally(self.local_addr)
+    }
+
+    /// The address the listener is bound to (`bindAddress:listenPort`, the port resolved).
+    pub fn bound_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the broker tells the NameServers and clients: `brokerIP1:listenPort`.
+    pub fn advertised_addr(&self) -> SocketAddr {
+        self.state.broker_addr()
     }
 
     /// Where the analytics HTTP listener is bound, if `analyticsHttpPort` is set.
@@ -195,9 +207,10 @@ impl BrokerHandle {
 pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<BrokerHandle> {
     // Bound first so that a `listenPort=0` broker writes its real port into every record's
     // store host (offsetMsgIds).
-    let listener = TcpListener::bind(SocketAddr::new(config.broker_ip1, config.listen_port))
+    let bind = config.bind_addr(config.listen_port);
+    let listener = TcpListener::bind(bind)
         .await
-        .with_context(|| format!("binding the broker port {}", config.listen_port))?;
+        .with_context(|| format!("binding the broker port {bind} (bindAddress:listenPort)"))?;
     let local_addr = listener.local_addr()?;
     let mut config = config;
     if let Some(warning) = config.check_role()? {
@@ -208,6 +221,9 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         config.ha_listen_port = Some(0);
     }
     config.listen_port = local_addr.port();
+    if let Some(w) = config.address_warning() {
+        tracing::warn!("{w}");
+    }
     let mut store_config = config.store.clone();
     store_config.store_host = config.broker_addr();
     let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
@@ -311,7 +327,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     let handler = Arc::new(BrokerHandler { state: state.clone() });
     // The "VIP" port listenPort − 2 that old Java clients (vipChannelEnabled) send to.
     if let Some(vip_port) = local_addr.port().checked_sub(2).filter(|p| *p > 0) {
-        match TcpListener::bind(SocketAddr::new(local_addr.ip(), vip_port)).await {
+        match TcpListener::bind(state.config.bind_addr(vip_port)).await {
             Ok(vip) => tasks.push(tokio::spawn(sluice_remoting::net::serve(
                 vip,
                 handler.clone(),
@@ -346,7 +362,13 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         tasks.push(tokio::spawn(ha::sync::run(state.clone(), shutdown.clone())));
     }
     tasks.push(tokio::spawn(expire_clients(state.clone(), shutdown)));
-    tracing::info!(addr = %local_addr, broker = %state.config.broker_name, "broker listening");
+    tracing::info!(
+        bind = %local_addr,
+        advertised = %state.broker_addr(),
+        ha_server_addr = %state.config.ha_server_addr(),
+        broker = %state.config.broker_name,
+        "broker listening"
+    );
     Ok(BrokerHandle {
         state,
         local_addr,

@@ -59,7 +59,7 @@ fn register_command(state: &BrokerState) -> RemotingCommand {
         broker_name: cfg.broker_name.clone(),
         broker_addr: addr.to_string(),
         cluster_name: cfg.broker_cluster_name.clone(),
-        ha_server_addr: format!("{}:{}", addr.ip(), cfg.ha_port()),
+        ha_server_addr: cfg.ha_server_addr().to_string(),
         broker_id: cfg.broker_id as i64,
         compressed: false,
         body_crc32: (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32,

@@ -14,7 +14,7 @@ pub mod kv;
 pub mod processor;
 pub mod route_table;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -94,14 +94,12 @@ impl NamesrvHandle {
     /// The address to reach the server at from this host: the bound address, with a wildcard
     /// IP (`0.0.0.0`, `::`) replaced by the loopback address.
     pub fn local_addr(&self) -> SocketAddr {
-        let mut addr = self.local_addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
-        addr
+        crate::config::host::reachable_locally(self.local_addr)
+    }
+
+    /// The address the listener is bound to (`bindAddress:listenPort`, the port resolved).
+    pub fn bound_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 
     /// Waits until the server and the scanner have stopped (after the shutdown signal).
