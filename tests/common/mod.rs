@@ -41,16 +41,23 @@ pub async fn cluster(flush: &str) -> Cluster {
     cluster_with(&format!("flushDiskType={flush}\n")).await
 }
 
-/// A cluster whose broker.conf is 1 MiB CommitLog segments plus `props`.
-pub async fn cluster_with(props: &str) -> Cluster {
-    let dir = tempfile::tempdir().unwrap();
+/// A broker config on any free port with its store in `<dir>/store`: 1 MiB CommitLog segments
+/// plus `props`.
+pub fn broker_config(dir: &std::path::Path, props: &str) -> BrokerConfig {
     let mut cfg = BrokerConfig {
         listen_port: 0,
         ..BrokerConfig::default()
     };
-    cfg.store.store_path_root_dir = dir.path().join("store");
+    cfg.store.store_path_root_dir = dir.join("store");
     cfg.apply_properties(&format!("mappedFileSizeCommitLog=1048576\n{props}"))
         .unwrap();
+    cfg
+}
+
+/// A cluster whose broker.conf is 1 MiB CommitLog segments plus `props`.
+pub async fn cluster_with(props: &str) -> Cluster {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = broker_config(dir.path(), props);
     let ns = NamesrvConfig {
         listen_port: 0,
         ..NamesrvConfig::default()

@@ -1,0 +1,342 @@
+//! A broker other machines can reach (issue #13 item 1): the NameServer and the broker listen on
+//! every interface and advertise `brokerIP1` (routes, offsetMsgIds) and `brokerIP2` (the HA
+//! address a slave is told), or listen on `bindAddress` only.
+//!
+//! `reachable_from_another_network_namespace` is the real thing: a client in a network namespace
+//! of its own (its own loopback, one veth link to this host) finds the broker through the
+//! NameServer and sends to it. It needs root and `ip netns`; without them it says why and
+//! passes.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_remoting::body::route::{ClusterInfo, TopicRouteData};
+use sluice_remoting::body::JsonBody;
+use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::route::RegisterBrokerRequestHeader;
+use sluice_remoting::header::send::SendMessageResponseHeader;
+use sluice_remoting::msgid::parse_offset_msg_id;
+use sluice_remoting::net::connect::refuse_requests;
+use sluice_remoting::net::Connection;
+use sluice_remoting::{DecoderLimits, RemotingCommand};
+
+use sluice::namesrv::{Namesrv, NamesrvConfig};
+use sluice::standalone::Standalone;
+
+mod common;
+
+use common::{connect, send_cmd, T};
+
+fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
+
+/// Asks until `done` accepts the cluster info (the broker registers right after it starts).
+async fn cluster_info_until(ns: &Connection, done: impl Fn(&ClusterInfo) -> bool) -> ClusterInfo {
+    let deadline = Instant::now() + T;
+    loop {
+        let r = ns
+            .request(RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO), T)
+            .await
+            .expect("cluster info reply");
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        let info = ClusterInfo::from_json(&r.body).expect("cluster info body");
+        if done(&info) {
+            return info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cluster info never as expected: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The route of `topic`, once it has one.
+async fn route(ns: &Connection, topic: &str) -> TopicRouteData {
+    let deadline = Instant::now() + T;
+    loop {
+        let cmd = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)
+            .with_ext("topic", topic)
+            .with_version(409);
+        let r = ns.request(cmd, T).await.expect("route reply");
+        if r.code == response::SUCCESS {
+            return TopicRouteData::from_json(&r.body).expect("route body");
+        }
+        assert!(Instant::now() < deadline, "no route for {topic}: {:?}", r.remark);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends one message; returns the store host its offsetMsgId names.
+async fn send(broker: &Connection, topic: &str) -> SocketAddr {
+    let r = broker
+        .request(send_cmd(topic, 0, "hello", "UNIQ_KEY\u{1}R1\u{2}"), T)
+        .await
+        .expect("send reply");
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let h = SendMessageResponseHeader::from_ext(&r.ext_fields).expect("send response header");
+    parse_offset_msg_id(&h.msg_id).expect("offsetMsgId").0
+}
+
+/// REGISTER_BROKER of a slave (brokerId 1) of `broker-a` at `addr`, with no topics.
+fn slave_registration(addr: &str) -> RemotingCommand {
+    RemotingCommand::request(request::REGISTER_BROKER).with_header(&RegisterBrokerRequestHeader {
+        broker_name: "broker-a".into(),
+        broker_addr: addr.into(),
+        cluster_name: "DefaultCluster".into(),
+        ha_server_addr: "127.0.0.9:20912".into(),
+        broker_id: 1,
+        compressed: false,
+        body_crc32: 0,
+        heartbeat_timeout_millis: None,
+        enable_acting_master: false,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_interface_and_the_advertised_addresses() {
+    let c = common::cluster_with("brokerIP1=127.0.0.2\nbrokerIP2=127.0.0.3\n").await;
+    let broker = c.broker();
+    assert!(
+        broker.bound_addr().ip().is_unspecified(),
+        "{}",
+        broker.bound_addr()
+    );
+    let port = broker.bound_addr().port();
+    let advertised = SocketAddr::new(v4(127, 0, 0, 2), port);
+    assert_eq!(broker.advertised_addr(), advertised);
+
+    // Both servers answer on any local address, not only the advertised one.
+    let ns = connect(SocketAddr::new(v4(127, 0, 0, 4), c.namesrv.port())).await;
+    let info = cluster_info_until(&ns, |i| i.broker_addr_table.contains_key("broker-a")).await;
+    assert_eq!(
+        info.broker_addr_table["broker-a"].master_addr(),
+        Some(advertised.to_string().as_str())
+    );
+    let client = connect(SocketAddr::new(v4(127, 0, 0, 5), port)).await;
+    assert_eq!(
+        send(&client, "Reach").await,
+        advertised,
+        "offsetMsgIds name brokerIP1"
+    );
+    let route = route(&ns, "Reach").await;
+    assert_eq!(
+        route.broker_datas[0].broker_addrs,
+        [(0, advertised.to_string())].into()
+    );
+
+    // A slave of broker-a is told the master's brokerIP1 address and its brokerIP2 HA address.
+    let slave = connect(c.namesrv).await;
+    let r = slave
+        .request(slave_registration("127.0.0.9:20911"), T)
+        .await
+        .expect("register reply");
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.ext("masterAddr"), Some(advertised.to_string().as_str()));
+    // haListenPort unset: listenPort + 1.
+    let ha = format!("127.0.0.3:{}", port.wrapping_add(1));
+    assert_eq!(r.ext("haServerAddr"), Some(ha.as_str()));
+    slave.close();
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_address_narrows_the_listeners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = common::broker_config(dir.path(), "bindAddress=127.0.0.2\nbrokerIP1=127.0.0.2\n");
+    let ns = NamesrvConfig {
+        listen_port: 0,
+        bind_address: v4(127, 0, 0, 2),
+        ..NamesrvConfig::default()
+    };
+    let s = Standalone::start(cfg, ns).await.expect("standalone starts");
+    assert_eq!(s.broker().bound_addr().ip(), v4(127, 0, 0, 2));
+    assert_eq!(s.broker_addr().ip(), v4(127, 0, 0, 2));
+    assert_eq!(s.namesrv_addr().ip(), v4(127, 0, 0, 2));
+    for addr in [s.broker_addr(), s.namesrv_addr()] {
+        assert!(tokio::net::TcpStream::connect(addr).await.is_ok(), "{addr}");
+        let elsewhere = SocketAddr::new(v4(127, 0, 0, 3), addr.port());
+        assert!(
+            tokio::net::TcpStream::connect(elsewhere).await.is_err(),
+            "{elsewhere} answers though bindAddress is 127.0.0.2"
+        );
+    }
+    s.shutdown().await.expect("clean stop");
+}
+
+/// Runs `ip` with `args`; the error names the command and what it printed.
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// A network namespace joined to this host by a veth pair (`host_ip` here, `peer_ip` there, a
+/// default route through `host_ip`); removed when dropped.
+struct Netns {
+    name: String,
+    host_link: String,
+    host_ip: Ipv4Addr,
+}
+
+impl Netns {
+    fn create() -> Result<Netns, String> {
+        let pid = std::process::id();
+        let name = format!("sluice-reach-{pid}");
+        // A /30 of its own per process in 10.213.0.0/16: parallel runs do not collide.
+        let slot = (pid % 16_384) * 4;
+        let [_, _, c, d] = slot.to_be_bytes();
+        let host_ip = Ipv4Addr::new(10, 213, c, d + 1);
+        let peer_ip = Ipv4Addr::new(10, 213, c, d + 2);
+        ip(&["netns", "add", &name])?;
+        let ns = Netns {
+            name,
+            host_link: format!("slr{pid}h"),
+            host_ip,
+        };
+        let peer_link = format!("slr{pid}n");
+        let (n, h, p) = (ns.name.as_str(), ns.host_link.as_str(), peer_link.as_str());
+        let (host_cidr, peer_cidr) = (format!("{host_ip}/30"), format!("{peer_ip}/30"));
+        ip(&["link", "add", h, "type", "veth", "peer", "name", p])?;
+        ip(&["link", "set", p, "netns", n])?;
+        ip(&["addr", "add", &host_cidr, "dev", h])?;
+        ip(&["link", "set", h, "up"])?;
+        ip(&["-n", n, "addr", "add", &peer_cidr, "dev", p])?;
+        ip(&["-n", n, "link", "set", p, "up"])?;
+        ip(&["-n", n, "link", "set", "lo", "up"])?;
+        ip(&["-n", n, "route", "add", "default", "via", &host_ip.to_string()])?;
+        Ok(ns)
+    }
+
+    /// A TCP connection to `addr` opened from inside the namespace (a thread joins it, opens
+    /// the socket, and ends; the socket stays in the namespace).
+    fn connect(&self, addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            let ns = std::fs::File::open(&path)?;
+            // SAFETY: setns on a namespace file we hold open; it moves only this thread.
+            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the netns thread panicked")))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting one end of a veth pair deletes both.
+        if let Err(e) = ip(&["link", "del", &self.host_link]) {
+            eprintln!("cleanup: {e}");
+        }
+        if let Err(e) = ip(&["netns", "del", &self.name]) {
+            eprintln!("cleanup: {e}");
+        }
+    }
+}
+
+/// A remoting connection over a socket opened elsewhere (in the namespace).
+fn remoting(stream: std::net::TcpStream) -> Arc<Connection> {
+    stream.set_nonblocking(true).expect("non-blocking");
+    let stream = tokio::net::TcpStream::from_std(stream).expect("tokio stream");
+    let (conn, read) = Connection::start(stream).expect("connection");
+    let reader = conn.clone();
+    tokio::spawn(async move {
+        let this = reader.clone();
+        reader
+            .read_loop(read, DecoderLimits::default(), move |cmd| {
+                refuse_requests(&this, cmd)
+            })
+            .await;
+    });
+    conn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reachable_from_another_network_namespace() {
+    let netns = match Netns::create() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("skipped: no network namespace for this test ({e}); it needs root and `ip netns`");
+            return;
+        }
+    };
+    // RocketMQ's defaults, as `sluice broker` runs them: every interface, brokerIP1 found.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = common::broker_config(dir.path(), "");
+    let broker_ip1 = cfg.broker_ip1;
+    assert!(!broker_ip1.is_loopback(), "brokerIP1 defaults to {broker_ip1}");
+    let ns_cfg = NamesrvConfig {
+        listen_port: 0,
+        ..NamesrvConfig::default()
+    };
+    let s = Standalone::start(cfg, ns_cfg).await.expect("standalone starts");
+    let advertised = s.broker().advertised_addr();
+    assert_eq!(advertised, SocketAddr::new(broker_ip1, s.broker_addr().port()));
+
+    // From the namespace, this host is `host_ip`; its loopback is out of reach.
+    let ns_port = s.namesrv_addr().port();
+    let loopback = SocketAddr::new(v4(127, 0, 0, 1), s.broker_addr().port());
+    assert!(
+        netns.connect(loopback).is_err(),
+        "the namespace reached this host's loopback: the test proves nothing"
+    );
+    let ns = remoting(
+        netns
+            .connect(SocketAddr::new(IpAddr::V4(netns.host_ip), ns_port))
+            .expect("the NameServer is reachable from the namespace"),
+    );
+    let _ = cluster_info_until(&ns, |i| i.broker_addr_table.contains_key("broker-a")).await;
+
+    // A client there sends through the route the NameServer gives it.
+    let remote_client = remoting(
+        netns
+            .connect(advertised)
+            .expect("the advertised broker address is reachable from the namespace"),
+    );
+    assert_eq!(send(&remote_client, "FarAway").await, advertised);
+    let route = route(&ns, "FarAway").await;
+    assert_eq!(
+        route.broker_datas[0].broker_addrs,
+        [(0, advertised.to_string())].into()
+    );
+    assert_eq!(route.queue_datas.len(), 1);
+    ns.close();
+    remote_client.close();
+    s.shutdown().await.expect("clean stop");
+    drop(netns);
+}
+
+/// The NameServer alone, on every interface by default.
+#[tokio::test]
+async fn the_name_server_listens_everywhere_by_default() {
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let cfg = NamesrvConfig {
+        listen_port: 0,
+        ..NamesrvConfig::default()
+    };
+    let h = Namesrv::start(cfg, shutdown).await.expect("namesrv starts");
+    assert!(h.bound_addr().ip().is_unspecified());
+    let c = connect(SocketAddr::new(v4(127, 0, 0, 7), h.local_addr().port())).await;
+    let r = c
+        .request(RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO), T)
+        .await
+        .expect("reply");
+    assert_eq!(r.code, response::SUCCESS);
+}
