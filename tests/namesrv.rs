@@ -166,15 +166,28 @@ async fn closing_the_broker_connection_removes_it() {
         response::SUCCESS
     );
     broker.close();
+    eventually(|| async {
+        match call(&client, route_request("TopicA")).await.code {
+            response::TOPIC_NOT_EXIST => Ok(()),
+            _ => Err("broker still routed after its connection closed".to_owned()),
+        }
+    })
+    .await;
+}
+
+/// Polls `check` every 20 ms until it is `Ok`; fails with its last error after [`TIMEOUT`]
+/// (a closed connection is noticed asynchronously).
+async fn eventually<F, Fut>(mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     loop {
-        if call(&client, route_request("TopicA")).await.code == response::TOPIC_NOT_EXIST {
-            break;
+        match check().await {
+            Ok(()) => return,
+            Err(e) => assert!(tokio::time::Instant::now() < deadline, "{e}"),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "broker still routed after its connection closed"
-        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -217,4 +230,180 @@ async fn unknown_codes_and_garbage() {
     )
     .await;
     assert_eq!(r.code, response::SUCCESS);
+}
+
+const SLAVE_ADDR: &str = "127.0.0.1:20911";
+const MASTER_HA: &str = "127.0.0.1:10912";
+
+/// [`register_request`] from another member of broker-a: `broker_id` at `addr` (HA at
+/// `addr`'s host, port + 1), its own topic `own_topic` in the body.
+fn register_as(addr: &str, broker_id: i64, own_topic: &str) -> RemotingCommand {
+    let mut body = RegisterBrokerBody::default();
+    body.topic_config_serialize_wrapper
+        .topic_config_table
+        .insert(own_topic.into(), TopicConfig::new(own_topic, 2));
+    register_request()
+        .with_ext("brokerAddr", addr)
+        .with_ext("brokerId", broker_id.to_string())
+        .with_ext("haServerAddr", format!("{addr}-ha"))
+        .with_body(body.to_json())
+}
+
+/// broker-a's addresses by id, from the cluster info.
+async fn members(client: &Connection) -> Vec<(i64, String)> {
+    let r = call(client, RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO)).await;
+    assert_eq!(r.code, response::SUCCESS);
+    let info = ClusterInfo::from_json(&r.body).expect("cluster info");
+    info.broker_addr_table
+        .get("broker-a")
+        .map(|b| b.broker_addrs.clone().into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// Polls [`members`] until it is `want`.
+async fn members_become(client: &Connection, want: &[(i64, &str)]) {
+    let want: Vec<(i64, String)> = want.iter().map(|(i, a)| (*i, (*a).to_owned())).collect();
+    eventually(|| async {
+        let got = members(client).await;
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("broker-a is {got:?}, expected {want:?}"))
+        }
+    })
+    .await;
+}
+
+/// issue #13 item 7: a slave sits beside its master in routes and cluster info, is told the
+/// master's address and HA address, defines no queues; a closed connection drops just that
+/// member, and a master that comes back finds its slave still there.
+#[tokio::test]
+async fn slaves_register_beside_their_master() {
+    let (ns, _stop) = start().await;
+    let client = connect(ns.local_addr()).await;
+
+    // A slave before its master: registered, but nobody to replicate from yet.
+    let slave = connect(ns.local_addr()).await;
+    let r = call(&slave, register_as(SLAVE_ADDR, 1, "SlaveOnly")).await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert_eq!((r.ext("masterAddr"), r.ext("haServerAddr")), (None, None));
+    assert_eq!(members(&client).await, [(1, SLAVE_ADDR.to_owned())]);
+    assert_eq!(
+        call(&client, route_request("SlaveOnly")).await.code,
+        response::TOPIC_NOT_EXIST,
+        "a slave's topic configs define no queues"
+    );
+
+    let master = connect(ns.local_addr()).await;
+    let r = call(&master, register_request()).await;
+    assert_eq!(r.code, response::SUCCESS);
+    assert_eq!((r.ext("masterAddr"), r.ext("haServerAddr")), (None, None));
+
+    // The slave's next registration is answered with where to replicate from.
+    let r = call(&slave, register_as(SLAVE_ADDR, 1, "SlaveOnly")).await;
+    assert_eq!(r.ext("masterAddr"), Some(BROKER_ADDR));
+    assert_eq!(r.ext("haServerAddr"), Some(MASTER_HA));
+
+    // Routes list both (standard JSON and fastjson's unquoted ids), queues come from the master.
+    let r = call(&client, route_request("TopicA")).await;
+    let route: Value = serde_json::from_slice(&r.body).expect("route");
+    assert_eq!(
+        route["brokerDatas"][0]["brokerAddrs"],
+        serde_json::json!({"0": BROKER_ADDR, "1": SLAVE_ADDR})
+    );
+    assert_eq!(route["queueDatas"].as_array().map(Vec::len), Some(1));
+    assert_eq!(route["queueDatas"][0]["writeQueueNums"], 4);
+    let r = call(&client, route_request("TopicA").with_version(317)).await;
+    let text = String::from_utf8(r.body.to_vec()).expect("utf-8");
+    assert!(
+        text.contains(&format!(
+            r#""brokerAddrs":{{0:"{BROKER_ADDR}",1:"{SLAVE_ADDR}"}}"#
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        call(&client, route_request("SlaveOnly")).await.code,
+        response::TOPIC_NOT_EXIST
+    );
+    members_become(&client, &[(0, BROKER_ADDR), (1, SLAVE_ADDR)]).await;
+
+    // The master dies (its connection closes): the slave stays, and so do broker-a's queues,
+    // so consumers keep reading from the slave.
+    master.close();
+    members_become(&client, &[(1, SLAVE_ADDR)]).await;
+    let r = call(&client, route_request("TopicB")).await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let route: Value = serde_json::from_slice(&r.body).expect("route");
+    assert_eq!(
+        route["brokerDatas"][0]["brokerAddrs"],
+        serde_json::json!({"1": SLAVE_ADDR})
+    );
+    assert_eq!(route["queueDatas"][0]["readQueueNums"], 8);
+    let r = call(&slave, register_as(SLAVE_ADDR, 1, "SlaveOnly")).await;
+    assert_eq!((r.ext("masterAddr"), r.ext("haServerAddr")), (None, None));
+
+    // It comes back on a new connection and finds its slave beside it.
+    let master = connect(ns.local_addr()).await;
+    assert_eq!(call(&master, register_request()).await.code, response::SUCCESS);
+    members_become(&client, &[(0, BROKER_ADDR), (1, SLAVE_ADDR)]).await;
+    let r = call(&slave, register_as(SLAVE_ADDR, 1, "SlaveOnly")).await;
+    assert_eq!(r.ext("masterAddr"), Some(BROKER_ADDR));
+    // Re-registering (the 30 s renewal) keeps the slave too.
+    assert_eq!(call(&master, register_request()).await.code, response::SUCCESS);
+    assert_eq!(
+        members(&client).await,
+        [(0, BROKER_ADDR.to_owned()), (1, SLAVE_ADDR.to_owned())]
+    );
+
+    // The slave goes: the master stays alone.
+    slave.close();
+    members_become(&client, &[(0, BROKER_ADDR)]).await;
+    assert_eq!(
+        call(&client, route_request("TopicA")).await.code,
+        response::SUCCESS
+    );
+}
+
+/// A member whose connection stays open but who stops registering is dropped after the expiry
+/// (120 s by default; 300 ms here); one that keeps registering stays.
+#[tokio::test]
+async fn silent_members_expire() {
+    let config = NamesrvConfig {
+        listen_port: 0,
+        bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        broker_expiry: Duration::from_millis(300),
+        scan_interval: Duration::from_millis(50),
+        ..NamesrvConfig::default()
+    };
+    let (_stop, shutdown) = watch::channel(false);
+    let ns = Namesrv::start(config, shutdown).await.expect("namesrv starts");
+    let client = connect(ns.local_addr()).await;
+    let master = connect(ns.local_addr()).await;
+    let slave = connect(ns.local_addr()).await;
+    assert_eq!(call(&master, register_request()).await.code, response::SUCCESS);
+    let r = call(&slave, register_as(SLAVE_ADDR, 1, "SlaveOnly")).await;
+    assert_eq!(r.ext("masterAddr"), Some(BROKER_ADDR));
+
+    // Only the slave renews; the master's connection stays open.
+    let started = tokio::time::Instant::now();
+    loop {
+        let r = call(&slave, register_as(SLAVE_ADDR, 1, "SlaveOnly")).await;
+        if r.ext("masterAddr").is_none() {
+            break;
+        }
+        assert!(started.elapsed() < TIMEOUT, "the silent master never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!master.is_closed());
+    assert_eq!(members(&client).await, [(1, SLAVE_ADDR.to_owned())]);
+    assert_eq!(
+        call(&client, route_request("TopicA")).await.code,
+        response::SUCCESS,
+        "the slave still serves broker-a's queues"
+    );
 }

@@ -59,6 +59,7 @@ impl NamesrvHandler {
                 broker_name = %h.broker_name,
                 broker_addr = %h.broker_addr,
                 broker_id = h.broker_id,
+                master_addr = result.master_addr.as_deref().unwrap_or("-"),
                 topics,
                 "new broker registered"
             );
