@@ -415,3 +415,62 @@ async fn query_msg_reads_archived_segments() {
     assert_eq!(none.as_array().map(Vec::len), Some(0), "{none}");
     c.shutdown().await;
 }
+
+/// clusterList shows a master and its slave, one row each with its broker id (mqadmin's
+/// `#BID`), masters first; a member that does not answer is listed as unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_list_shows_masters_and_slaves() {
+    let c = cluster("ASYNC_FLUSH").await;
+    let ns = c.namesrv.to_string();
+    let master = c.broker().state.broker_addr().to_string();
+    // A slave of broker-a that registered and then stopped answering (its NameServer
+    // connection stays open, so it stays listed).
+    let slave_addr = "127.0.0.1:1";
+    let slave = common::connect(c.namesrv).await;
+    let r = slave
+        .request(common::slave_registration(slave_addr), common::T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = json(&ns, &["clusterList"])
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if rows.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (row, id, addr) in [(&rows[0], 0, master.as_str()), (&rows[1], 1, slave_addr)] {
+        assert_eq!(row["clusterName"], "DefaultCluster");
+        assert_eq!(row["brokerName"], "broker-a");
+        assert_eq!(row["brokerId"], id);
+        assert_eq!(row["addr"], addr);
+    }
+    assert_ne!(rows[0]["version"], "unreachable");
+    assert_eq!(rows[1]["version"], "unreachable");
+
+    let text = run(&ns, &["clusterList"]).await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header[..7],
+        ["#Cluster", "Name", "#Broker", "Name", "#BID", "#Addr", "#Version"],
+        "{text}"
+    );
+    let slave_row: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(
+        slave_row[..4],
+        ["DefaultCluster", "broker-a", "1", slave_addr],
+        "{text}"
+    );
+    assert!(run(&ns, &["clusterList", "-c", "Nope"]).await.is_ok());
+    slave.close();
+    c.shutdown().await;
+}

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use sluice_remoting::body::route::{ClusterInfo, TopicRouteData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
-use sluice_remoting::header::route::RegisterBrokerRequestHeader;
 use sluice_remoting::header::send::SendMessageResponseHeader;
 use sluice_remoting::msgid::parse_offset_msg_id;
 use sluice_remoting::net::connect::refuse_requests;
@@ -27,7 +26,7 @@ use sluice::standalone::Standalone;
 
 mod common;
 
-use common::{connect, send_cmd, T};
+use common::{connect, send_cmd, slave_registration, T};
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -79,21 +78,6 @@ async fn send(broker: &Connection, topic: &str) -> SocketAddr {
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
     let h = SendMessageResponseHeader::from_ext(&r.ext_fields).expect("send response header");
     parse_offset_msg_id(&h.msg_id).expect("offsetMsgId").0
-}
-
-/// REGISTER_BROKER of a slave (brokerId 1) of `broker-a` at `addr`, with no topics.
-fn slave_registration(addr: &str) -> RemotingCommand {
-    RemotingCommand::request(request::REGISTER_BROKER).with_header(&RegisterBrokerRequestHeader {
-        broker_name: "broker-a".into(),
-        broker_addr: addr.into(),
-        cluster_name: "DefaultCluster".into(),
-        ha_server_addr: "127.0.0.9:20912".into(),
-        broker_id: 1,
-        compressed: false,
-        body_crc32: 0,
-        heartbeat_timeout_millis: None,
-        enable_acting_master: false,
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

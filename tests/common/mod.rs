@@ -14,6 +14,7 @@ use sluice::namesrv::NamesrvConfig;
 use sluice::standalone::Standalone;
 use sluice_remoting::codes::request;
 use sluice_remoting::header::pull::PullMessageRequestHeader;
+use sluice_remoting::header::route::RegisterBrokerRequestHeader;
 use sluice_remoting::header::send::SendMessageRequestHeader;
 use sluice_remoting::net::connect::refuse_requests;
 use sluice_remoting::net::Connection;
@@ -153,4 +154,19 @@ pub async fn admin(ns: &str, args: &[&str]) -> anyhow::Result<String> {
     let argv: Vec<&str> = ["admin", "-n", ns].iter().chain(args).copied().collect();
     let cli = AdminCli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
     sluice::admin::execute(cli.admin).await
+}
+
+/// REGISTER_BROKER of a slave (brokerId 1) of `broker-a` at `addr`, with no topics.
+pub fn slave_registration(addr: &str) -> RemotingCommand {
+    RemotingCommand::request(request::REGISTER_BROKER).with_header(&RegisterBrokerRequestHeader {
+        broker_name: "broker-a".into(),
+        broker_addr: addr.into(),
+        cluster_name: "DefaultCluster".into(),
+        ha_server_addr: "127.0.0.9:20912".into(),
+        broker_id: 1,
+        compressed: false,
+        body_crc32: 0,
+        heartbeat_timeout_millis: None,
+        enable_acting_master: false,
+    })
 }
