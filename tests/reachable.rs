@@ -80,9 +80,25 @@ async fn send(broker: &Connection, topic: &str) -> SocketAddr {
     parse_offset_msg_id(&h.msg_id).expect("offsetMsgId").0
 }
 
+/// A free port P whose VIP neighbour P - 2 is free too, on every interface.
+fn port_with_vip() -> u16 {
+    let free = |p: u16| std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, p)).is_ok();
+    (0..200)
+        .filter_map(|_| {
+            let l = std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+            l.local_addr().ok().map(|a| a.port())
+        })
+        .find(|&p| p > 1026 && p < 65534 && free(p - 2) && free(p + 1))
+        .expect("no free port with a free VIP port")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_interface_and_the_advertised_addresses() {
-    let c = common::cluster_with("brokerIP1=127.0.0.2\nbrokerIP2=127.0.0.3\n").await;
+    let c = common::cluster_with(&format!(
+        "listenPort={}\nbrokerIP1=127.0.0.2\nbrokerIP2=127.0.0.3\n",
+        port_with_vip()
+    ))
+    .await;
     let broker = c.broker();
     assert!(
         broker.bound_addr().ip().is_unspecified(),
@@ -111,6 +127,9 @@ async fn every_interface_and_the_advertised_addresses() {
         route.broker_datas[0].broker_addrs,
         [(0, advertised.to_string())].into()
     );
+    // The VIP port (listenPort - 2) too.
+    let vip = connect(SocketAddr::new(v4(127, 0, 0, 6), port - 2)).await;
+    assert_eq!(send(&vip, "Reach").await, advertised);
 
     // A slave of broker-a is told the master's brokerIP1 address and its brokerIP2 HA address.
     let slave = connect(c.namesrv).await;
