@@ -42,11 +42,12 @@ pub async fn cluster(flush: &str) -> Cluster {
     cluster_with(&format!("flushDiskType={flush}\n")).await
 }
 
-/// A broker config on any free port with its store in `<dir>/store`: 1 MiB CommitLog segments
-/// plus `props`.
+/// A broker config on any free port with its store in `<dir>/store`, advertised as 127.0.0.1 (test
+/// traffic stays on loopback): 1 MiB CommitLog segments plus `props`.
 pub fn broker_config(dir: &std::path::Path, props: &str) -> BrokerConfig {
     let mut cfg = BrokerConfig {
         listen_port: 0,
+        broker_ip1: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         ..BrokerConfig::default()
     };
     cfg.store.store_path_root_dir = dir.join("store");
