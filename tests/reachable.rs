@@ -4,7 +4,8 @@
 //!
 //! `reachable_from_another_network_namespace` is the real thing: a client in a network namespace
 //! of its own (its own loopback, one veth link to this host) finds the broker through the
-//! NameServer and sends to it. It needs root and `ip netns`; without them it says why and
+//! NameServer and sends to it, and a slave there reaches the master's HA listener at the
+//! address the NameServer gives it. It needs root and `ip netns`; without them it says why and
 //! passes.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -193,6 +194,7 @@ struct Netns {
     name: String,
     host_link: String,
     host_ip: Ipv4Addr,
+    peer_ip: Ipv4Addr,
 }
 
 impl Netns {
@@ -209,6 +211,7 @@ impl Netns {
             name,
             host_link: format!("slr{pid}h"),
             host_ip,
+            peer_ip,
         };
         let peer_link = format!("slr{pid}n");
         let (n, h, p) = (ns.name.as_str(), ns.host_link.as_str(), peer_link.as_str());
@@ -320,6 +323,40 @@ async fn reachable_from_another_network_namespace() {
         [(0, advertised.to_string())].into()
     );
     assert_eq!(route.queue_datas.len(), 1);
+
+    // A slave there learns the HA address from the NameServer and replicates through it: an
+    // empty slave's first report (offset 0) is answered with the master's log from its start.
+    let r = ns
+        .request(slave_registration(&format!("{}:10911", netns.peer_ip)), T)
+        .await
+        .expect("register reply");
+    assert_eq!(r.ext("masterAddr"), Some(advertised.to_string().as_str()));
+    let ha: SocketAddr = r
+        .ext("haServerAddr")
+        .and_then(|a| a.parse().ok())
+        .expect("an HA address");
+    assert_eq!(ha.ip(), broker_ip1, "brokerIP2 defaults to brokerIP1");
+    let mut link = netns
+        .connect(ha)
+        .expect("the advertised HA address is reachable from the namespace");
+    let header = tokio::task::spawn_blocking(move || -> std::io::Result<[u8; 12]> {
+        use std::io::{Read, Write};
+        link.set_read_timeout(Some(T))?;
+        link.write_all(&0i64.to_be_bytes())?;
+        let mut header = [0u8; 12];
+        link.read_exact(&mut header)?;
+        Ok(header)
+    })
+    .await
+    .expect("the HA read task")
+    .expect("a transfer header from the master");
+    let (offset, size) = header.split_at(8);
+    assert_eq!(offset, 0i64.to_be_bytes(), "from the start of the log");
+    assert!(
+        i32::from_be_bytes(size.try_into().expect("4 bytes")) > 0,
+        "with the message sent above"
+    );
+
     ns.close();
     remote_client.close();
     s.shutdown().await.expect("clean stop");
