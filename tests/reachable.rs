@@ -81,7 +81,7 @@ async fn send(broker: &Connection, topic: &str) -> SocketAddr {
     parse_offset_msg_id(&h.msg_id).expect("offsetMsgId").0
 }
 
-/// A free port P whose VIP neighbour P - 2 is free too, on every interface.
+/// A free port P whose VIP (P - 2) and HA (P + 1) neighbours are free too, on every interface.
 fn port_with_vip() -> u16 {
     let free = |p: u16| std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, p)).is_ok();
     (0..200)
@@ -143,6 +143,12 @@ async fn every_interface_and_the_advertised_addresses() {
     // haListenPort unset: listenPort + 1.
     let ha = format!("127.0.0.3:{}", port.wrapping_add(1));
     assert_eq!(r.ext("haServerAddr"), Some(ha.as_str()));
+    // The HA listener takes bindAddress too.
+    let ha_elsewhere = SocketAddr::new(v4(127, 0, 0, 8), port.wrapping_add(1));
+    assert!(
+        tokio::net::TcpStream::connect(ha_elsewhere).await.is_ok(),
+        "{ha_elsewhere}"
+    );
     slave.close();
     c.shutdown().await;
 }
