@@ -74,7 +74,8 @@ pub struct Args {
     /// Keys: mode, size, producers, inflight, batch, topics, queues, rate, flush.
     #[arg(long, num_args = 1..)]
     sweep: Vec<String>,
-    /// Brokers to measure: sluice, null, rocketmq-rust (default: all three; --quick: sluice,null).
+    /// Brokers to measure: sluice, null, rocketmq-rust (default: all three; --quick: sluice,null);
+    /// also sluice-async-master / sluice-sync-master (a master with a slave process).
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,
     /// A short run: 2 s points, `--sweep producers=1,16` unless a sweep is given, small

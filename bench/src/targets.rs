@@ -3,6 +3,9 @@
 //!
 //! - `sluice`: the real `sluice standalone` (`broker.rs`) with a broker.conf holding
 //!   `flushDiskType`;
+//! - `sluice-async-master` / `sluice-sync-master`: the same as the master of a replicated
+//!   group (`brokerRole`), with a slave (`sluice broker`, brokerRole=SLAVE) replicating from it
+//!   in a second process; measured once the master lists the slave;
 //! - `null`: `sluice-bench null-broker` (`null_broker.rs`) as a child process;
 //! - `rocketmq-rust`: the crates.io `rocketmq-namesrv` / `rocketmq-broker` binaries that
 //!   `bench/reference/rocketmq-rust.sh` installs under ~/.cache/sluice, configured as that
@@ -176,9 +179,17 @@ impl Running {
             .prefix(&format!("sluice-bench-{name}-"))
             .tempdir_in(parent)?;
         match name {
-            "sluice" => {
+            "sluice" | "sluice-async-master" | "sluice-sync-master" => {
+                let role = match name {
+                    "sluice-async-master" => Some("ASYNC_MASTER"),
+                    "sluice-sync-master" => Some("SYNC_MASTER"),
+                    _ => None,
+                };
                 let conf = dir.path().join("broker.conf");
                 let mut text = format!("brokerIP1=127.0.0.1\nflushDiskType={flush}\n");
+                if let Some(role) = role {
+                    text += &format!("brokerRole={role}\n");
+                }
                 for line in &setup.sluice_conf {
                     text += line;
                     text.push('\n');
@@ -197,13 +208,17 @@ impl Running {
                     },
                     Duration::from_secs(30),
                 )?;
+                let children = match role {
+                    Some(_) => vec![start_slave(dir.path(), flush, setup, b.addr)?],
+                    None => Vec::new(),
+                };
                 Ok(Running {
                     name: name.into(),
                     pid: b.pid,
                     addr: b.addr,
                     dir,
                     sluice: Some(b),
-                    children: Vec::new(),
+                    children,
                 })
             }
             "null" => {
@@ -230,7 +245,9 @@ impl Running {
                 })
             }
             "rocketmq-rust" => start_rocketmq_rust(dir, flush, setup),
-            other => bail!("unknown target {other} (sluice, null, rocketmq-rust)"),
+            other => bail!(
+                "unknown target {other} (sluice, sluice-async-master, sluice-sync-master, null, rocketmq-rust)"
+            ),
         }
     }
 
@@ -267,6 +284,63 @@ impl Running {
             let _ = b.stop(Duration::from_secs(15));
         }
     }
+}
+
+/// A slave of the sluice master at `master` (a `sluice broker` process on the broker port +
+/// 20), returned once the master lists it as connected (GET_BROKER_HA_STATUS).
+fn start_slave(dir: &Path, flush: &str, setup: &Setup, master: SocketAddr) -> Result<Child> {
+    let port = setup.sluice_broker_port + 20;
+    if port_open(port) {
+        bail!("something already listens on 127.0.0.1:{port} (the slave's port)");
+    }
+    let conf = dir.join("slave.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerIP1=127.0.0.1\nbrokerRole=SLAVE\nbrokerId=1\nflushDiskType={flush}\nlistenPort={port}\n\
+             storePathRootDir={}\n",
+            dir.join("slave").display()
+        ),
+    )?;
+    let log = dir.join("slave.log");
+    let mut child = Command::new(&setup.sluice_bin)
+        .args(["broker", "-c"])
+        .arg(&conf)
+        .args(["-n", &format!("127.0.0.1:{}", setup.sluice_namesrv_port)])
+        .stdin(Stdio::null())
+        .stdout(File::create(&log)?)
+        .stderr(File::create(&log)?)
+        .spawn()
+        .context("starting the slave")?;
+    wait_port(&mut child, port, Duration::from_secs(30), &log).context("slave")?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_slave(master)? {
+        if Instant::now() > deadline {
+            terminate(&mut child, Duration::from_secs(5));
+            bail!("the master never listed its slave; log {}", log.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(child)
+}
+
+/// Whether the master at `addr` lists a connected slave.
+fn has_slave(addr: SocketAddr) -> Result<bool> {
+    use sluice_remoting::body::ha::HaRuntimeInfo;
+    use sluice_remoting::body::JsonBody;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let c = crate::wire::Client::connect(addr).await?;
+        let reply = c
+            .request(sluice_remoting::RemotingCommand::request(
+                sluice_remoting::codes::request::GET_BROKER_HA_STATUS,
+            ))
+            .await?;
+        let info = HaRuntimeInfo::from_json(&reply.body).map_err(|e| anyhow::anyhow!("HA status: {e}"))?;
+        Ok(!info.ha_connection_info.is_empty())
+    })
 }
 
 fn start_rocketmq_rust(dir: tempfile::TempDir, flush: &str, setup: &Setup) -> Result<Running> {
