@@ -286,3 +286,44 @@ async fn an_empty_slave_starts_at_the_last_segment_and_a_restarted_one_resumes()
     let _ = ns_stop.send(true);
     ns.join().await.unwrap();
 }
+
+/// SYNC_MASTER under SYNC_FLUSH: the pipeline's group commit waits for the fdatasync and for
+/// the slave's report (the ASYNC_FLUSH test above takes the caller-append path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_under_sync_flush_acks_through_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, ns_stop) = namesrv().await;
+    let ns_addr = ns.local_addr().to_string();
+    let master = Node::start(
+        &dir.path().join("m"),
+        &ns_addr,
+        "brokerRole=SYNC_MASTER\nflushDiskType=SYNC_FLUSH\nslaveTimeout=2000\n",
+    )
+    .await;
+    let c = master.client().await;
+    assert_eq!(
+        send(&c, "RepSync", 0, "alone").await,
+        response::SLAVE_NOT_AVAILABLE
+    );
+    let slave = Node::start(
+        &dir.path().join("s"),
+        &ns_addr,
+        "brokerRole=SLAVE\nbrokerId=1\nflushDiskType=SYNC_FLUSH\n",
+    )
+    .await;
+    master.wait_slaves(1).await;
+    for i in 0..50 {
+        assert_eq!(
+            send(&c, "RepSync", i % 2, &format!("m{i}")).await,
+            response::SUCCESS
+        );
+        assert!(slave.store().commitlog().write_pos() >= master.store().commitlog().write_pos());
+        assert!(slave.store().flusher().durable_offset() >= master.store().commitlog().write_pos());
+    }
+    caught_up(&master, &slave, "RepSync", 2).await;
+    same_bytes(master.store(), slave.store());
+    slave.stop().await;
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}

@@ -76,6 +76,9 @@ pub struct BrokerState {
     pub archiver: Option<Arc<Archiver>>,
     /// Replication: a master's HA listener, or a slave's link to its master.
     pub ha: Option<ha::Ha>,
+    /// A SYNC_MASTER under ASYNC_FLUSH: sends append on their caller's thread, then await a
+    /// slave's report here.
+    pub replica_wait: Option<Arc<ha::HaMaster>>,
     /// A slave's master (`brokerAddr`), as the NameServer last said: where metadata syncs from.
     pub master_addr: std::sync::Mutex<Option<String>>,
 }
@@ -263,12 +266,20 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     let analytics = Arc::new(analytics);
     let analytics_waker = analytics.waker();
     let ha_master = start_ha_master(&mut config, &store, local_addr).await?;
-    let replication = match (&ha_master, config.broker_role) {
-        (Some(m), BrokerRole::SyncMaster) => Some(SyncReplication {
-            acks: m.clone(),
-            timeout: config.ha.slave_timeout,
-        }),
-        _ => None,
+    // A SYNC_MASTER waits for its slave in the pipeline's group commit under SYNC_FLUSH; under
+    // ASYNC_FLUSH its sends keep the caller-append path and await the slave's report there
+    // (`put::store`): the core thread's two extra hops cost more than the wait itself.
+    let sync_flush = config.store.flush_disk_type == sluice_storage::FlushDiskType::SyncFlush;
+    let (replication, replica_wait) = match (&ha_master, config.broker_role) {
+        (Some(m), BrokerRole::SyncMaster) if sync_flush => (
+            Some(SyncReplication {
+                acks: m.clone(),
+                timeout: config.ha.slave_timeout,
+            }),
+            None,
+        ),
+        (Some(m), BrokerRole::SyncMaster) => (None, Some(m.clone())),
+        _ => (None, None),
     };
     let feed = ha_master.clone();
     let pipeline = CorePipeline::start_replicated(
@@ -315,6 +326,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         analytics,
         archiver,
         ha,
+        replica_wait,
         master_addr: std::sync::Mutex::new(None),
     });
     if state.config.broker_role.is_slave() {

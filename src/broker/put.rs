@@ -68,6 +68,9 @@ pub fn route(state: &BrokerState, unit: &mut [MessageToStore]) -> Result<(), Bro
 /// appended right here under ASYNC_FLUSH, the core pipeline's group commit under SYNC_FLUSH,
 /// acked after fdatasync) and waits for its ack.
 pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
+    if let Some(master) = &state.replica_wait {
+        return store_replicated(state, master, unit).await;
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let req = AppendRequest {
         unit,
@@ -77,6 +80,33 @@ pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Sto
     };
     state.submitter.put(req).map_err(|(e, _)| e)?;
     stored(rx.await.map_err(|_| PipelineError::Stopped))
+}
+
+/// A SYNC_MASTER under ASYNC_FLUSH: appended on this thread as any ASYNC_FLUSH send, then
+/// answered once a slave reports having it — SLAVE_NOT_AVAILABLE at once when no slave can take
+/// it, FLUSH_SLAVE_TIMEOUT after `slaveTimeout` (stored either way, as 4.9 answers).
+async fn store_replicated(
+    state: &BrokerState,
+    master: &super::ha::HaMaster,
+    unit: Vec<MessageToStore>,
+) -> Result<Stored, BrokerError> {
+    use sluice_dataflows::ReplicaAcks;
+    let mut stored = store_now(state, unit)?;
+    let end = stored
+        .appended
+        .iter()
+        .map(|a| a.phys_offset + u64::from(a.size))
+        .max()
+        .unwrap_or(0);
+    if !master.available(end) {
+        stored.code = response::SLAVE_NOT_AVAILABLE;
+    } else {
+        master.offer(end);
+        if !master.wait_acked(end, state.config.ha.slave_timeout).await {
+            stored.code = response::FLUSH_SLAVE_TIMEOUT;
+        }
+    }
+    Ok(stored)
 }
 
 /// The same, on the calling thread: only when units are appended by their caller

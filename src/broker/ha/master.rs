@@ -45,6 +45,8 @@ struct Shared {
     /// push2SlaveMaxOffset: the highest offset any slave has reported.
     acked: AtomicU64,
     wakes: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
+    /// `acked`, for tasks that await it (a SYNC_MASTER's sends under ASYNC_FLUSH).
+    acked_watch: tokio::sync::watch::Sender<u64>,
     /// Bumped when new data waits for the slaves; writers sleep on it.
     offered: Mutex<u64>,
     data: Condvar,
@@ -72,6 +74,11 @@ impl Shared {
             s.last_report = Instant::now();
         }
         if self.acked.fetch_max(offset, Ordering::AcqRel) < offset {
+            self.acked_watch.send_if_modified(|v| {
+                let moved = *v < offset;
+                *v = (*v).max(offset);
+                moved
+            });
             for wake in self.wakes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 wake();
             }
@@ -103,6 +110,7 @@ impl HaMaster {
             next_id: AtomicU64::new(1),
             acked: AtomicU64::new(0),
             wakes: Mutex::new(Vec::new()),
+            acked_watch: tokio::sync::watch::Sender::new(0),
             offered: Mutex::new(0),
             data: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -131,6 +139,16 @@ impl HaMaster {
     /// The master's end of the log (what slaves are measured against).
     pub fn master_offset(&self) -> u64 {
         self.shared.store.commitlog().write_pos()
+    }
+
+    /// Waits until a slave has reported `end` (true), at most `timeout` (false). For the
+    /// caller-append path of a SYNC_MASTER under ASYNC_FLUSH (`broker/put.rs`).
+    pub async fn wait_acked(&self, end: u64, timeout: Duration) -> bool {
+        let mut rx = self.shared.acked_watch.subscribe();
+        let acked = tokio::time::timeout(timeout, rx.wait_for(|acked| *acked >= end))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        acked
     }
 
     /// Stops accepting and closes every link.

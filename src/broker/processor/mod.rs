@@ -39,7 +39,7 @@ pub fn dispatch_now(
     let Some(route) = route_of(cmd.code).filter(|r| r.inline) else {
         return Err(cmd);
     };
-    if !state.submitter.appends_in_caller() {
+    if !state.submitter.appends_in_caller() || state.replica_wait.is_some() {
         return Err(cmd);
     }
     let out = match (route.decode)(&cmd) {
