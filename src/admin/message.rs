@@ -226,6 +226,16 @@ fn broker_addr(route: &TopicRouteData, name: &str) -> Result<String> {
         .iter()
         .find(|b| b.broker_name == name)
         .and_then(master)
+        .ok_or_else(|| anyhow!("broker {name} has no master in the topic's route"))
+}
+
+/// Where to read `name`'s queues: its master, else a slave (the master is gone).
+fn read_addr(route: &TopicRouteData, name: &str) -> Result<String> {
+    route
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == name)
+        .and_then(|b| b.read_addr().map(str::to_owned))
         .ok_or_else(|| anyhow!("broker {name} is not in the topic's route"))
 }
 
@@ -276,7 +286,7 @@ async fn pull(
 
 pub async fn query_by_offset(admin: &Admin, a: &QueryMsgByOffsetArgs) -> Result<Output> {
     let route = admin.route(&a.topic).await?;
-    let addr = broker_addr(&route, &a.broker_name)?;
+    let addr = read_addr(&route, &a.broker_name)?;
     let (msgs, _, _) = pull(admin, &addr, &a.topic, a.queue_id, a.offset, 1, "*").await?;
     let msgs: Vec<Shown> = msgs.into_iter().filter(|m| m.queue_offset == a.offset).collect();
     if msgs.is_empty() {
@@ -438,7 +448,7 @@ async fn read_queues(
         if broker.is_some_and(|b| b != qd.broker_name) || qd.perm & perm::READ == 0 {
             continue;
         }
-        let addr = broker_addr(&route, &qd.broker_name)?;
+        let addr = read_addr(&route, &qd.broker_name)?;
         for q in 0..qd.read_queue_nums {
             if queue.is_some_and(|x| x != q) {
                 continue;

@@ -74,6 +74,17 @@ impl BrokerData {
     pub fn master_addr(&self) -> Option<&str> {
         self.broker_addrs.get(&MASTER_ID).map(String::as_str)
     }
+
+    /// Where reads go: the master, else the slave with the lowest id (as Java clients read
+    /// from a slave when the master is gone).
+    pub fn read_addr(&self) -> Option<&str> {
+        self.master_addr().or_else(|| {
+            self.broker_addrs
+                .iter()
+                .min_by_key(|(id, _)| **id)
+                .map(|(_, a)| a.as_str())
+        })
+    }
 }
 
 /// The GET_ROUTEINFO_BY_TOPIC (105) body.
