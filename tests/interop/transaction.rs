@@ -16,17 +16,22 @@ use crate::harness::{
 /// delivered. Halves decided by END_TRANSACTION are never checked.
 #[test]
 fn rust_transaction() {
-    let test = "rust_transaction";
+    scenario_transaction(Client::Rust);
+}
+
+/// The transaction scenario for `client` (its driver's `produce-transaction` and `consume`).
+pub fn scenario_transaction(client: Client) {
+    let test = format!("{}_transaction", client.name());
     let check_max = 3;
     let conf =
         format!("transactionTimeOut=1000\ntransactionCheckInterval=1000\ntransactionCheckMax={check_max}\n");
-    let Some(mut ctx) = Ctx::start(test, Some(conf.as_str())) else {
+    let Some(mut ctx) = Ctx::start(&test, Some(conf.as_str())) else {
         return;
     };
     let topic = "InteropTx";
-    create_topic(&mut ctx, Client::Rust, topic);
+    create_topic(&mut ctx, client, topic);
     let mut p = ctx.spawn(
-        Client::Rust,
+        client,
         "produce-transaction",
         &[
             "--topic",
@@ -117,7 +122,7 @@ fn rust_transaction() {
         }
     }
     let mut c = ctx.spawn(
-        Client::Rust,
+        client,
         "consume",
         &consume_args(topic, "g_tx", "1000000", &["--idle", "8", "--timeout", "60"]),
     );
