@@ -5,7 +5,7 @@
 use crate::harness::{
     bodies, check_batches_one_queue, check_fields, consume_args, of_event, produce, Client, Ctx, T_CONSUME,
 };
-use crate::{scenarios, schedule, transaction};
+use crate::{retry_dlq, scenarios, schedule, transaction};
 
 const G: Client = Client::Go;
 
@@ -36,6 +36,24 @@ fn go_ordered() {
 #[test]
 fn go_delay_level() {
     schedule::scenario_schedule(G, "go_delay_level", "InteropDelay", "level:1,level:2,level:3", 6);
+}
+#[test]
+fn go_timer_properties() {
+    schedule::scenario_schedule(
+        G,
+        "go_timer_properties",
+        "InteropTimer",
+        "deliver:+3000,delay-sec:2,delay-ms:2500,start:+3000",
+        8,
+    );
+}
+#[test]
+fn go_retry_dlq() {
+    retry_dlq::scenario_retry_dlq(G);
+}
+#[test]
+fn go_two_orderly_consumers_split() {
+    scenarios::two_orderly_consumers_split(G);
 }
 #[test]
 fn go_transaction() {

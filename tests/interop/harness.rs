@@ -15,7 +15,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
+/// The broker binary: `SLUICE_INTEROP_SLUICE` when set (a target directory shared by several
+/// checkouts relinks `debug/sluice` to whichever built last), else the one cargo built with
+/// this test.
+fn sluice_bin() -> PathBuf {
+    std::env::var_os("SLUICE_INTEROP_SLUICE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
+}
 /// The repository (read when the test runs: a test binary reused from a cache built in another
 /// checkout must not look in that checkout).
 fn root() -> PathBuf {
@@ -334,7 +341,8 @@ impl Broker {
             self.starts += 1;
             let log = self.dir.join(format!("broker-{}.log", self.starts));
             let errf = File::create(&log).expect("broker log");
-            let mut cmd = Command::new(SLUICE);
+            let sluice = sluice_bin();
+            let mut cmd = Command::new(&sluice);
             cmd.arg("standalone")
                 .arg("--data-dir")
                 .arg(self.dir.join("data"))
@@ -352,7 +360,9 @@ impl Broker {
             cmd.stdin(Stdio::null())
                 .stdout(errf.try_clone().expect("dup"))
                 .stderr(errf);
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {SLUICE}: {e}"));
+            let mut child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {}: {e}", sluice.display()));
             self.logs.push(log.clone());
             let up_by = Instant::now() + Duration::from_secs(30);
             loop {

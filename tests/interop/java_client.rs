@@ -3,6 +3,7 @@
 //! consumeFromWhere, DefaultLitePullConsumer, transactions, delays and timers, retry to the DLQ,
 //! queries by key and id, message trace and namespaces.
 
+use std::collections::BTreeSet;
 use std::thread;
 use std::time::Duration;
 
@@ -32,6 +33,10 @@ fn java_offsets_resume() {
 #[test]
 fn java_two_consumers_split() {
     scenarios::two_consumers_split(J);
+}
+#[test]
+fn java_two_orderly_consumers_split() {
+    scenarios::two_orderly_consumers_split(J);
 }
 #[test]
 fn java_broadcast() {
@@ -379,5 +384,119 @@ fn java_namespace() {
         recv.iter().all(|r| r["topic"] == raw),
         || format!("messages read from {raw} name another topic"),
         &[],
+    );
+}
+
+/// An orderly listener that keeps answering SUSPEND_CURRENT_QUEUE_A_MOMENT: the client retries
+/// locally (reconsumeTimes 0, 1, 2), then sends the message to `%RETRY%<group>` with
+/// RECONSUME_TIME = maxReconsumeTimes, which the broker stores in `%DLQ%<group>` at once (the
+/// message's delay level 3 + reconsumeTimes is dropped there, as Apache RocketMQ does; the
+/// default level 5 would be a minute).
+#[test]
+fn java_orderly_retry_dlq() {
+    let Some(mut ctx) = Ctx::start("java_orderly_retry_dlq", None) else {
+        return;
+    };
+    let topic = "InteropOrderlyRetry";
+    let group = "g_orderly_retry";
+    let sent = produce(
+        &mut ctx,
+        J,
+        "produce",
+        topic,
+        "oretry",
+        3,
+        &["--tags", "TagA,TagB"],
+    );
+    let want = bodies(&sent);
+    let mut f = ctx.spawn(
+        J,
+        "consume-orderly",
+        &consume_args(
+            topic,
+            group,
+            "3",
+            &[
+                "--fail",
+                "--max-reconsume",
+                "2",
+                "--stop-at-reconsume",
+                "2",
+                "--grace-ms",
+                "3000",
+                "--timeout",
+                "60",
+            ],
+        ),
+    );
+    let _ = f.wait(T_CONSUME);
+    let frecv = f.events("recv");
+    for b in &want {
+        let rts: BTreeSet<i64> = frecv
+            .iter()
+            .filter(|r| &body(r) == b)
+            .filter_map(|r| num(&r["reconsumeTimes"]))
+            .collect();
+        ctx.check(
+            rts == BTreeSet::from([0, 1, 2]),
+            || format!("{b}: orderly deliveries with reconsumeTimes {rts:?}, want {{0, 1, 2}}"),
+            &[&f],
+        );
+    }
+    let dlq = format!("%DLQ%{group}");
+    let mut d = ctx.spawn(
+        J,
+        "consume",
+        &consume_args(&dlq, "g_orderly_dlq_reader", "3", &["--timeout", "30"]),
+    );
+    let _ = d.wait(T_CONSUME);
+    let drecv = d.events("recv");
+    ctx.check_none_missing(
+        &want,
+        &bodies(&drecv),
+        &format!("not in {dlq} within 30 s:"),
+        &[&f, &d],
+    );
+    check_fields(&ctx, &sent, &drecv);
+    ctx.check(
+        drecv.iter().all(|r| r["topic"] == dlq.as_str()),
+        || format!("messages read from {dlq} name another topic"),
+        &[&d],
+    );
+}
+
+/// Committed offsets survive a `kill -9` of the broker: a consumer restarted after it gets
+/// exactly what was sent since.
+#[test]
+fn java_offsets_after_broker_kill9() {
+    let Some(mut ctx) = Ctx::start("java_offsets_after_broker_kill9", None) else {
+        return;
+    };
+    let topic = "InteropResumeKill9";
+    let group = "g_resume_kill9";
+    let first = produce(&mut ctx, J, "produce", topic, "one", 30, &[]);
+    let lines = ctx.run_ok(
+        J,
+        "consume",
+        &consume_args(topic, group, "30", &["--grace-ms", "3000"]),
+        T_CONSUME,
+    );
+    let want1 = bodies(&first);
+    ctx.check_none_missing(&want1, &bodies(&of_event(&lines, "recv")), "run 1 missed", &[]);
+    ctx.broker.kill9();
+    ctx.broker.start();
+    let second = produce(&mut ctx, J, "produce", topic, "two", 30, &[]);
+    let mut p = ctx.spawn(
+        J,
+        "consume",
+        &consume_args(topic, group, "1000000", &["--idle", "6"]),
+    );
+    let _ = p.wait(T_CONSUME);
+    check_resumed(
+        &ctx,
+        &p,
+        &second,
+        &want1,
+        "the consumer restarted after the broker's kill -9",
     );
 }

@@ -14,6 +14,10 @@
 //!
 //! Environment:
 //! * `SLUICE_INTEROP=skip` — skip all of these tests (prints why);
+//! * `SLUICE_INTEROP_SLUICE=PATH` — the `sluice` binary to start (default: the one cargo built
+//!   with this test; set it when several checkouts share one target directory);
+//! * `SLUICE_INTEROP_CACHE=DIR` — where setup.sh keeps the Java and Go builds and their caches
+//!   (default `~/.cache/sluice`);
 //! * `SLUICE_INTEROP_KEEP=1` — keep each test's temporary directory (broker and driver logs);
 //! * `INTEROP_LOG=info|debug` — more client logging on the drivers' stderr (kept in the temp dir).
 //!

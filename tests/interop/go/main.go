@@ -63,6 +63,7 @@ type opts struct {
 	graceMs   int64
 	fail      bool
 	maxRecons int
+	stopAt    int
 	tx        []string
 	lingerMs  int64
 }
@@ -108,6 +109,7 @@ func parse(args []string) (*opts, error) {
 	fs.Int64Var(&o.graceMs, "grace-ms", 1000, "before shutdown")
 	fs.BoolVar(&o.fail, "fail", false, "the listener fails every delivery")
 	fs.IntVar(&o.maxRecons, "max-reconsume", -1, "maxReconsumeTimes")
+	fs.IntVar(&o.stopAt, "stop-at-reconsume", 0, "--count counts bodies seen with reconsumeTimes >= K")
 	fs.StringVar(&tx, "tx", "commit,rollback", "transaction plan")
 	fs.Int64Var(&o.lingerMs, "linger-ms", 0, "transactions: stay up after the check-backs")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -484,10 +486,11 @@ func produceTransaction(o *opts) (bool, error) {
 // ---- consumers ----
 
 type tally struct {
-	mu      sync.Mutex
-	seen    map[string]bool
-	total   int64
-	lastNew int64
+	minRecons int32
+	mu        sync.Mutex
+	seen      map[string]bool
+	total     int64
+	lastNew   int64
 }
 
 func (t *tally) record(m *primitive.MessageExt) {
@@ -496,7 +499,7 @@ func (t *tally) record(m *primitive.MessageExt) {
 	defer t.mu.Unlock()
 	t.total++
 	b := string(m.Body)
-	if !t.seen[b] {
+	if m.ReconsumeTimes >= t.minRecons && !t.seen[b] {
 		t.seen[b] = true
 		t.lastNew = nowMs()
 	}
@@ -549,7 +552,7 @@ func consume(o *opts) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("push consumer: %w", err)
 	}
-	t := &tally{seen: map[string]bool{}}
+	t := &tally{seen: map[string]bool{}, minRecons: int32(o.stopAt)}
 	err = c.Subscribe(o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: o.expr},
 		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 			for _, m := range msgs {

@@ -594,14 +594,15 @@ public final class Driver {
         }
         c.subscribe(topic, expr);
         if (scenario.equals("consume-orderly")) {
-            if (fail) {
-                throw new IllegalArgumentException("--fail is only for consume");
-            }
+            // --fail: the queue is suspended and the batch retried locally; past
+            // maxReconsumeTimes the client sends it to %RETRY%<group>, which the broker turns
+            // into %DLQ%<group>.
             c.registerMessageListener((MessageListenerOrderly) (msgs, ctx) -> {
+                boolean f = false;
                 for (MessageExt m : msgs) {
-                    record(m);
+                    f |= record(m);
                 }
-                return ConsumeOrderlyStatus.SUCCESS;
+                return f ? ConsumeOrderlyStatus.SUSPEND_CURRENT_QUEUE_A_MOMENT : ConsumeOrderlyStatus.SUCCESS;
             });
         } else {
             c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
