@@ -500,3 +500,77 @@ fn java_offsets_after_broker_kill9() {
         "the consumer restarted after the broker's kill -9",
     );
 }
+
+/// The MQAdmin offset look-ups (GET_MIN_OFFSET, GET_MAX_OFFSET, GET_EARLIEST_MSG_STORETIME,
+/// SEARCH_OFFSET_BY_TIMESTAMP) agree with what was sent: 8 messages, a pause, 12 more; a search
+/// at the pause finds each queue's first message of the second batch (4.9's closest store time,
+/// protocol.md §2.3.14).
+#[test]
+fn java_queue_offsets() {
+    let Some(mut ctx) = Ctx::start("java_queue_offsets", None) else {
+        return;
+    };
+    let topic = "InteropQueueOffsets";
+    let first = produce(&mut ctx, J, "produce", topic, "a", 8, &[]);
+    thread::sleep(Duration::from_millis(1500));
+    let at = wall_ms();
+    let second = produce(&mut ctx, J, "produce", topic, "b", 12, &[]);
+    let at_s = at.to_string();
+    let lines = ctx.run_ok(
+        J,
+        "queue-offsets",
+        &["--topic", topic, "--at", &at_s, "--timeout", "30"],
+        Duration::from_secs(60),
+    );
+    let queues = of_event(&lines, "queue");
+    ctx.check(!queues.is_empty(), || "no queue reported".into(), &[]);
+    let in_queue =
+        |sent: &[Value], q: i64| sent.iter().filter(|s| num(&s["queueId"]) == Some(q)).count() as i64;
+    for v in &queues {
+        let q = num(&v["queueId"]).unwrap_or(-1);
+        let (a, b) = (in_queue(&first, q), in_queue(&second, q));
+        let got = |k: &str| num(&v[k]);
+        ctx.check(
+            got("minOffset") == Some(0) && got("maxOffset") == Some(a + b),
+            || {
+                format!(
+                    "queue {q}: min/max offset {}/{}, want 0/{}",
+                    v["minOffset"],
+                    v["maxOffset"],
+                    a + b
+                )
+            },
+            &[],
+        );
+        if a > 0 && b > 0 {
+            ctx.check(
+                got("searchOffset") == Some(a),
+                || {
+                    format!(
+                        "queue {q}: searchOffset({at}) = {}, want {a} (its first message sent after)",
+                        v["searchOffset"]
+                    )
+                },
+                &[],
+            );
+        }
+        let earliest = got("earliestMsgStoreTime").unwrap_or(-1);
+        let first_sent = first
+            .iter()
+            .chain(&second)
+            .filter(|s| num(&s["queueId"]) == Some(q))
+            .filter_map(|s| num(&s["ts"]))
+            .min();
+        if let Some(t) = first_sent {
+            ctx.check(
+                earliest > 0 && earliest <= t,
+                || {
+                    format!(
+                        "queue {q}: earliestMsgStoreTime {earliest}, its first send was acknowledged at {t}"
+                    )
+                },
+                &[],
+            );
+        }
+    }
+}

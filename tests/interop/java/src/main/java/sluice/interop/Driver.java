@@ -62,6 +62,7 @@ public final class Driver {
         "  consume-orderly      DefaultMQPushConsumer, orderly listener (queue locks)",
         "  lite-pull            DefaultLitePullConsumer (--assign: every queue of the topic; else subscribe)",
         "  query                queryMessage(--key) and viewMessage(--msg-id offset id / --uniq-id)",
+        "  queue-offsets        per queue of --topic: min/max offset, earliest store time, searchOffset(--at MS)",
         "",
         "options: --topic T --group G --prefix P --count N --start I --tags A,B --shards N",
         "  --batch-size N --body-size BYTES (pads each body past '|') --props k=v,k2=v2",
@@ -69,7 +70,7 @@ public final class Driver {
         "  --expr E --model clustering|broadcasting --from first|last|timestamp:yyyyMMddHHmmss|timestamp-ms:MS",
         "  --idle S --timeout S --grace-ms MS --fail --max-reconsume N --stop-at-reconsume K",
         "  --namespace NS --trace --assign --tx PLAN,... --linger-ms MS --raw (print bodies whole)",
-        "  --key K --msg-id ID --uniq-id ID --expect N",
+        "  --key K --msg-id ID --uniq-id ID --expect N --at EPOCH_MS",
         "");
 
     static final PrintStream OUT = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
@@ -108,6 +109,7 @@ public final class Driver {
     List<String> msgIds = new ArrayList<>();
     List<String> uniqIds = new ArrayList<>();
     Long expect;
+    Long at;
 
     static long now() {
         return System.currentTimeMillis();
@@ -188,6 +190,7 @@ public final class Driver {
                 case "--msg-id": msgIds.add(v); break;
                 case "--uniq-id": uniqIds.add(v); break;
                 case "--expect": expect = Long.parseLong(v); break;
+                case "--at": at = Long.parseLong(v); break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -733,6 +736,26 @@ public final class Driver {
         return ok;
     }
 
+    /** One line per queue of the topic: the MQAdmin offset look-ups a producer offers. */
+    boolean queueOffsets() throws Exception {
+        DefaultMQProducer p = producer();
+        try {
+            for (MessageQueue mq : p.fetchPublishMessageQueues(topic)) {
+                Map<String, Object> v = line("event", "queue", "client", "java", "topic", topic, "brokerName",
+                    mq.getBrokerName(), "queueId", mq.getQueueId(), "minOffset", p.minOffset(mq), "maxOffset",
+                    p.maxOffset(mq), "earliestMsgStoreTime", p.earliestMsgStoreTime(mq));
+                if (at != null) {
+                    v.put("at", at);
+                    v.put("searchOffset", p.searchOffset(mq, at));
+                }
+                emit(v);
+            }
+        } finally {
+            p.shutdown();
+        }
+        return true;
+    }
+
     // ---- main ----
 
     static void preflight(String namesrv) {
@@ -802,6 +825,9 @@ public final class Driver {
                     break;
                 case "query":
                     ok = d.query();
+                    break;
+                case "queue-offsets":
+                    ok = d.queueOffsets();
                     break;
                 default:
                     System.err.println("java-driver: unknown scenario " + d.scenario + "\n\n" + USAGE);
