@@ -574,3 +574,34 @@ fn java_queue_offsets() {
         }
     }
 }
+
+/// A SQL92 subscription (MessageSelector.bySql): sluice filters by TAG only and refuses it at
+/// consumer start (CHECK_CLIENT_CONFIG) as Apache RocketMQ does with property filtering off:
+/// SYSTEM_ERROR (1), "The broker does not support consumer to filter message by SQL92".
+#[test]
+fn java_sql92_refused() {
+    let Some(mut ctx) = Ctx::start("java_sql92_refused", None) else {
+        return;
+    };
+    let topic = "InteropSql";
+    produce(&mut ctx, J, "produce", topic, "sql", 1, &[]);
+    let mut p = ctx.spawn(
+        J,
+        "consume",
+        &consume_args(topic, "g_sql", "1", &["--sql", "a > 1", "--timeout", "20"]),
+    );
+    let status = p.wait(Duration::from_secs(60));
+    let errors = p.events("error");
+    let said = errors.first().map(|e| e["error"].to_string()).unwrap_or_default();
+    ctx.check(
+        status.is_some_and(|s| s.code() == Some(1))
+            && said.contains("CODE: 1 ")
+            && said.contains("filter message by SQL92"),
+        || {
+            format!(
+                "the SQL92 consumer should fail to start with SYSTEM_ERROR; status {status:?}, error {said}"
+            )
+        },
+        &[&p],
+    );
+}

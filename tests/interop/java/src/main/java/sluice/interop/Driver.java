@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.rocketmq.client.QueryResult;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.MessageSelector;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
@@ -71,6 +72,7 @@ public final class Driver {
         "  --idle S --timeout S --grace-ms MS --fail --max-reconsume N --stop-at-reconsume K",
         "  --namespace NS --trace --assign --tx PLAN,... --linger-ms MS --raw (print bodies whole)",
         "  --key K --msg-id ID --uniq-id ID --expect N --at EPOCH_MS",
+        "  --extra-key (keys \"<prefix>-k<i> <prefix>-x<i>\") --sql EXPR (a SQL92 subscription)",
         "");
 
     static final PrintStream OUT = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
@@ -110,6 +112,8 @@ public final class Driver {
     List<String> uniqIds = new ArrayList<>();
     Long expect;
     Long at;
+    boolean extraKey = false;
+    String sql;
 
     static long now() {
         return System.currentTimeMillis();
@@ -143,6 +147,7 @@ public final class Driver {
                 case "--trace": trace = true; continue;
                 case "--assign": assign = true; continue;
                 case "--raw": raw = true; continue;
+                case "--extra-key": extraKey = true; continue;
                 default: break;
             }
             if (i + 1 >= args.length) {
@@ -191,6 +196,7 @@ public final class Driver {
                 case "--uniq-id": uniqIds.add(v); break;
                 case "--expect": expect = Long.parseLong(v); break;
                 case "--at": at = Long.parseLong(v); break;
+                case "--sql": sql = v; break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -242,7 +248,8 @@ public final class Driver {
     }
 
     Message build(long i, Map<String, Object> sentExtra) {
-        Message m = new Message(topic, tags[(int) (i % tags.length)], prefix + "-k" + i, payload(i));
+        String keys = prefix + "-k" + i + (extraKey ? MessageConst.KEY_SEPARATOR + prefix + "-x" + i : "");
+        Message m = new Message(topic, tags[(int) (i % tags.length)], keys, payload(i));
         for (Map.Entry<String, String> e : props.entrySet()) {
             m.putUserProperty(e.getKey(), e.getValue());
         }
@@ -595,7 +602,11 @@ public final class Driver {
         if (maxReconsume != null) {
             c.setMaxReconsumeTimes(maxReconsume);
         }
-        c.subscribe(topic, expr);
+        if (sql != null) {
+            c.subscribe(topic, MessageSelector.bySql(sql));
+        } else {
+            c.subscribe(topic, expr);
+        }
         if (scenario.equals("consume-orderly")) {
             // --fail: the queue is suspended and the batch retried locally; past
             // maxReconsumeTimes the client sends it to %RETRY%<group>, which the broker turns
