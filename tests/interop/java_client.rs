@@ -223,11 +223,20 @@ fn java_query_by_key_and_id() {
         return;
     };
     let topic = "InteropQuery";
-    let sent = produce(&mut ctx, J, "produce", topic, "qjava", 5, &[]);
+    // Two keys a message ("qjava-k<i> qjava-x<i>"): the index has an entry for each.
+    let sent = produce(&mut ctx, J, "produce", topic, "qjava", 5, &["--extra-key"]);
+    let keys_of = |s: &Value| -> Vec<String> {
+        s["keys"]
+            .as_str()
+            .unwrap_or_default()
+            .split(' ')
+            .map(str::to_string)
+            .collect()
+    };
     let mut args: Vec<String> = vec!["--topic".into(), topic.into()];
-    for s in &sent {
+    for k in sent.iter().flat_map(keys_of) {
         args.push("--key".into());
-        args.push(s["keys"].as_str().unwrap_or_default().into());
+        args.push(k);
     }
     let first = &sent[0];
     let offset_id = first["offsetMsgId"].as_str().unwrap_or_default().to_string();
@@ -242,12 +251,21 @@ fn java_query_by_key_and_id() {
     let last = query_until_found(&mut ctx, J, &argv);
     let found = of_event(&last, "found");
     for s in &sent {
-        let k = s["keys"].as_str().unwrap_or_default();
+        let keys = keys_of(s);
         ctx.check(
-            found.iter().any(|f| f["query"]["key"] == k && body(f) == body(s)),
-            || format!("queryMessage({k}) did not return {}", body(s)),
+            keys.len() == 2,
+            || format!("{}: keys {}", body(s), s["keys"]),
             &[],
         );
+        for k in keys {
+            ctx.check(
+                found
+                    .iter()
+                    .any(|f| f["query"]["key"] == k.as_str() && body(f) == body(s)),
+                || format!("queryMessage({k}) did not return {}", body(s)),
+                &[],
+            );
+        }
     }
     for (tag, id) in [("msgId", &offset_id), ("uniqId", &uniq_id)] {
         ctx.check(
