@@ -150,7 +150,9 @@ mod tests {
                 r#"{{"clientId":"c","group":"g","subscriptionData":{{"expressionType":"{ty}","subString":"{expr}","topic":"T"}}}}"#
             )
         };
-        let e = check(&sub("SQL92", "a > 1")).err().expect("SQL92 refused");
+        let Err(e) = check(&sub("SQL92", "a > 1")) else {
+            panic!("a SQL92 subscription was accepted");
+        };
         assert_eq!(e.code(), response::SYSTEM_ERROR);
         assert!(e.to_string().contains("by SQL92"), "{e}");
         // A tag that happens to read SQL92 is a TAG subscription.
