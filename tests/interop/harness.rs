@@ -464,6 +464,16 @@ impl Client {
             Client::Go => Duration::from_secs(8),
         }
     }
+    /// How long a queue that an orderly consumer lost in a rebalance may stay locked by it. The
+    /// Go client (v2.1.2: "TODO orderly" in removeUnnecessaryMessageQueue) never sends
+    /// UNLOCK_BATCH_MQ for it, so the new owner gets it once the broker's lock expires (60 s,
+    /// rebalanceLockMaxLiveTime, as Apache RocketMQ) at its next lock attempt (every 20 s).
+    pub fn lock_handover(self) -> Duration {
+        match self {
+            Client::Go => Duration::from_secs(90),
+            _ => Duration::ZERO,
+        }
+    }
     pub fn orderly_consume(self) -> &'static str {
         match self {
             // ali-ons has no orderly listener; it consumes one message at a time, per queue in

@@ -157,7 +157,7 @@ fn split(client: Client, orderly: bool) {
     };
     let topic = "InteropSplit";
     create_topic(&mut ctx, client, topic);
-    let args = consume_args(topic, "g_split", "1000000", &["--timeout", "150"]);
+    let args = consume_args(topic, "g_split", "1000000", &["--timeout", "250"]);
     let (consume, send, extra): (&str, &str, &[&str]) = if orderly {
         (
             client.orderly_consume(),
@@ -170,7 +170,12 @@ fn split(client: Client, orderly: bool) {
     let (mut a, mut b) = two_consumers(&mut ctx, client, consume, &args);
     let sent = produce(&mut ctx, client, send, topic, "split", 80, extra);
     let want = bodies(&sent);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let handover = if orderly {
+        client.lock_handover()
+    } else {
+        Duration::ZERO
+    };
+    let deadline = Instant::now() + Duration::from_secs(60) + handover;
     loop {
         let mut got = bodies(&a.events("recv"));
         got.extend(bodies(&b.events("recv")));
