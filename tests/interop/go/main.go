@@ -361,6 +361,10 @@ func produce(o *opts) (bool, error) {
 
 // ---- transactions ----
 
+// unknownState is LocalTransactionState 3 (UNKNOW): v2.1.2 names it UnknowState, later
+// revisions UnkonwnState; the value keeps the driver building with both.
+const unknownState primitive.LocalTransactionState = 3
+
 type txListener struct {
 	o       *opts
 	mu      sync.Mutex
@@ -383,7 +387,7 @@ func (l *txListener) ExecuteLocalTransaction(m *primitive.Message) primitive.Loc
 	case "rollback":
 		return primitive.RollbackMessageState
 	default:
-		return primitive.UnknowState
+		return unknownState
 	}
 }
 
@@ -400,7 +404,7 @@ func stateName(s primitive.LocalTransactionState) string {
 
 func (l *txListener) CheckLocalTransaction(m *primitive.MessageExt) primitive.LocalTransactionState {
 	body := string(m.Body)
-	st := primitive.UnknowState
+	st := unknownState
 	switch l.plan(body) {
 	case "commit", "unknown-commit":
 		st = primitive.CommitMessageState
@@ -410,7 +414,7 @@ func (l *txListener) CheckLocalTransaction(m *primitive.MessageExt) primitive.Lo
 	l.mu.Lock()
 	l.checks[body]++
 	n := l.checks[body]
-	if st != primitive.UnknowState {
+	if st != unknownState {
 		l.decided[body] = true
 	}
 	l.mu.Unlock()
