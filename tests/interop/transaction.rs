@@ -9,7 +9,8 @@ use crate::harness::{
     bodies, body, by_body, consume_args, create_topic, of_event, positions, Client, Ctx, T_CONSUME,
 };
 
-/// Transactional messages (rocketmq-client-rust): a committed half is delivered once; a
+/// Transactional messages (rocketmq-client-rust here; the Java and Go clients' tests call
+/// `scenario_transaction` too): a committed half is delivered once; a
 /// rolled-back one never; one left Unknown is checked back (CHECK_TRANSACTION_STATE) after
 /// transactionTimeOut and the producer's answer (commit or rollback) is applied; one whose
 /// check-backs keep answering Unknown is checked at most transactionCheckMax times and never
