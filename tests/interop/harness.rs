@@ -15,7 +15,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
+/// The broker binary: `SLUICE_INTEROP_SLUICE` when set (a target directory shared by several
+/// checkouts relinks `debug/sluice` to whichever built last), else the one cargo built with
+/// this test.
+pub fn sluice_bin() -> PathBuf {
+    std::env::var_os("SLUICE_INTEROP_SLUICE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
+}
 /// The repository (read when the test runs: a test binary reused from a cache built in another
 /// checkout must not look in that checkout).
 fn root() -> PathBuf {
@@ -33,6 +40,9 @@ struct Tools {
     python: PathBuf,
     py_driver: PathBuf,
     rust_client: PathBuf,
+    java: PathBuf,
+    java_cp: String,
+    go_driver: PathBuf,
 }
 
 static TOOLS: OnceLock<Result<Tools, String>> = OnceLock::new();
@@ -85,12 +95,17 @@ fn run_setup() -> Result<Tools, String> {
         python: PathBuf::from(get("INTEROP_PYTHON")?),
         py_driver: interop.join("py/driver.py"),
         rust_client: PathBuf::from(get("INTEROP_RUST_CLIENT")?),
+        java: PathBuf::from(get("INTEROP_JAVA")?),
+        java_cp: get("INTEROP_JAVA_CP")?,
+        go_driver: PathBuf::from(get("INTEROP_GO_DRIVER")?),
     };
     for p in [
         &tools.js_driver,
         &tools.python,
         &tools.py_driver,
         &tools.rust_client,
+        &tools.java,
+        &tools.go_driver,
     ] {
         if !p.exists() {
             return Err(format!("setup.sh reported {} but it does not exist", p.display()));
@@ -347,7 +362,8 @@ impl Broker {
             let label = self.custom.as_ref().map_or("broker", |(l, _, _)| l.as_str());
             let log = self.dir.join(format!("{label}-{}.log", self.starts));
             let errf = File::create(&log).expect("broker log");
-            let mut cmd = Command::new(SLUICE);
+            let sluice = sluice_bin();
+            let mut cmd = Command::new(&sluice);
             if let Some((_, args, _)) = &self.custom {
                 cmd.args(args);
             } else {
@@ -369,7 +385,9 @@ impl Broker {
             cmd.stdin(Stdio::null())
                 .stdout(errf.try_clone().expect("dup"))
                 .stderr(errf);
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {SLUICE}: {e}"));
+            let mut child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {}: {e}", sluice.display()));
             self.logs.push(log.clone());
             let up_by = Instant::now() + Duration::from_secs(30);
             loop {
@@ -445,6 +463,8 @@ pub enum Client {
     Js,
     Py,
     Rust,
+    Java,
+    Go,
 }
 
 impl Client {
@@ -453,17 +473,32 @@ impl Client {
             Client::Js => "js",
             Client::Py => "py",
             Client::Rust => "rust",
+            Client::Java => "java",
+            Client::Go => "go",
         }
     }
     /// How long to let freshly started consumers of one group settle their queue assignment.
     /// ali-ons rebalances every --poll-ms (2 s in the driver) and ignores
     /// NOTIFY_CONSUMER_IDS_CHANGED; the C++ client rebalances every ~10 s or on that notify; the
-    /// Rust client every 2 s (driver setting) or on notify.
+    /// Rust client every 2 s (driver setting) or on notify; the Java client every 2 s (driver:
+    /// rocketmq.client.rebalance.waitInterval) or on notify; the Go client every 20 s or on
+    /// notify.
     pub fn settle(self) -> Duration {
         match self {
             Client::Js => Duration::from_secs(6),
             Client::Py => Duration::from_secs(12),
-            Client::Rust => Duration::from_secs(6),
+            Client::Rust | Client::Java => Duration::from_secs(6),
+            Client::Go => Duration::from_secs(8),
+        }
+    }
+    /// How long a queue that an orderly consumer lost in a rebalance may stay locked by it. The
+    /// Go client (v2.1.2: "TODO orderly" in removeUnnecessaryMessageQueue) never sends
+    /// UNLOCK_BATCH_MQ for it, so the new owner gets it once the broker's lock expires (60 s,
+    /// rebalanceLockMaxLiveTime, as Apache RocketMQ) at its next lock attempt (every 20 s).
+    pub fn lock_handover(self) -> Duration {
+        match self {
+            Client::Go => Duration::from_secs(90),
+            _ => Duration::ZERO,
         }
     }
     pub fn orderly_consume(self) -> &'static str {
@@ -471,14 +506,14 @@ impl Client {
             // ali-ons has no orderly listener; it consumes one message at a time, per queue in
             // offset order, which is what the ordering check needs.
             Client::Js => "consume",
-            Client::Py | Client::Rust => "consume-orderly",
+            Client::Py | Client::Rust | Client::Java | Client::Go => "consume-orderly",
         }
     }
     pub fn ordered_produce(self) -> &'static str {
         match self {
             Client::Js => "produce-ordered",
             Client::Py => "produce-orderly",
-            Client::Rust => "produce-ordered",
+            Client::Rust | Client::Java | Client::Go => "produce-ordered",
         }
     }
 }
@@ -627,15 +662,29 @@ impl Ctx {
                 c
             }
             Client::Rust => Command::new(&self.tools.rust_client),
+            Client::Java => {
+                // A small heap and the C1 compiler only: the drivers are short-lived, the
+                // machine has 2 cores. user.home holds the client's logs and broadcasting
+                // offsets: one per run.
+                let home = self.tmp.0.join(format!("java-home-{n}"));
+                let mut c = Command::new(&self.tools.java);
+                c.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+                    .arg(format!("-Duser.home={}", home.display()))
+                    .arg("-cp")
+                    .arg(&self.tools.java_cp)
+                    .arg("sluice.interop.Driver");
+                c
+            }
+            Client::Go => Command::new(&self.tools.go_driver),
         };
         cmd.arg(scenario).arg("--namesrv").arg(self.namesrv()).args(args);
         if client == Client::Py {
             let home = self.tmp.0.join(format!("py-home-{n}"));
             cmd.arg("--home").arg(home);
         }
-        // The Rust client keeps broadcasting offsets under $HOME; isolate every run.
-        if client == Client::Rust {
-            let home = self.tmp.0.join(format!("rust-home-{n}"));
+        // The Rust and Go clients keep broadcasting offsets under $HOME; isolate every run.
+        if matches!(client, Client::Rust | Client::Go) {
+            let home = self.tmp.0.join(format!("{}-home-{n}", client.name()));
             let _ = fs::create_dir_all(&home);
             cmd.env("HOME", home);
         }
@@ -850,4 +899,50 @@ pub fn check_fields(ctx: &Ctx, sent: &[Value], recv: &[Value]) {
             );
         }
     }
+}
+
+/// The sent lines of `mode` "batch", in send order, came in batches of `size`: each batch
+/// landed in one queue.
+pub fn check_batches_one_queue(ctx: &Ctx, sent: &[Value], size: usize) {
+    let batch: Vec<&Value> = sent.iter().filter(|s| s["mode"] == "batch").collect();
+    for chunk in batch.chunks(size) {
+        let qs: BTreeSet<i64> = chunk.iter().filter_map(|s| num(&s["queueId"])).collect();
+        ctx.check(
+            qs.len() <= 1,
+            || format!("one batch spread over queues {qs:?}"),
+            &[],
+        );
+    }
+}
+
+/// Runs a `query` driver until it exits 0 (the index is built after the append), at most five
+/// times; its lines.
+pub fn query_until_found(ctx: &mut Ctx, client: Client, argv: &[&str]) -> Vec<Value> {
+    let mut last = Vec::new();
+    for attempt in 0..5 {
+        let mut p = ctx.spawn(client, "query", argv);
+        let status = p.wait(Duration::from_secs(60));
+        last = p.snapshot();
+        if status.is_some_and(|s| s.success()) {
+            break;
+        }
+        if attempt == 4 {
+            ctx.fail("query by key / id did not find every message", &[&p]);
+        }
+        thread::sleep(Duration::from_secs(2));
+    }
+    last
+}
+
+/// A consumer restarted in a group with committed offsets (`p`, run to its end) got every
+/// message of `new` and none of `old`.
+pub fn check_resumed(ctx: &Ctx, p: &Proc, new: &[Value], old: &BTreeSet<String>, what: &str) {
+    let got = bodies(&p.events("recv"));
+    ctx.check_none_missing(&bodies(new), &got, &format!("{what} missed"), &[p]);
+    let again: Vec<_> = got.intersection(old).take(10).cloned().collect();
+    ctx.check(
+        again.is_empty(),
+        || format!("{what} re-delivered committed messages {again:?}"),
+        &[p],
+    );
 }

@@ -3,7 +3,9 @@
 //! Clients (installed by `tests/interop/setup.sh`, run once per test binary):
 //! * `js`   — npm `ali-ons` (pure JavaScript), driver `tests/interop/js/driver.js`;
 //! * `py`   — PyPI `rocketmq` (bundles the Apache C++ client), driver `tests/interop/py/driver.py`;
-//! * `rust` — crates.io `rocketmq-client-rust`, driver `tests/interop/rust-client`.
+//! * `rust` — crates.io `rocketmq-client-rust`, driver `tests/interop/rust-client`;
+//! * `java` — Maven `org.apache.rocketmq:rocketmq-client` 4.9.8, driver `tests/interop/java`;
+//! * `go`   — `github.com/apache/rocketmq-client-go/v2`, driver `tests/interop/go`.
 //!
 //! Each test starts its own `sluice standalone` on free 127.0.0.1 ports with a fresh data
 //! directory, drives the clients as child processes (JSON lines on stdout, see the drivers), and
@@ -12,6 +14,10 @@
 //!
 //! Environment:
 //! * `SLUICE_INTEROP=skip` — skip all of these tests (prints why);
+//! * `SLUICE_INTEROP_SLUICE=PATH` — the `sluice` binary to start (default: the one cargo built
+//!   with this test; set it when several checkouts share one target directory);
+//! * `SLUICE_INTEROP_CACHE=DIR` — where setup.sh keeps the Java and Go builds and their caches
+//!   (default `~/.cache/sluice`);
 //! * `SLUICE_INTEROP_KEEP=1` — keep each test's temporary directory (broker and driver logs);
 //! * `INTEROP_LOG=info|debug` — more client logging on the drivers' stderr (kept in the temp dir).
 //!
@@ -22,6 +28,9 @@
 //!   offsets_resume, two_consumers_split, broadcast, ordered;
 //! * `ali_ons.rs` (`js_*`), `cpp_client.rs` (`py_*`, and the C++ client's batch),
 //!   `rust_client.rs` (`rust_*`, and batch / async sends, query by key and id, throughput);
+//! * `java_client.rs` (`java_*`: the shared scenarios, send modes, consumeFromWhere, lite pull,
+//!   transactions, delays and timers, retry / DLQ, queries, trace, namespace), `go_client.rs`
+//!   (`go_*`: the shared scenarios, batch / async, delay levels, transactions, pull consumer);
 //! * `schedule.rs` — delay levels and timers (the due-time checks, their tests for each client);
 //! * `retry_dlq.rs` — failed deliveries through `%RETRY%<group>` into `%DLQ%<group>`;
 //! * `transaction.rs` — transactional messages and check-backs;
@@ -35,7 +44,9 @@
 mod ali_ons;
 mod cpp_client;
 mod durability;
+mod go_client;
 mod harness;
+mod java_client;
 mod replication;
 mod retry_dlq;
 mod rust_client;

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{bodies, consume_args, missing, Client, Ctx, SLUICE, T_CONSUME};
+use crate::harness::{bodies, consume_args, missing, sluice_bin, Client, Ctx, T_CONSUME};
 
 const GROUP: &str = "brokerName=broker-rep\nbrokerClusterName=RepCluster\n";
 
 /// Waits until the master lists a connected slave (`sluice admin haStatus`).
 fn wait_replicating(ctx: &Ctx) {
     for _ in 0..60 {
-        let out = std::process::Command::new(SLUICE)
+        let out = std::process::Command::new(sluice_bin())
             .args([
                 "admin",
                 "-n",

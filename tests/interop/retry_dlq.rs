@@ -22,7 +22,7 @@ const SEND_BACK_MS: i64 = 1500;
 /// back through %RETRY%<group> after delay level 3 + reconsumeTimes with reconsumeTimes one
 /// higher, and after the last allowed attempt it lands in %DLQ%<group>, where a consumer of
 /// another group reads it.
-fn scenario_retry_dlq(client: Client) {
+pub fn scenario_retry_dlq(client: Client) {
     let test = format!("{}_retry_dlq", client.name());
     let conf = format!("messageDelayLevel={RETRY_LEVELS}\n");
     let levels = delay_levels_ms(RETRY_LEVELS);

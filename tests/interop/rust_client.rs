@@ -1,14 +1,13 @@
 //! crates.io `rocketmq-client-rust`, driver `rust-client/`: the shared scenarios, batch and async
 //! sends, queries by key and by id, and a throughput probe.
 
-use std::collections::BTreeSet;
-use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::harness::{
-    bodies, body, check_fields, consume_args, num, of_event, produce, Client, Ctx, T_CONSUME,
+    bodies, body, check_batches_one_queue, check_fields, consume_args, of_event, produce, query_until_found,
+    Client, Ctx, T_CONSUME,
 };
 use crate::scenarios;
 
@@ -74,19 +73,7 @@ fn rust_batch_and_async() {
     ctx.check_none_missing(&want, &got, "lost", &[]);
     check_fields(&ctx, &sent, &recv);
     // A batch lands contiguously in one queue.
-    for chunk in of_event(&sent, "sent")
-        .iter()
-        .filter(|s| s["mode"] == "batch")
-        .collect::<Vec<_>>()
-        .chunks(10)
-    {
-        let qs: BTreeSet<i64> = chunk.iter().filter_map(|s| num(&s["queueId"])).collect();
-        ctx.check(
-            qs.len() <= 1,
-            || format!("one batch spread over queues {qs:?}"),
-            &[],
-        );
-    }
+    check_batches_one_queue(&ctx, &sent, 10);
 }
 
 /// QUERY_MESSAGE by key and VIEW_MESSAGE_BY_ID (offset id and unique id) — for messages sent by
@@ -137,19 +124,7 @@ fn rust_query_by_key_and_id() {
         }
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut last = Vec::new();
-    for attempt in 0..5 {
-        let mut p = ctx.spawn(Client::Rust, "query", &argv);
-        let status = p.wait(Duration::from_secs(60));
-        last = p.snapshot();
-        if status.is_some_and(|s| s.success()) {
-            break;
-        }
-        if attempt == 4 {
-            ctx.fail("query by key / id did not find every message", &[&p]);
-        }
-        thread::sleep(Duration::from_secs(2));
-    }
+    let last = query_until_found(&mut ctx, Client::Rust, &argv);
     let found = of_event(&last, "found");
     for s in &sent {
         let k = s["keys"].as_str().unwrap_or_default();

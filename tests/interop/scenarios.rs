@@ -137,17 +137,45 @@ pub fn offsets_resume(client: Client) {
 
 /// Two consumers of one group split the topic's queues and together get everything.
 pub fn two_consumers_split(client: Client) {
-    let test = format!("{}_two_consumers_split", client.name());
+    split(client, false);
+}
+
+/// The same with orderly consumers (queue locks) and ordered sends: each consumer also keeps
+/// every shard's order.
+pub fn two_orderly_consumers_split(client: Client) {
+    split(client, true);
+}
+
+fn split(client: Client, orderly: bool) {
+    let test = if orderly {
+        format!("{}_two_orderly_consumers_split", client.name())
+    } else {
+        format!("{}_two_consumers_split", client.name())
+    };
     let Some(mut ctx) = Ctx::start(&test, None) else {
         return;
     };
     let topic = "InteropSplit";
     create_topic(&mut ctx, client, topic);
-    let args = consume_args(topic, "g_split", "1000000", &["--timeout", "150"]);
-    let (mut a, mut b) = two_consumers(&mut ctx, client, &args);
-    let sent = produce(&mut ctx, client, "produce", topic, "split", 80, &[]);
+    let args = consume_args(topic, "g_split", "1000000", &["--timeout", "250"]);
+    let (consume, send, extra): (&str, &str, &[&str]) = if orderly {
+        (
+            client.orderly_consume(),
+            client.ordered_produce(),
+            &["--shards", "4"],
+        )
+    } else {
+        ("consume", "produce", &[])
+    };
+    let (mut a, mut b) = two_consumers(&mut ctx, client, consume, &args);
+    let sent = produce(&mut ctx, client, send, topic, "split", 80, extra);
     let want = bodies(&sent);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let handover = if orderly {
+        client.lock_handover()
+    } else {
+        Duration::ZERO
+    };
+    let deadline = Instant::now() + Duration::from_secs(60) + handover;
     loop {
         let mut got = bodies(&a.events("recv"));
         got.extend(bodies(&b.events("recv")));
@@ -181,12 +209,16 @@ pub fn two_consumers_split(client: Client) {
         || format!("both consumers pulled the same queue: A {qa:?} B {qb:?}"),
         &[&a, &b],
     );
+    if orderly {
+        check_shard_order(&ctx, &ra, &want, 4);
+        check_shard_order(&ctx, &rb, &want, 4);
+    }
 }
 
 /// Two consumers of one group, both started and given the time to settle their queue assignment.
-fn two_consumers(ctx: &mut Ctx, client: Client, args: &[&str]) -> (Proc, Proc) {
-    let mut a = ctx.spawn(client, "consume", args);
-    let mut b = ctx.spawn(client, "consume", args);
+fn two_consumers(ctx: &mut Ctx, client: Client, scenario: &str, args: &[&str]) -> (Proc, Proc) {
+    let mut a = ctx.spawn(client, scenario, args);
+    let mut b = ctx.spawn(client, scenario, args);
     let started = |l: &[Value]| l.iter().any(|v| v["event"] == "started");
     ctx.check(
         a.wait_for(Duration::from_secs(30), started),
@@ -216,7 +248,7 @@ pub fn broadcast(client: Client) {
         "1000000",
         &["--model", "broadcasting", "--timeout", "150"],
     );
-    let (mut a, mut b) = two_consumers(&mut ctx, client, &args);
+    let (mut a, mut b) = two_consumers(&mut ctx, client, "consume", &args);
     let sent = produce(&mut ctx, client, "produce", topic, "bcast", 40, &[]);
     let want = bodies(&sent);
     let has_all = |l: &[Value]| want.is_subset(&bodies(&of_event(l, "recv")));
@@ -281,10 +313,15 @@ pub fn ordered(client: Client) {
     let want = bodies(&sent);
     let got = bodies(&recv);
     ctx.check_none_missing(&want, &got, "lost ordered messages", &[]);
-    // First deliveries, in arrival order, must be increasing within each shard.
+    check_shard_order(&ctx, &recv, &want, shards);
+}
+
+/// First deliveries (of bodies in `want`), in arrival order, are increasing within each shard
+/// (index % shards).
+fn check_shard_order(ctx: &Ctx, recv: &[Value], want: &BTreeSet<String>, shards: u64) {
     let mut seen = BTreeSet::new();
     let mut last: HashMap<u64, u64> = HashMap::new();
-    for r in &recv {
+    for r in recv {
         let b = body(r);
         if !want.contains(&b) || !seen.insert(b.clone()) {
             continue;

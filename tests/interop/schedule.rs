@@ -278,7 +278,7 @@ pub fn check_schedule(ctx: &Ctx, sent: &[Value], recv: &[Value], how: &SchedChec
 
 /// Scheduled messages (`delay`: the drivers' --delay specs) sent by `client` to a consumer of
 /// the same client that is already long-polling; checked by `check_schedule`.
-fn scenario_schedule(client: Client, test: &str, topic: &str, delay: &str, n: u64) {
+pub fn scenario_schedule(client: Client, test: &str, topic: &str, delay: &str, n: u64) {
     let conf = format!("messageDelayLevel={FAST_LEVELS}\n");
     let levels = delay_levels_ms(FAST_LEVELS);
     let Some(mut ctx) = Ctx::start(test, Some(conf.as_str())) else {

@@ -6,9 +6,15 @@
 #   py/    a venv at py/.venv with PyPI `rocketmq` (its wheel bundles the C++ client)
 #   rust-client/   built with cargo into a target directory outside the repository:
 #          $SLUICE_INTEROP_TARGET_DIR, else ${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}/interop-rust
+#   java/  Maven project (rocketmq-client 4.9.8), compiled into $SLUICE_INTEROP_CACHE/interop-java;
+#          the Maven repository is $SLUICE_INTEROP_CACHE/m2 (online once, then `mvn -o`)
+#   go/    Go module (rocketmq-client-go/v2, pinned in go.mod + go.sum), built into
+#          $SLUICE_INTEROP_CACHE/interop-go; module cache $SLUICE_INTEROP_CACHE/gomod, build cache
+#          $SLUICE_INTEROP_CACHE/go-build
+#   ($SLUICE_INTEROP_CACHE defaults to $HOME/.cache/sluice: one directory to cache in CI.)
 #
 # On success the last lines on stdout are KEY=VALUE pairs the tests read:
-#   INTEROP_NODE, INTEROP_PYTHON, INTEROP_RUST_CLIENT
+#   INTEROP_NODE, INTEROP_PYTHON, INTEROP_RUST_CLIENT, INTEROP_JAVA, INTEROP_JAVA_CP, INTEROP_GO_DRIVER
 # Everything else (progress, tool output) goes to stderr.
 set -euo pipefail
 
@@ -90,6 +96,46 @@ nice -n 10 cargo build --release --locked --quiet \
   --manifest-path "$RC/Cargo.toml" --target-dir "$TARGET_DIR" >&2 || die "cargo build of $RC failed"
 [ -x "$BIN" ] || die "$BIN was not built"
 
+# --- Java client driver (Maven, rocketmq-client 4.9.8) ----------------------------------------
+CACHE="${SLUICE_INTEROP_CACHE:-$HOME/.cache/sluice}"
+JV="$HERE/java"
+M2="$CACHE/m2"
+JBUILD="$CACHE/interop-java"
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+  apt_install default-jdk-headless maven
+fi
+JAVA_MAJOR="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+[ "${JAVA_MAJOR%%.*}" -ge 17 ] 2>/dev/null || die "Java >= 17 needed; found ${JAVA_MAJOR:-none}"
+java_stamp="$JBUILD/.sluice-interop-stamp"
+java_want="$(hash_of "$JV/pom.xml" "$JV"/src/main/java/sluice/interop/*.java)"
+if [ "$(cat "$java_stamp" 2>/dev/null || true)" != "$java_want" ] || [ ! -s "$JBUILD/classpath.txt" ]; then
+  mvn_build() {
+    nice -n 10 mvn -q -B "$@" -f "$JV/pom.xml" -Dmaven.repo.local="$M2" -Dsluice.build.dir="$JBUILD" \
+      compile dependency:build-classpath -Dmdep.outputFile="$JBUILD/classpath.txt" >&2
+  }
+  say "building the Java client driver into $JBUILD (Maven repository $M2)"
+  # Offline when the repository already holds everything; online (Maven Central) the first time.
+  if ! mvn_build -o 2>/dev/null; then
+    say "offline Maven build failed: resolving the dependencies online"
+    mvn_build || die "Maven build of $JV failed"
+  fi
+  echo "$java_want" >"$java_stamp"
+fi
+[ -f "$JBUILD/classes/sluice/interop/Driver.class" ] || die "$JBUILD/classes has no Driver.class"
+
+# --- Go client driver (rocketmq-client-go/v2) --------------------------------------------------
+GOD="$HERE/go"
+GOBIN_OUT="$CACHE/interop-go/interop-go-driver"
+if ! command -v go >/dev/null; then
+  apt_install golang-go
+fi
+say "building the Go client driver into $GOBIN_OUT (no-op when up to date)"
+(cd "$GOD" && GOMODCACHE="$CACHE/gomod" GOCACHE="$CACHE/go-build" GOFLAGS="-mod=readonly -modcacherw" \
+  nice -n 10 go build -o "$GOBIN_OUT" . >&2) || die "go build of $GOD failed"
+
 echo "INTEROP_NODE=$(command -v node)"
 echo "INTEROP_PYTHON=$VENV/bin/python"
 echo "INTEROP_RUST_CLIENT=$BIN"
+echo "INTEROP_JAVA=$(command -v java)"
+echo "INTEROP_JAVA_CP=$JBUILD/classes:$(cat "$JBUILD/classpath.txt")"
+echo "INTEROP_GO_DRIVER=$GOBIN_OUT"

@@ -9,24 +9,30 @@ use crate::harness::{
     bodies, body, by_body, consume_args, create_topic, of_event, positions, Client, Ctx, T_CONSUME,
 };
 
-/// Transactional messages (rocketmq-client-rust): a committed half is delivered once; a
+/// Transactional messages (rocketmq-client-rust here; the Java and Go clients' tests call
+/// `scenario_transaction` too): a committed half is delivered once; a
 /// rolled-back one never; one left Unknown is checked back (CHECK_TRANSACTION_STATE) after
 /// transactionTimeOut and the producer's answer (commit or rollback) is applied; one whose
 /// check-backs keep answering Unknown is checked at most transactionCheckMax times and never
 /// delivered. Halves decided by END_TRANSACTION are never checked.
 #[test]
 fn rust_transaction() {
-    let test = "rust_transaction";
+    scenario_transaction(Client::Rust);
+}
+
+/// The transaction scenario for `client` (its driver's `produce-transaction` and `consume`).
+pub fn scenario_transaction(client: Client) {
+    let test = format!("{}_transaction", client.name());
     let check_max = 3;
     let conf =
         format!("transactionTimeOut=1000\ntransactionCheckInterval=1000\ntransactionCheckMax={check_max}\n");
-    let Some(mut ctx) = Ctx::start(test, Some(conf.as_str())) else {
+    let Some(mut ctx) = Ctx::start(&test, Some(conf.as_str())) else {
         return;
     };
     let topic = "InteropTx";
-    create_topic(&mut ctx, Client::Rust, topic);
+    create_topic(&mut ctx, client, topic);
     let mut p = ctx.spawn(
-        Client::Rust,
+        client,
         "produce-transaction",
         &[
             "--topic",
@@ -117,7 +123,7 @@ fn rust_transaction() {
         }
     }
     let mut c = ctx.spawn(
-        Client::Rust,
+        client,
         "consume",
         &consume_args(topic, "g_tx", "1000000", &["--idle", "8", "--timeout", "60"]),
     );

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sluice_remoting::body::common::ConsumerListBody;
-use sluice_remoting::body::heartbeat::HeartbeatData;
+use sluice_remoting::body::heartbeat::{CheckClientConfigBody, HeartbeatData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::response;
 use sluice_remoting::header::heartbeat::{
@@ -116,14 +116,47 @@ pub fn consumer_list(
     Ok(super::ok_with(cmd, body.to_json()))
 }
 
-/// Only SQL92 subscriptions need checking, and sluice filters by TAG only.
+/// Only non-TAG (SQL92) subscriptions need checking; sluice filters by TAG only, so it answers
+/// them as Apache RocketMQ does with property filtering disabled: SYSTEM_ERROR naming the
+/// expression type (§2.3.15). A body that does not decode is SYSTEM_ERROR too.
 pub fn check_client_config(cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
-    let body = String::from_utf8_lossy(&cmd.body);
-    if body.contains("SQL92") {
-        return Err(BrokerError::refused(
-            response::SUBSCRIPTION_PARSE_FAILED,
-            "The broker does not support consumer to filter message by SQL92",
-        ));
+    let body = CheckClientConfigBody::from_json(&cmd.body)
+        .map_err(|e| BrokerError::body("CHECK_CLIENT_CONFIG", e))?;
+    match body.subscription_data {
+        Some(sub) if !sub.is_tag() => Err(BrokerError::system(format!(
+            "The broker does not support consumer to filter message by {}",
+            sub.expression_type
+        ))),
+        _ => Ok(super::ok(cmd)),
     }
-    Ok(super::ok(cmd))
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_remoting::codes::request;
+
+    use super::*;
+
+    fn check(body: &str) -> Result<Outbound, BrokerError> {
+        let mut cmd = RemotingCommand::request(request::CHECK_CLIENT_CONFIG);
+        cmd.body = body.as_bytes().to_vec().into();
+        check_client_config(&cmd)
+    }
+
+    #[test]
+    fn sql92_is_refused_with_system_error_and_tag_is_accepted() {
+        let sub = |ty: &str, expr: &str| {
+            format!(
+                r#"{{"clientId":"c","group":"g","subscriptionData":{{"expressionType":"{ty}","subString":"{expr}","topic":"T"}}}}"#
+            )
+        };
+        let Err(e) = check(&sub("SQL92", "a > 1")) else {
+            panic!("a SQL92 subscription was accepted");
+        };
+        assert_eq!(e.code(), response::SYSTEM_ERROR);
+        assert!(e.to_string().contains("by SQL92"), "{e}");
+        // A tag that happens to read SQL92 is a TAG subscription.
+        assert!(check(&sub("TAG", "SQL92")).is_ok());
+        assert!(check(r#"{"clientId":"c","group":"g"}"#).is_ok());
+    }
 }

@@ -122,7 +122,9 @@ impl TransactionLog {
     /// Claims `half_offset` for ending; `None` while another request holds it.
     pub fn claim(&self, half_offset: u64) -> Option<EndGuard<'_>> {
         let mut e = self.ending.lock().ok()?;
-        e.insert(half_offset).then_some(EndGuard {
+        // Lazily: a guard built for a refused claim would be dropped here, locking `ending`
+        // again while this guard of it is held (a deadlock), and release the holder's claim.
+        e.insert(half_offset).then(|| EndGuard {
             log: self,
             half_offset,
         })
@@ -351,5 +353,30 @@ mod tests {
             assert_eq!(TxState::decode(&s.encode()), s);
         }
         assert_eq!(TxState::decode(&[]), TxState::Pending { checks: 0 });
+    }
+
+    /// A second claim of a half offset that is being ended is refused, without blocking and
+    /// without releasing the first claim (it once deadlocked: the refused claim's guard was
+    /// dropped while `ending` was locked).
+    #[test]
+    fn a_refused_claim_neither_blocks_nor_releases_the_holder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = Arc::new(TransactionLog::new(Arc::new(
+            MetaStore::open(dir.path()).expect("meta store"),
+        )));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            let first = l.claim(7);
+            let second = l.claim(7).is_some();
+            let third = l.claim(7).is_some();
+            drop(first);
+            let after = l.claim(7).is_some();
+            let _ = tx.send((second, third, after));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("claim blocked (deadlock)");
+        assert_eq!(got, (false, false, true));
     }
 }
