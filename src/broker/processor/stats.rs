@@ -108,8 +108,11 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         ),
         ("sendThreadPoolQueueSize", "0".into()),
         ("sendThreadPoolQueueCapacity", "10000".into()),
+        // clusterList prints these beside the queue sizes ("0,0ms"); sluice has no such queues.
+        ("sendThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("pullThreadPoolQueueSize", "0".into()),
         ("pullThreadPoolQueueCapacity", "100000".into()),
+        ("pullThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("startAcceptSendRequestTimeStamp", "0".into()),
         ("remainHowManyDataToFlush", "0 B".into()),
         ("remainHowManyDataToCommit", "0 B".into()),
