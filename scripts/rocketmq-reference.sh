@@ -58,8 +58,18 @@ die() {
     exit 1
 }
 
-command -v java >/dev/null || die "java is not installed (apt-get install openjdk-17-jre-headless)"
-command -v mvn >/dev/null || die "mvn is not installed (apt-get install maven)"
+# A fresh machine may lack them: Debian's packages (Java 17 runs both RocketMQ lines).
+need=()
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+if [[ ${#need[@]} -gt 0 ]]; then
+    command -v apt-get >/dev/null || die "need ${need[*]} and apt-get is not available"
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    say "apt-get install ${need[*]}"
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >&2 || die "apt-get install ${need[*]} failed"
+fi
 
 # Java 9+ closes the JDK internals RocketMQ 4.x reaches into (MappedFile's buffer cleaner,
 # fastjson); 5.x needs a few of them too. Harmless where unused.

@@ -568,6 +568,12 @@ fn start_rocketmq_java(
             .current_dir(&d)
             .env("ROCKETMQ_LOG_DIR", d.join("logs"))
             .env("ROCKETMQ_USER_HOME", &d)
+            // It refuses sends once the store's disk is 90 % full (sluice has no such guard).
+            .env(
+                "JAVA_OPTS_EXTRA",
+                "-Drocketmq.broker.diskSpaceWarningLevelRatio=0.98 \
+                 -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.97",
+            )
             .stdin(Stdio::null())
             .stdout(File::create(log)?)
             .stderr(File::create(log)?)

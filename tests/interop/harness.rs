@@ -16,6 +16,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
+
+/// The broker binary: `$SLUICE_INTEROP_SLUICE` when set (a copy kept aside while the shared
+/// target directory is rebuilt by others), else the `sluice` cargo built with this test.
+fn sluice_bin() -> PathBuf {
+    std::env::var_os("SLUICE_INTEROP_SLUICE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SLUICE))
+}
 /// The repository (read when the test runs: a test binary reused from a cache built in another
 /// checkout must not look in that checkout).
 fn root() -> PathBuf {
@@ -115,6 +123,19 @@ fn prepare(test: &str) -> Option<(MutexGuard<'static, ()>, &'static Tools)> {
             panic!("interop set-up failed (set SLUICE_INTEROP=skip to skip these tests on purpose):\n{e}")
         }
     }
+}
+
+/// The global test lock alone, for tests that drive no client of `setup.sh` (mqadmin brings its
+/// own); `None` when interop tests are skipped.
+pub fn serial(test: &str) -> Option<MutexGuard<'static, ()>> {
+    if std::env::var("SLUICE_INTEROP")
+        .map(|v| v == "skip")
+        .unwrap_or(false)
+    {
+        eprintln!("interop: {test} SKIPPED because SLUICE_INTEROP=skip");
+        return None;
+    }
+    Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +287,7 @@ fn port_free(p: u16) -> bool {
 }
 
 /// A free port P such that P-2 (RocketMQ's VIP channel) and P+1 (HA) are free too.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     for _ in 0..200 {
         let p = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -298,7 +319,8 @@ pub struct Broker {
 }
 
 impl Broker {
-    fn new(dir: &Path, conf: Option<PathBuf>) -> Broker {
+    /// A broker (not started) with its data and logs under `dir` and `conf` as its broker.conf.
+    pub fn new(dir: &Path, conf: Option<PathBuf>) -> Broker {
         let np = free_port();
         let mut bp = free_port();
         while bp == np || bp.abs_diff(np) <= 2 {
@@ -332,8 +354,13 @@ impl Broker {
         }
     }
 
-    fn namesrv(&self) -> String {
+    pub fn namesrv(&self) -> String {
         format!("127.0.0.1:{}", self.np)
+    }
+
+    /// `127.0.0.1:<broker port>`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.bp)
     }
 
     /// Starts the broker and waits until both ports accept connections. A restart (after a
@@ -347,7 +374,7 @@ impl Broker {
             let label = self.custom.as_ref().map_or("broker", |(l, _, _)| l.as_str());
             let log = self.dir.join(format!("{label}-{}.log", self.starts));
             let errf = File::create(&log).expect("broker log");
-            let mut cmd = Command::new(SLUICE);
+            let mut cmd = Command::new(sluice_bin());
             if let Some((_, args, _)) = &self.custom {
                 cmd.args(args);
             } else {
@@ -369,7 +396,9 @@ impl Broker {
             cmd.stdin(Stdio::null())
                 .stdout(errf.try_clone().expect("dup"))
                 .stderr(errf);
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {SLUICE}: {e}"));
+            let mut child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {}: {e}", sluice_bin().display()));
             self.logs.push(log.clone());
             let up_by = Instant::now() + Duration::from_secs(30);
             loop {
@@ -422,7 +451,7 @@ impl Broker {
         }
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         self.logs
             .iter()
             .map(|l| format!("--- broker log {} (tail) ---\n{}", l.display(), tail(l, 4000)))

@@ -13,6 +13,7 @@
 //! Environment:
 //! * `SLUICE_INTEROP=skip` — skip all of these tests (prints why);
 //! * `SLUICE_INTEROP_KEEP=1` — keep each test's temporary directory (broker and driver logs);
+//! * `SLUICE_INTEROP_SLUICE=PATH` — the broker binary to run (default: the one cargo built);
 //! * `INTEROP_LOG=info|debug` — more client logging on the drivers' stderr (kept in the temp dir).
 //!
 //! Files (one test binary, `interop`; a test is `<file>::<name>`, e.g. `ali_ons::js_ordered`):
@@ -27,7 +28,9 @@
 //! * `transaction.rs` — transactional messages and check-backs;
 //! * `durability.rs` — `kill -9` of the broker: acknowledged sends, scheduled work and open halves;
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
-//!   with its store deleted loses no SEND_OK.
+//!   with its store deleted loses no SEND_OK;
+//! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
+//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
@@ -36,6 +39,7 @@ mod ali_ons;
 mod cpp_client;
 mod durability;
 mod harness;
+mod mqadmin;
 mod replication;
 mod retry_dlq;
 mod rust_client;
