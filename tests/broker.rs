@@ -439,7 +439,7 @@ async fn admin_offsets_locks_and_views() {
 
 /// The group and settings commands mqadmin uses: GET_PRODUCER_CONNECTION_LIST (204),
 /// CLONE_GROUP_OFFSET (314), GET_BROKER_CONSUME_STATS (317), DELETE_SUBSCRIPTIONGROUP (207),
-/// GET_BROKER_CONFIG (26), UPDATE_BROKER_CONFIG (25).
+/// GET_BROKER_CONFIG (26), UPDATE_BROKER_CONFIG (25); GET_TOPIC_CONFIG (351) of the 5.x tools.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_and_settings_admin() {
     use sluice_remoting::body::admin::{ConsumeStatsList, ProducerConnection, SubscriptionGroupWrapper};
@@ -520,6 +520,23 @@ async fn group_and_settings_admin() {
         .collect();
     assert_eq!(of_g.len(), 1);
     assert_eq!(of_g[0].len(), 1, "one topic");
+
+    // GET_TOPIC_CONFIG (5.x tools): one topic's config, TOPIC_NOT_EXIST for an unknown one.
+    let r = ask(req(
+        request::GET_TOPIC_CONFIG,
+        &[("topic", "Orders"), ("lo", "false")],
+    ))
+    .await
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["topicName"].as_str(), v["perm"].as_i64()),
+        (Some("Orders"), Some(6))
+    );
+    let r = ask(req(request::GET_TOPIC_CONFIG, &[("topic", "Nope")]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::TOPIC_NOT_EXIST);
 
     // DELETE_SUBSCRIPTIONGROUP removes the config (twice: still SUCCESS).
     for _ in 0..2 {

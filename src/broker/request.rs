@@ -57,6 +57,8 @@ pub enum Request {
     DeleteTopic(TopicRequestHeader),
     AllTopicConfig,
     TopicStats(TopicRequestHeader),
+    /// GET_TOPIC_CONFIG (5.x).
+    TopicConfig(TopicRequestHeader),
     RuntimeInfo,
     ViewStats(ViewBrokerStatsDataRequestHeader),
     ConsumeStats(GetConsumeStatsRequestHeader),
@@ -206,6 +208,9 @@ pub static ROUTES: &[Route] = &[
         Ok(Request::DeleteTopic(TopicRequestHeader::from_ext(&c.ext_fields)?))
     }),
     route(code::GET_ALL_TOPIC_CONFIG, |_| Ok(Request::AllTopicConfig)),
+    route(code::GET_TOPIC_CONFIG, |c| {
+        Ok(Request::TopicConfig(TopicRequestHeader::from_ext(&c.ext_fields)?))
+    }),
     reads(code::GET_TOPIC_STATS_INFO, |c| {
         Ok(Request::TopicStats(TopicRequestHeader::from_ext(&c.ext_fields)?))
     }),

@@ -108,6 +108,7 @@ async fn handle(
         Request::CreateTopic(h) => admin::create_topic(state, cmd, *h)?,
         Request::DeleteTopic(h) => admin::delete_topic(state, cmd, h).await?,
         Request::AllTopicConfig => admin::all_topic_config(state, cmd),
+        Request::TopicConfig(h) => admin::topic_config(state, cmd, h)?,
         Request::TopicStats(h) => stats::topic_stats(state, cmd, h)?,
         Request::RuntimeInfo => stats::runtime_info(state, cmd),
         Request::ViewStats(h) => stats::view_stats(state, cmd, h)?,

@@ -85,6 +85,14 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
             "getTransferedTps",
             state.stats.tps_triple(BROKER_GET_NUMS, cluster),
         ),
+        // 5.x tools read the corrected spelling, the ack pool and whether the broker is active.
+        (
+            "getTransferredTps",
+            state.stats.tps_triple(BROKER_GET_NUMS, cluster),
+        ),
+        ("ackThreadPoolQueueSize", "0".into()),
+        ("ackThreadPoolQueueHeadWaitTimeMills", "0".into()),
+        ("brokerActive", "true".into()),
         ("commitLogDiskRatio", format!("{disk:.4}")),
         ("consumeQueueDiskRatio", format!("{disk:.4}")),
         ("commitLogMinOffset", min.to_string()),

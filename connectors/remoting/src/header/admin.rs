@@ -36,8 +36,8 @@ ext_header! {
 }
 
 ext_header! {
-    /// DELETE_TOPIC_IN_BROKER (215), GET_TOPIC_STATS_INFO (202) and QUERY_TOPIC_CONSUME_BY_WHO
-    /// (300) request: just the topic.
+    /// DELETE_TOPIC_IN_BROKER (215), GET_TOPIC_STATS_INFO (202), QUERY_TOPIC_CONSUME_BY_WHO
+    /// (300) and GET_TOPIC_CONFIG (351; 5.x adds `lo`, ignored) request: just the topic.
     pub struct TopicRequestHeader {
         topic: req String = "topic";
     }
