@@ -996,7 +996,11 @@ fn mqadmin_against_sluice_and_java() {
     let conf = sdir.join("broker.conf");
     fs::write(
         &conf,
-        format!("brokerClusterName={CLUSTER}\nbrokerName={BROKER_NAME}\nbrokerIP1=127.0.0.1\n"),
+        // 64 MiB CommitLog segments: the default 1 GiB is disk this test does not need.
+        format!(
+            "brokerClusterName={CLUSTER}\nbrokerName={BROKER_NAME}\nbrokerIP1=127.0.0.1\n\
+             mappedFileSizeCommitLog=67108864\n"
+        ),
     )
     .expect("broker.conf");
     let mut broker = Broker::new(&sdir, Some(conf));
