@@ -437,6 +437,149 @@ async fn admin_offsets_locks_and_views() {
     c.shutdown().await;
 }
 
+/// The group and settings commands mqadmin uses: GET_PRODUCER_CONNECTION_LIST (204),
+/// CLONE_GROUP_OFFSET (314), GET_BROKER_CONSUME_STATS (317), DELETE_SUBSCRIPTIONGROUP (207),
+/// GET_BROKER_CONFIG (26), UPDATE_BROKER_CONFIG (25); GET_TOPIC_CONFIG (351) of the 5.x tools.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_and_settings_admin() {
+    use sluice_remoting::body::admin::{ConsumeStatsList, ProducerConnection, SubscriptionGroupWrapper};
+    use sluice_remoting::body::heartbeat::ProducerData;
+
+    let c = cluster("ASYNC_FLUSH").await;
+    let ask = |cmd: RemotingCommand| c.client.request(cmd, T);
+    // No producer of the group: SYSTEM_ERROR naming it; after a heartbeat, its connection.
+    let pc = || req(request::GET_PRODUCER_CONNECTION_LIST, &[("producerGroup", "pg")]);
+    let r = ask(pc()).await.unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+    assert!(r.remark.unwrap_or_default().contains("pg"));
+    let hb = HeartbeatData {
+        client_id: "p1".into(),
+        producer_data_set: vec![ProducerData {
+            group_name: "pg".into(),
+        }],
+        ..Default::default()
+    };
+    let r = ask(RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json())).await;
+    assert_eq!(r.unwrap().code, response::SUCCESS);
+    let r = ask(pc()).await.unwrap();
+    let conns = ProducerConnection::from_json(&r.body).unwrap().connection_set;
+    assert_eq!(conns.len(), 1);
+    assert_eq!(
+        (conns[0].client_id.as_str(), conns[0].language.as_str()),
+        ("p1", "JAVA")
+    );
+
+    // Offsets of g on Orders: 3 messages in queue 0, 1 committed; clone to g2.
+    for i in 0..3 {
+        let r = ask(send_cmd("Orders", 0, &format!("m{i}"), "")).await.unwrap();
+        assert_eq!(r.code, response::SUCCESS);
+    }
+    let group = |g: &str| {
+        let body =
+            format!(r#"{{"groupName":"{g}","consumeEnable":true,"retryQueueNums":1,"retryMaxTimes":16}}"#);
+        RemotingCommand::request(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(body.into_bytes())
+    };
+    assert_eq!(ask(group("g")).await.unwrap().code, response::SUCCESS);
+    let commit = req(
+        request::UPDATE_CONSUMER_OFFSET,
+        &[
+            ("consumerGroup", "g"),
+            ("topic", "Orders"),
+            ("queueId", "0"),
+            ("commitOffset", "1"),
+        ],
+    );
+    assert_eq!(ask(commit).await.unwrap().code, response::SUCCESS);
+    let clone = req(
+        request::CLONE_GROUP_OFFSET,
+        &[
+            ("srcGroup", "g"),
+            ("destGroup", "g2"),
+            ("topic", "Orders"),
+            ("offline", "false"),
+        ],
+    );
+    assert_eq!(ask(clone).await.unwrap().code, response::SUCCESS);
+    let query = req(
+        request::QUERY_CONSUMER_OFFSET,
+        &[("consumerGroup", "g2"), ("topic", "Orders"), ("queueId", "0")],
+    );
+    assert_eq!(ask(query).await.unwrap().ext("offset"), Some("1"));
+
+    // The broker-wide lag: g has 2 of 3 left in queue 0.
+    let r = ask(req(request::GET_BROKER_CONSUME_STATS, &[("isOrder", "false")]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    let stats = ConsumeStatsList::from_json(&r.body).unwrap();
+    assert_eq!(stats.total_diff, 2);
+    let of_g: Vec<_> = stats
+        .consume_stats_list
+        .iter()
+        .filter_map(|m| m.get("g"))
+        .collect();
+    assert_eq!(of_g.len(), 1);
+    assert_eq!(of_g[0].len(), 1, "one topic");
+
+    // GET_TOPIC_CONFIG (5.x tools): one topic's config, TOPIC_NOT_EXIST for an unknown one.
+    let r = ask(req(
+        request::GET_TOPIC_CONFIG,
+        &[("topic", "Orders"), ("lo", "false")],
+    ))
+    .await
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["topicName"].as_str(), v["perm"].as_i64()),
+        (Some("Orders"), Some(6))
+    );
+    let r = ask(req(request::GET_TOPIC_CONFIG, &[("topic", "Nope")]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::TOPIC_NOT_EXIST);
+
+    // DELETE_SUBSCRIPTIONGROUP removes the config (twice: still SUCCESS).
+    for _ in 0..2 {
+        let del = req(request::DELETE_SUBSCRIPTIONGROUP, &[("groupName", "g")]);
+        assert_eq!(ask(del).await.unwrap().code, response::SUCCESS);
+    }
+    let r = ask(req(request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, &[]))
+        .await
+        .unwrap();
+    let all = SubscriptionGroupWrapper::from_json(&r.body).unwrap();
+    assert!(!all.subscription_group_table.contains_key("g"));
+
+    // Settings: the ones in force as properties; an update to the same value is accepted, a
+    // change or an unknown key refused with the reason.
+    let r = ask(req(request::GET_BROKER_CONFIG, &[])).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    let text = String::from_utf8(r.body.to_vec()).unwrap();
+    assert!(text.lines().any(|l| l == "brokerName=broker-a"), "{text}");
+    assert!(text.lines().any(|l| l == "flushDiskType=ASYNC_FLUSH"), "{text}");
+    assert!(r.ext("version").is_some_and(|v| v.contains("counter")));
+    let update = |body: &str| {
+        RemotingCommand::request(request::UPDATE_BROKER_CONFIG).with_body(body.as_bytes().to_vec())
+    };
+    assert_eq!(
+        ask(update("brokerName=broker-a\n")).await.unwrap().code,
+        response::SUCCESS
+    );
+    for (body, why) in [
+        ("brokerName=other\n", "at start only"),
+        ("noSuchKey=1\n", "noSuchKey"),
+        ("flushDiskType=SOMETIMES\n", "flushDiskType"),
+    ] {
+        let r = ask(update(body)).await.unwrap();
+        assert_eq!(r.code, response::SYSTEM_ERROR, "{body}");
+        assert!(
+            r.remark.as_deref().is_some_and(|m| m.contains(why)),
+            "{body}: {:?}",
+            r.remark
+        );
+    }
+    c.shutdown().await;
+}
+
 /// Pulls everything in (topic, queue) from offset 0 as decoded (body, reconsumeTimes,
 /// physical offset, properties).
 async fn pull_all(c: &Cluster, topic: &str, queue: i32) -> Vec<(String, i32, u64, String)> {

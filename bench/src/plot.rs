@@ -234,6 +234,7 @@ mod tests {
             broker_peak_rss_bytes: 0,
             broker_peak_rss_anon_bytes: 0,
             round: 0,
+            start_to_first_ack_secs: None,
         };
         let runs = [
             run("sluice", 10_000.0, 0.4),

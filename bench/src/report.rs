@@ -139,7 +139,7 @@ impl Latency {
 /// One target at one point.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResult {
-    /// `sluice`, `null` or `rocketmq-rust`.
+    /// `sluice`, `null`, `rocketmq-rust` or `rocketmq-java[-4.9|-5.3]`.
     pub target: String,
     pub point: Point,
     /// Length of the measured window.
@@ -170,6 +170,10 @@ pub struct RunResult {
     /// within a round so slow spells of a shared machine fall on all of them.
     #[serde(default)]
     pub round: u32,
+    /// Seconds from spawning the target's first process (for rocketmq-java: its NameServer) to
+    /// the acknowledgement of a first send over a new connection (topic creation included).
+    #[serde(default)]
+    pub start_to_first_ack_secs: Option<f64>,
 }
 
 impl BrokerReport {

@@ -1,5 +1,6 @@
 //! `sluice-bench broker`: one load shape or a matrix of them (`--sweep key=v1,v2 …`) against
-//! each target (`--targets sluice,null,rocketmq-rust`), every point on a freshly started broker;
+//! each target (`--targets sluice,null,rocketmq-rust,rocketmq-java,rocketmq-java-5.3`), every point
+//! on a freshly started broker (and the time from its start to a first acknowledged send);
 //! fio and iperf3 as bandwidth references; a progress line on stderr; the JSON report
 //! (`report.rs`) and the throughput–latency SVG (`plot.rs`) in `bench/out/`.
 
@@ -21,7 +22,9 @@ use crate::machine;
 use crate::plot;
 use crate::report::{unix_now, BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
 use crate::targets::{self, Running, Setup};
-use crate::wire::Client;
+use crate::wire::{Client, Outgoing, SendOutcome};
+use bytes::Bytes;
+use sluice_storage::properties;
 
 const SWEEP_KEYS: [&str; 9] = [
     "mode",
@@ -74,8 +77,10 @@ pub struct Args {
     /// Keys: mode, size, producers, inflight, batch, topics, queues, rate, flush.
     #[arg(long, num_args = 1..)]
     sweep: Vec<String>,
-    /// Brokers to measure: sluice, null, rocketmq-rust (default: all three; --quick: sluice,null);
-    /// also sluice-async-master / sluice-sync-master (a master with a slave process).
+    /// Brokers to measure: sluice, null, rocketmq-rust, rocketmq-java (Apache RocketMQ 4.9.7; also
+    /// rocketmq-java-4.9), rocketmq-java-5.3 (5.3.3) (default: sluice,null,rocketmq-rust;
+    /// --quick: sluice,null); also sluice-async-master / sluice-sync-master (a master with a
+    /// slave process).
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,
     /// A short run: 2 s points, `--sweep producers=1,16` unless a sweep is given, small
@@ -358,15 +363,7 @@ fn run_point(
     let warmup = Duration::from_secs_f64(args.warmup.unwrap_or(if quick { 0.5 } else { 1.0 }));
     let mut running = Running::start(target, &p.flush, setup)?;
     let topics: Vec<String> = (0..p.topics).map(|i| format!("BenchT{i}")).collect();
-    rt.block_on(async {
-        let c = Client::connect(running.addr).await?;
-        for t in &topics {
-            c.create_topic(t, p.queues as i32)
-                .await
-                .with_context(|| format!("UPDATE_AND_CREATE_TOPIC {t} on {target}"))?;
-        }
-        anyhow::Ok(())
-    })?;
+    let first_ack = rt.block_on(first_ack(&running, &topics, p.queues as i32, target))?;
     let live = Arc::new(Live::default());
     let peak = Arc::new(Mutex::new((0, 0)));
     let total = match p.mode.as_str() {
@@ -417,13 +414,61 @@ fn run_point(
         broker_peak_rss_bytes: peak,
         broker_peak_rss_anon_bytes: peak_anon,
         round,
+        start_to_first_ack_secs: Some(first_ack),
     })
+}
+
+/// Creates the point's topics and sends one message (retrying while the broker is still
+/// starting, up to 60 s); returns the seconds from the target's start to that acknowledgement.
+async fn first_ack(running: &Running, topics: &[String], queues: i32, target: &str) -> Result<f64> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let attempt = async {
+            let c = Client::connect(running.addr).await?;
+            for t in topics {
+                c.create_topic(t, queues)
+                    .await
+                    .with_context(|| format!("UPDATE_AND_CREATE_TOPIC {t} on {target}"))?;
+            }
+            let topic = topics.first().context("no topic")?;
+            let outcome = c
+                .send(Outgoing {
+                    producer_group: "sluice_bench",
+                    topic,
+                    queue_id: 0,
+                    sys_flag: 0,
+                    born_timestamp: unix_millis(),
+                    properties: properties::encode([("WAIT", "true")]),
+                    body: Bytes::from_static(b"first"),
+                    batch: false,
+                })
+                .await?;
+            match outcome {
+                SendOutcome::Stored(_) => anyhow::Ok(running.started.elapsed().as_secs_f64()),
+                SendOutcome::Refused { code, remark } => {
+                    bail!("first send refused: code {code} {remark}")
+                }
+            }
+        };
+        match attempt.await {
+            Ok(secs) => return Ok(secs),
+            Err(e) if Instant::now() >= deadline => return Err(e.context("no first acknowledged send")),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn print_row(r: &RunResult) {
     let p = &r.point;
     println!(
-        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10.0} {:>8.1} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>6.1} {:>7.0} {:>8.0} {:>6}",
+        "{:<18} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10.0} {:>8.1} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>6.1} {:>7.0} {:>8.0} {:>6} {:>9}",
         r.target,
         p.mode,
         p.flush,
@@ -441,15 +486,18 @@ fn print_row(r: &RunResult) {
         r.broker_cpu_secs,
         r.broker_peak_rss_bytes as f64 / 1048576.0,
         r.broker_peak_rss_anon_bytes as f64 / 1048576.0,
-        r.errors
+        r.errors,
+        r.start_to_first_ack_secs
+            .map(|s| format!("{s:.3}"))
+            .unwrap_or_else(|| "-".into())
     );
 }
 
 fn print_header() {
     println!(
-        "{:<14} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>8} {:>6}",
+        "{:<18} {:<8} {:<11} {:>5} {:>5} {:>4} {:>5} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>7} {:>8} {:>6} {:>9}",
         "target", "mode", "flush", "size", "batch", "prod", "infl", "rate", "msgs/s", "MB/s", "p50 ms",
-        "p99 ms", "p99.9 ms", "max ms", "cpu-s", "rss MiB", "anon MiB", "errors"
+        "p99 ms", "p99.9 ms", "max ms", "cpu-s", "rss MiB", "anon MiB", "errors", "1st-ack s"
     );
 }
 
@@ -474,14 +522,15 @@ fn print_ratios(runs: &[RunResult], refs: &References) {
             continue;
         }
         seen.push(&s.point);
-        let rate = |t: &str| {
+        let med = |t: &str, f: &dyn Fn(&RunResult) -> Option<f64>| {
             median(
                 runs.iter()
                     .filter(|r| r.target == t && r.point == s.point)
-                    .map(|r| r.msgs_per_sec)
+                    .filter_map(f)
                     .collect(),
             )
         };
+        let rate = |t: &str| med(t, &|r| Some(r.msgs_per_sec));
         let rounds = runs
             .iter()
             .filter(|r| r.target == "sluice" && r.point == s.point)
@@ -491,7 +540,13 @@ fn print_ratios(runs: &[RunResult], refs: &References) {
         if rounds > 1 {
             line += &format!(" (medians of {rounds} rounds)");
         }
-        for t in ["null", "rocketmq-rust"] {
+        let mut others: Vec<&str> = Vec::new();
+        for r in runs.iter().filter(|r| r.target != "sluice" && r.point == s.point) {
+            if !others.contains(&r.target.as_str()) {
+                others.push(&r.target);
+            }
+        }
+        for t in &others {
             if let Some(o) = rate(t).filter(|o| *o > 0.0) {
                 line += &format!("  /{t} {:.3}", mine / o);
             }
@@ -500,6 +555,20 @@ fn print_ratios(runs: &[RunResult], refs: &References) {
             line += &format!("  MB/s / min(fio, iperf3) {:.3}", mine * s.point.size as f64 / b);
         }
         println!("{line}");
+        // Against the reference brokers: p99, peak RSS and start to first ack as ratios too.
+        for t in others.iter().filter(|t| t.starts_with("rocketmq-")) {
+            let ratio = |f: &dyn Fn(&RunResult) -> Option<f64>| match (med("sluice", f), med(t, f)) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.3}", a / b),
+                _ => "-".into(),
+            };
+            println!(
+                "  sluice/{t}: msgs/s {}  p99 {}  peak RSS {}  start-to-first-ack {}",
+                ratio(&|r| Some(r.msgs_per_sec)),
+                ratio(&|r| Some(r.latency.p99_ms)),
+                ratio(&|r| Some(r.broker_peak_rss_bytes as f64)),
+                ratio(&|r| r.start_to_first_ack_secs),
+            );
+        }
     }
     if let Some(f) = refs.fio_seq_write_bytes_per_sec {
         println!("fio sequential write: {:.0} MB/s", f / 1e6);

@@ -10,9 +10,13 @@
 //! - `rocketmq-rust`: the crates.io `rocketmq-namesrv` / `rocketmq-broker` binaries that
 //!   `bench/reference/rocketmq-rust.sh` installs under ~/.cache/sluice, configured as that
 //!   folder's `throughput-pair.sh` does. Its topics are created with UPDATE_AND_CREATE_TOPIC.
+//! - `rocketmq-java` (= `rocketmq-java-4.9`) and `rocketmq-java-5.3`: Apache RocketMQ's own
+//!   NameServer and broker (4.9.7; 5.3.3), installed from Maven Central by
+//!   `scripts/rocketmq-reference.sh` and started through its wrappers (512 MiB heap, loopback).
 //!
-//! CPU and memory are those of the broker process (for rocketmq-rust: the broker, not its
-//! NameServer).
+//! CPU and memory are those of the broker process (for rocketmq-rust and rocketmq-java: the
+//! broker, not its NameServer). `Running::started` is taken just before the first process is
+//! spawned, for the start-to-first-acknowledged-send figure.
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -77,6 +81,8 @@ pub struct Running {
     pub name: String,
     pub pid: u32,
     pub addr: SocketAddr,
+    /// Just before its first process was spawned.
+    pub started: Instant,
     sluice: Option<BrokerProcess>,
     children: Vec<Child>,
     /// The data directory (and logs), removed on drop once the processes are gone.
@@ -170,7 +176,7 @@ pub fn rocketmq_rust_bin_dir(given: Option<&Path>) -> Result<PathBuf> {
 impl Running {
     /// Starts target `name` with `flush` (ASYNC_FLUSH / SYNC_FLUSH).
     pub fn start(name: &str, flush: &str, setup: &Setup) -> Result<Running> {
-        let parent = if name == "rocketmq-rust" {
+        let parent = if name == "rocketmq-rust" || java_line(name).is_some() {
             setup.peer_dir.clone()
         } else {
             std::env::temp_dir()
@@ -178,6 +184,10 @@ impl Running {
         let dir = tempfile::Builder::new()
             .prefix(&format!("sluice-bench-{name}-"))
             .tempdir_in(parent)?;
+        if let Some(line) = java_line(name) {
+            return start_rocketmq_java(name, line, dir, flush, setup);
+        }
+        let started = Instant::now();
         match name {
             "sluice" | "sluice-async-master" | "sluice-sync-master" => {
                 let role = match name {
@@ -214,6 +224,7 @@ impl Running {
                 };
                 Ok(Running {
                     name: name.into(),
+                    started,
                     pid: b.pid,
                     addr: b.addr,
                     dir,
@@ -237,6 +248,7 @@ impl Running {
                     .context("null broker")?;
                 Ok(Running {
                     name: name.into(),
+                    started,
                     pid: child.id(),
                     addr: SocketAddr::from((Ipv4Addr::LOCALHOST, setup.null_port)),
                     dir,
@@ -244,9 +256,10 @@ impl Running {
                     children: vec![child],
                 })
             }
-            "rocketmq-rust" => start_rocketmq_rust(dir, flush, setup),
+            "rocketmq-rust" => start_rocketmq_rust(dir, flush, setup, started),
             other => bail!(
-                "unknown target {other} (sluice, sluice-async-master, sluice-sync-master, null, rocketmq-rust)"
+                "unknown target {other} (sluice, sluice-async-master, sluice-sync-master, null, \
+                 rocketmq-rust, rocketmq-java, rocketmq-java-4.9, rocketmq-java-5.3)"
             ),
         }
     }
@@ -343,7 +356,60 @@ fn has_slave(addr: SocketAddr) -> Result<bool> {
     })
 }
 
-fn start_rocketmq_rust(dir: tempfile::TempDir, flush: &str, setup: &Setup) -> Result<Running> {
+/// How a reference NameServer + broker pair is started: its name, when its start began, its
+/// directory, how long the broker may take to open its port and then to settle.
+struct Pair<'a> {
+    name: &'a str,
+    started: Instant,
+    dir: tempfile::TempDir,
+    broker_timeout: Duration,
+    settle: Duration,
+}
+
+/// Spawns a NameServer, waits for its port, then its broker and waits for that port (then
+/// `settle`); on any failure stops what was started.
+fn start_pair(
+    pair: Pair<'_>,
+    (spawn_ns, ns_port, ns_log): (impl FnOnce() -> Result<Child>, u16, &Path),
+    (spawn_br, br_port, br_log): (impl FnOnce() -> Result<Child>, u16, &Path),
+) -> Result<Running> {
+    let name = pair.name;
+    let mut ns = spawn_ns()?;
+    if let Err(e) = wait_port(&mut ns, ns_port, Duration::from_secs(60), ns_log) {
+        terminate(&mut ns, Duration::from_secs(10));
+        return Err(e.context(format!("{name} namesrv")));
+    }
+    let mut br = match spawn_br() {
+        Ok(c) => c,
+        Err(e) => {
+            terminate(&mut ns, Duration::from_secs(10));
+            return Err(e);
+        }
+    };
+    if let Err(e) = wait_port(&mut br, br_port, pair.broker_timeout, br_log) {
+        terminate(&mut br, Duration::from_secs(15));
+        terminate(&mut ns, Duration::from_secs(10));
+        return Err(e.context(format!("{name} broker")));
+    }
+    std::thread::sleep(pair.settle);
+    Ok(Running {
+        name: name.into(),
+        started: pair.started,
+        pid: br.id(),
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, br_port)),
+        dir: pair.dir,
+        sluice: None,
+        // Dropped in reverse: the broker first, then its NameServer.
+        children: vec![ns, br],
+    })
+}
+
+fn start_rocketmq_rust(
+    dir: tempfile::TempDir,
+    flush: &str,
+    setup: &Setup,
+    started: Instant,
+) -> Result<Running> {
     let bin = rocketmq_rust_bin_dir(setup.rocketmq_rust_bin_dir.as_deref())?;
     let (ns_port, br_port) = (setup.peer_namesrv_port, setup.peer_broker_port);
     for p in [ns_port, br_port, br_port - 2, br_port + 1] {
@@ -351,7 +417,7 @@ fn start_rocketmq_rust(dir: tempfile::TempDir, flush: &str, setup: &Setup) -> Re
             bail!("something already listens on 127.0.0.1:{p}");
         }
     }
-    let d = dir.path();
+    let d = dir.path().to_owned();
     for sub in ["home", "namesrv", "store"] {
         std::fs::create_dir_all(d.join(sub))?;
     }
@@ -391,55 +457,144 @@ fn start_rocketmq_rust(dir: tempfile::TempDir, flush: &str, setup: &Setup) -> Re
             .with_context(|| format!("starting {}", bin.join(exe).display()))
     };
     let ns_log = d.join("namesrv.log");
-    let mut ns = spawn(
-        "rocketmq-namesrv-rust",
-        &[
-            "-c".into(),
-            format!("{dd}/namesrv.toml"),
-            "--listenPort".into(),
-            ns_port.to_string(),
-            "--bindAddress".into(),
-            "127.0.0.1".into(),
-        ],
-        &ns_log,
-        ns_port + 4,
-    )?;
-    if let Err(e) = wait_port(&mut ns, ns_port, Duration::from_secs(30), &ns_log) {
-        terminate(&mut ns, Duration::from_secs(5));
-        return Err(e.context("rocketmq-rust namesrv"));
-    }
     let br_log = d.join("broker.log");
-    let mut br = match spawn(
-        "rocketmq-broker-rust",
-        &[
-            "-c".into(),
-            format!("{dd}/broker.toml"),
-            "-n".into(),
-            format!("127.0.0.1:{ns_port}"),
-        ],
-        &br_log,
-        ns_port + 5,
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            terminate(&mut ns, Duration::from_secs(5));
-            return Err(e);
-        }
-    };
-    if let Err(e) = wait_port(&mut br, br_port, Duration::from_secs(60), &br_log) {
-        terminate(&mut br, Duration::from_secs(5));
-        terminate(&mut ns, Duration::from_secs(5));
-        return Err(e.context("rocketmq-rust broker"));
-    }
-    // Registration with its NameServer and the rest of its start-up.
-    std::thread::sleep(Duration::from_secs(3));
-    Ok(Running {
-        name: "rocketmq-rust".into(),
-        pid: br.id(),
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, br_port)),
+    let ns_args = [
+        "-c".into(),
+        format!("{dd}/namesrv.toml"),
+        "--listenPort".into(),
+        ns_port.to_string(),
+        "--bindAddress".into(),
+        "127.0.0.1".into(),
+    ];
+    let br_args = [
+        "-c".into(),
+        format!("{dd}/broker.toml"),
+        "-n".into(),
+        format!("127.0.0.1:{ns_port}"),
+    ];
+    let pair = Pair {
+        name: "rocketmq-rust",
+        started,
         dir,
-        sluice: None,
-        // Dropped in reverse: the broker first, then its NameServer.
-        children: vec![ns, br],
-    })
+        broker_timeout: Duration::from_secs(60),
+        // Registration with its NameServer and the rest of its start-up.
+        settle: Duration::from_secs(3),
+    };
+    start_pair(
+        pair,
+        (
+            || spawn("rocketmq-namesrv-rust", &ns_args, &ns_log, ns_port + 4),
+            ns_port,
+            &ns_log,
+        ),
+        (
+            || spawn("rocketmq-broker-rust", &br_args, &br_log, ns_port + 5),
+            br_port,
+            &br_log,
+        ),
+    )
+}
+
+/// The Apache RocketMQ line a target name means: `rocketmq-java`, `rocketmq-java-4`,
+/// `rocketmq-java-4.9` and `rocketmq-java-4.9.7` the 4.x line ("4"); `rocketmq-java-5`,
+/// `rocketmq-java-5.3` and `rocketmq-java-5.3.3` the 5.3 line ("5"). `None` for other names.
+pub fn java_line(name: &str) -> Option<&'static str> {
+    match name {
+        "rocketmq-java" | "rocketmq-java-4" | "rocketmq-java-4.9" | "rocketmq-java-4.9.7" => Some("4"),
+        "rocketmq-java-5" | "rocketmq-java-5.3" | "rocketmq-java-5.3.3" => Some("5"),
+        _ => None,
+    }
+}
+
+/// The installed Apache RocketMQ `line` ("4" or "5"): the folder with `bin/namesrv`,
+/// `bin/broker` and `bin/mqadmin` that `scripts/rocketmq-reference.sh` writes (installing it
+/// from Maven Central on first use, about 30 s).
+pub fn rocketmq_java_dir(line: &str) -> Result<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/rocketmq-reference.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(line)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} {line} failed ({})", script.display(), out.status);
+    }
+    let key = format!("ROCKETMQ_JAVA_{line}=");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(&key).map(|d| PathBuf::from(d.trim())))
+        .with_context(|| format!("{} printed no {key}…", script.display()))
+}
+
+fn start_rocketmq_java(
+    name: &str,
+    line: &str,
+    dir: tempfile::TempDir,
+    flush: &str,
+    setup: &Setup,
+) -> Result<Running> {
+    let home = rocketmq_java_dir(line)?;
+    let (ns_port, br_port) = (setup.peer_namesrv_port, setup.peer_broker_port);
+    // The broker also listens on listenPort - 2 (its "VIP" channel) and + 1 (HA).
+    for p in [ns_port, br_port, br_port - 2, br_port + 1] {
+        if port_open(p) {
+            bail!("something already listens on 127.0.0.1:{p}");
+        }
+    }
+    let d = dir.path().to_owned();
+    std::fs::create_dir_all(d.join("store"))?;
+    let dd = d.display();
+    // 4.9 has no bindAddress (it listens on all addresses of a machine that here has only
+    // loopback); 5.x reads it from both files.
+    std::fs::write(
+        d.join("namesrv.properties"),
+        format!("listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={dd}/namesrv/kvConfig.json\n"),
+    )?;
+    std::fs::write(
+        d.join("broker.conf"),
+        format!(
+            "brokerClusterName=DefaultCluster\nbrokerName=bench-java\nbrokerId=0\n\
+             brokerIP1=127.0.0.1\nbindAddress=127.0.0.1\nnamesrvAddr=127.0.0.1:{ns_port}\n\
+             listenPort={br_port}\nhaListenPort={}\nstorePathRootDir={dd}/store\n\
+             storePathCommitLog={dd}/store/commitlog\nbrokerRole=ASYNC_MASTER\n\
+             flushDiskType={flush}\nautoCreateTopicEnable=true\n",
+            br_port + 1
+        ),
+    )?;
+    let spawn = |exe: &str, conf: &str, log: &Path| -> Result<Child> {
+        Command::new(home.join("bin").join(exe))
+            .args(["-c", conf])
+            .current_dir(&d)
+            .env("ROCKETMQ_LOG_DIR", d.join("logs"))
+            .env("ROCKETMQ_USER_HOME", &d)
+            // It refuses sends once the store's disk is 90 % full (sluice has no such guard).
+            .env(
+                "JAVA_OPTS_EXTRA",
+                "-Drocketmq.broker.diskSpaceWarningLevelRatio=0.98 \
+                 -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.97",
+            )
+            .stdin(Stdio::null())
+            .stdout(File::create(log)?)
+            .stderr(File::create(log)?)
+            .spawn()
+            .with_context(|| format!("starting {}", home.join("bin").join(exe).display()))
+    };
+    let started = Instant::now();
+    let ns_log = d.join("namesrv.out");
+    let br_log = d.join("broker.out");
+    let (ns_conf, br_conf) = (format!("{dd}/namesrv.properties"), format!("{dd}/broker.conf"));
+    // The broker opens its port after its store has started: sends are taken from then on.
+    let pair = Pair {
+        name,
+        started,
+        dir,
+        broker_timeout: Duration::from_secs(120),
+        settle: Duration::ZERO,
+    };
+    start_pair(
+        pair,
+        (|| spawn("namesrv", &ns_conf, &ns_log), ns_port, &ns_log),
+        (|| spawn("broker", &br_conf, &br_log), br_port, &br_log),
+    )
 }

@@ -17,9 +17,9 @@ use sluice_remoting::net::Connection;
 /// Clients silent for longer than this are dropped (`channelExpiredTimeout`).
 pub const CLIENT_EXPIRY: Duration = Duration::from_secs(120);
 
-/// One consumer client of a group.
+/// One client of a group (consumer or producer), as its last heartbeat described it.
 #[derive(Debug, Clone)]
-pub struct ConsumerClient {
+pub struct GroupClient {
     pub conn: Arc<Connection>,
     pub last_heartbeat: Instant,
     /// The client's LanguageCode name and version, from its last heartbeat.
@@ -30,15 +30,15 @@ pub struct ConsumerClient {
 /// A consumer group as its clients describe it.
 #[derive(Debug, Clone)]
 pub struct ConsumerGroup {
-    pub clients: BTreeMap<String, ConsumerClient>,
+    pub clients: BTreeMap<String, GroupClient>,
     pub subscriptions: HashMap<String, SubscriptionData>,
     pub message_model: MessageModel,
     pub consume_type: ConsumeType,
     pub consume_from_where: ConsumeFromWhere,
 }
 
-/// A producer group's clients: client id → (connection, last heartbeat).
-type ProducerGroup = BTreeMap<String, (Arc<Connection>, Instant)>;
+/// A producer group's clients by client id.
+type ProducerGroup = BTreeMap<String, GroupClient>;
 
 /// Producer and consumer registrations.
 #[derive(Default)]
@@ -79,7 +79,7 @@ impl ClientManager {
         };
         group.clients.insert(
             client_id.to_owned(),
-            ConsumerClient {
+            GroupClient {
                 conn: conn.clone(),
                 last_heartbeat: Instant::now(),
                 language: language.to_owned(),
@@ -98,12 +98,39 @@ impl ClientManager {
         changed
     }
 
-    pub fn register_producer(&self, group: &str, client_id: &str, conn: &Arc<Connection>) {
+    pub fn register_producer(
+        &self,
+        group: &str,
+        client_id: &str,
+        conn: &Arc<Connection>,
+        (language, version): (&str, i32),
+    ) {
         if let Ok(mut p) = self.producers.write() {
+            let client = GroupClient {
+                conn: conn.clone(),
+                last_heartbeat: Instant::now(),
+                language: language.to_owned(),
+                version,
+            };
             p.entry(group.to_owned())
                 .or_default()
-                .insert(client_id.to_owned(), (conn.clone(), Instant::now()));
+                .insert(client_id.to_owned(), client);
         }
+    }
+
+    /// The live clients of producer group `group` (GET_PRODUCER_CONNECTION_LIST).
+    pub fn producers(&self, group: &str) -> Vec<(String, GroupClient)> {
+        let Ok(p) = self.producers.read() else {
+            return Vec::new();
+        };
+        p.get(group)
+            .map(|g| {
+                g.iter()
+                    .filter(|(_, c)| !c.conn.is_closed())
+                    .map(|(id, c)| (id.clone(), c.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Removes a client from a group (UNREGISTER_CLIENT); true if it was there.
@@ -126,7 +153,7 @@ impl ClientManager {
         let live: Vec<&Arc<Connection>> = p
             .get(group)?
             .values()
-            .map(|(c, _)| c)
+            .map(|c| &c.conn)
             .filter(|c| !c.is_closed())
             .collect();
         if live.is_empty() {
@@ -176,27 +203,20 @@ impl ClientManager {
 
     /// Drops the clients of a closed connection; returns the groups that changed.
     pub fn connection_closed(&self, conn_id: u64) -> Vec<String> {
-        self.remove_where(|c| c.conn.id() == conn_id, |(c, _)| c.id() == conn_id)
+        self.remove_where(|c| c.conn.id() == conn_id)
     }
 
     /// Drops clients whose last heartbeat is older than [`CLIENT_EXPIRY`]; returns changed groups.
     pub fn expire(&self, now: Instant) -> Vec<String> {
-        self.remove_where(
-            |c| now.duration_since(c.last_heartbeat) > CLIENT_EXPIRY || c.conn.is_closed(),
-            |(c, at)| now.duration_since(*at) > CLIENT_EXPIRY || c.is_closed(),
-        )
+        self.remove_where(|c| now.duration_since(c.last_heartbeat) > CLIENT_EXPIRY || c.conn.is_closed())
     }
 
-    fn remove_where(
-        &self,
-        consumer_gone: impl Fn(&ConsumerClient) -> bool,
-        producer_gone: impl Fn(&(Arc<Connection>, Instant)) -> bool,
-    ) -> Vec<String> {
+    fn remove_where(&self, gone: impl Fn(&GroupClient) -> bool) -> Vec<String> {
         let mut changed = Vec::new();
         if let Ok(mut groups) = self.consumers.write() {
             for (name, g) in groups.iter_mut() {
                 let before = g.clients.len();
-                g.clients.retain(|_, c| !consumer_gone(c));
+                g.clients.retain(|_, c| !gone(c));
                 if g.clients.len() != before {
                     changed.push(name.clone());
                 }
@@ -205,7 +225,7 @@ impl ClientManager {
         }
         if let Ok(mut p) = self.producers.write() {
             for g in p.values_mut() {
-                g.retain(|_, v| !producer_gone(v));
+                g.retain(|_, c| !gone(c));
             }
             p.retain(|_, g| !g.is_empty());
         }

@@ -222,6 +222,63 @@ impl BrokerConfig {
         Ok(None)
     }
 
+    /// Every setting [`BrokerConfig::set`] takes, as `key=value` pairs (GET_BROKER_CONFIG): the
+    /// broker's, then the store's.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let ms = |d: Duration| d.as_millis().to_string();
+        let mut v = vec![
+            ("brokerClusterName", self.broker_cluster_name.clone()),
+            ("brokerName", self.broker_name.clone()),
+            ("brokerId", self.broker_id.to_string()),
+            ("brokerIP1", self.broker_ip1.to_string()),
+            ("namesrvAddr", self.namesrv_addr.join(";")),
+            ("listenPort", self.listen_port.to_string()),
+            ("haListenPort", self.ha_port().to_string()),
+            ("autoCreateTopicEnable", self.auto_create_topic_enable.to_string()),
+            (
+                "autoCreateSubscriptionGroup",
+                self.auto_create_subscription_group.to_string(),
+            ),
+            ("defaultTopicQueueNums", self.default_topic_queue_nums.to_string()),
+            ("brokerPermission", self.broker_permission.to_string()),
+            ("brokerRole", self.broker_role.as_str().to_owned()),
+            (
+                "haMasterAddress",
+                self.ha.master_address.clone().unwrap_or_default(),
+            ),
+            ("slaveTimeout", ms(self.ha.slave_timeout)),
+            ("haSlaveFallbehindMax", self.ha.slave_fallbehind_max.to_string()),
+            ("haSendHeartbeatInterval", ms(self.ha.heartbeat_interval)),
+            ("haHousekeepingInterval", ms(self.ha.housekeeping_interval)),
+            ("haTransferBatchSize", self.ha.transfer_batch_size.to_string()),
+            ("longPollingEnable", self.long_polling_enable.to_string()),
+            ("shortPollingTimeMills", self.short_polling_time_mills.to_string()),
+            (
+                "registerNameServerPeriod",
+                self.register_name_server_period.to_string(),
+            ),
+            ("transactionTimeOut", ms(self.schedule.transaction_timeout)),
+            (
+                "transactionCheckInterval",
+                ms(self.schedule.transaction_check_interval),
+            ),
+            (
+                "transactionCheckMax",
+                self.schedule.transaction_check_max.to_string(),
+            ),
+            (
+                "rejectTransactionMessage",
+                self.reject_transaction_message.to_string(),
+            ),
+            (
+                "analyticsHttpPort",
+                self.analytics_http_port.map_or("-1".into(), |p| p.to_string()),
+            ),
+        ];
+        v.extend(self.store.properties());
+        v
+    }
+
     /// Reads a broker.conf text on top of `self`; returns the warnings.
     pub fn apply_properties(&mut self, text: &str) -> Result<Vec<String>, BrokerConfigError> {
         let mut warnings = Vec::new();

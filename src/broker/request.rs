@@ -10,8 +10,10 @@ use sluice_remoting::body::lock::{LockBatchRequestBody, UnlockBatchRequestBody};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::request as code;
 use sluice_remoting::header::admin::{
-    CreateTopicRequestHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
-    ResetOffsetRequestHeader, TopicRequestHeader, ViewBrokerStatsDataRequestHeader,
+    CloneGroupOffsetRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
+    ViewBrokerStatsDataRequestHeader,
 };
 use sluice_remoting::header::heartbeat::{
     GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader,
@@ -55,16 +57,26 @@ pub enum Request {
     DeleteTopic(TopicRequestHeader),
     AllTopicConfig,
     TopicStats(TopicRequestHeader),
+    /// GET_TOPIC_CONFIG (5.x).
+    TopicConfig(TopicRequestHeader),
     RuntimeInfo,
     ViewStats(ViewBrokerStatsDataRequestHeader),
     ConsumeStats(GetConsumeStatsRequestHeader),
+    BrokerConsumeStats(GetConsumeStatsInBrokerHeader),
     ConsumerConnections(GetConsumerConnectionListRequestHeader),
+    ProducerConnections(GetProducerConnectionListRequestHeader),
     ConsumedBy(TopicRequestHeader),
     UpdateGroup(Box<WireGroup>),
     AllGroups,
     AllConsumerOffsets,
     AllDelayOffsets,
     HaStatus,
+    DeleteGroup(DeleteSubscriptionGroupRequestHeader),
+    CloneGroupOffset(Box<CloneGroupOffsetRequestHeader>),
+    /// GET_BROKER_CONFIG.
+    BrokerConfig,
+    /// UPDATE_BROKER_CONFIG: the properties text stays in the command's body.
+    UpdateBrokerConfig,
     ResetOffset(Box<ResetOffsetRequestHeader>),
     SendBack(Box<ConsumerSendMsgBackRequestHeader>),
     EndTransaction(Box<EndTransactionRequestHeader>),
@@ -196,6 +208,9 @@ pub static ROUTES: &[Route] = &[
         Ok(Request::DeleteTopic(TopicRequestHeader::from_ext(&c.ext_fields)?))
     }),
     route(code::GET_ALL_TOPIC_CONFIG, |_| Ok(Request::AllTopicConfig)),
+    route(code::GET_TOPIC_CONFIG, |c| {
+        Ok(Request::TopicConfig(TopicRequestHeader::from_ext(&c.ext_fields)?))
+    }),
     reads(code::GET_TOPIC_STATS_INFO, |c| {
         Ok(Request::TopicStats(TopicRequestHeader::from_ext(&c.ext_fields)?))
     }),
@@ -210,11 +225,33 @@ pub static ROUTES: &[Route] = &[
             &c.ext_fields,
         )?))
     }),
+    reads(code::GET_BROKER_CONSUME_STATS, |c| {
+        Ok(Request::BrokerConsumeStats(
+            GetConsumeStatsInBrokerHeader::from_ext(&c.ext_fields)?,
+        ))
+    }),
     route(code::GET_CONSUMER_CONNECTION_LIST, |c| {
         Ok(Request::ConsumerConnections(
             GetConsumerConnectionListRequestHeader::from_ext(&c.ext_fields)?,
         ))
     }),
+    route(code::GET_PRODUCER_CONNECTION_LIST, |c| {
+        Ok(Request::ProducerConnections(
+            GetProducerConnectionListRequestHeader::from_ext(&c.ext_fields)?,
+        ))
+    }),
+    route(code::DELETE_SUBSCRIPTIONGROUP, |c| {
+        Ok(Request::DeleteGroup(
+            DeleteSubscriptionGroupRequestHeader::from_ext(&c.ext_fields)?,
+        ))
+    }),
+    route(code::CLONE_GROUP_OFFSET, |c| {
+        Ok(Request::CloneGroupOffset(Box::new(
+            CloneGroupOffsetRequestHeader::from_ext(&c.ext_fields)?,
+        )))
+    }),
+    route(code::GET_BROKER_CONFIG, |_| Ok(Request::BrokerConfig)),
+    route(code::UPDATE_BROKER_CONFIG, |_| Ok(Request::UpdateBrokerConfig)),
     route(code::QUERY_TOPIC_CONSUME_BY_WHO, |c| {
         Ok(Request::ConsumedBy(TopicRequestHeader::from_ext(&c.ext_fields)?))
     }),

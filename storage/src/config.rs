@@ -199,6 +199,18 @@ fn parse_hours(key: &str, value: &str) -> Result<Vec<u32>, StoreError> {
         .collect()
 }
 
+/// A delay level as `messageDelayLevel` writes it: the largest whole unit of d, h, m, s.
+fn delay_text(d: Duration) -> String {
+    let (s, ms) = (d.as_secs(), d.as_millis());
+    match s {
+        _ if ms == 0 || ms % 1000 != 0 => format!("{ms}ms"),
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 fn millis(key: &str, value: &str) -> Result<Duration, StoreError> {
     Ok(Duration::from_millis(parse(key, value)?))
 }
@@ -271,6 +283,82 @@ impl StoreConfig {
         Ok(true)
     }
 
+    /// The settings [`StoreConfig::set`] takes, as RocketMQ property names and values (what
+    /// GET_BROKER_CONFIG reports); reading them back with `set` gives the same config.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let ms = |d: Duration| d.as_millis().to_string();
+        let hours: Vec<String> = self.delete_when.iter().map(|h| format!("{h:02}")).collect();
+        let levels: Vec<String> = self.message_delay_level.iter().map(|d| delay_text(*d)).collect();
+        let flush = match self.flush_disk_type {
+            FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+            FlushDiskType::SyncFlush => "SYNC_FLUSH",
+        };
+        let mut v = vec![
+            ("storePathRootDir", self.store_path_root_dir.display().to_string()),
+            (
+                "mappedFileSizeCommitLog",
+                self.mapped_file_size_commit_log.to_string(),
+            ),
+            (
+                "mappedFileSizeConsumeQueue",
+                self.mapped_file_size_consume_queue.to_string(),
+            ),
+            ("maxMessageSize", self.max_message_size.to_string()),
+            ("flushDiskType", flush.to_owned()),
+            ("flushIntervalCommitLog", ms(self.flush_interval_commit_log)),
+            ("flushIntervalConsumeQueue", ms(self.flush_interval_consume_queue)),
+            ("syncFlushTimeout", ms(self.sync_flush_timeout)),
+            ("fileReservedTime", self.file_reserved_time_hours.to_string()),
+            ("deleteWhen", hours.join(";")),
+            (
+                "diskMaxUsedSpaceRatio",
+                self.disk_max_used_space_ratio.to_string(),
+            ),
+            (
+                "diskSpaceCleanForciblyRatio",
+                self.disk_space_clean_forcibly_ratio.to_string(),
+            ),
+            ("cleanResourceInterval", ms(self.clean_resource_interval)),
+            ("deleteFileBatchMax", self.delete_file_batch_max.to_string()),
+            ("messageIndexEnable", self.message_index_enable.to_string()),
+            ("maxHashSlotNum", self.max_hash_slot_num.to_string()),
+            ("maxIndexNum", self.max_index_num.to_string()),
+            ("checkCRCOnRecover", self.check_crc_on_recover.to_string()),
+            (
+                "accessMessageInMemoryMaxRatio",
+                self.access_message_in_memory_max_ratio.to_string(),
+            ),
+            (
+                "maxTransferBytesOnMessageInMemory",
+                self.max_transfer_bytes_on_message_in_memory.to_string(),
+            ),
+            (
+                "maxTransferCountOnMessageInMemory",
+                self.max_transfer_count_on_message_in_memory.to_string(),
+            ),
+            (
+                "maxTransferBytesOnMessageInDisk",
+                self.max_transfer_bytes_on_message_in_disk.to_string(),
+            ),
+            (
+                "maxTransferCountOnMessageInDisk",
+                self.max_transfer_count_on_message_in_disk.to_string(),
+            ),
+            ("messageDelayLevel", levels.join(" ")),
+            ("timerWheelEnable", self.timer_wheel_enable.to_string()),
+            ("timerMaxDelaySec", self.timer_max_delay_sec.to_string()),
+            ("archiveEnable", self.archive_enable.to_string()),
+            (
+                "commitLogPageCacheBytes",
+                self.commit_log_page_cache_bytes.to_string(),
+            ),
+        ];
+        if let Some(p) = &self.archive_path {
+            v.push(("archivePath", p.display().to_string()));
+        }
+        v
+    }
+
     /// The delay of `level` (1-based; above the highest level = the highest), `None` for ≤ 0.
     pub fn delay_of_level(&self, level: i32) -> Option<Duration> {
         let max = self.message_delay_level.len();
@@ -302,6 +390,28 @@ impl StoreConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_read_back_to_the_same_config() {
+        let mut c = StoreConfig::default();
+        for (k, v) in [
+            ("deleteWhen", "01;04"),
+            ("messageDelayLevel", "500ms 1s 2m 3h 1d"),
+            ("archivePath", "/a/b"),
+            ("flushDiskType", "SYNC_FLUSH"),
+        ] {
+            assert!(c.set(k, v).unwrap());
+        }
+        let props = c.properties();
+        let get = |k: &str| props.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("deleteWhen"), Some("01;04"));
+        assert_eq!(get("messageDelayLevel"), Some("500ms 1s 2m 3h 1d"));
+        let mut back = StoreConfig::default();
+        for (k, v) in &props {
+            assert!(back.set(k, v).unwrap(), "{k} is not read back");
+        }
+        assert_eq!(back.properties(), props);
+    }
 
     #[test]
     fn rocketmq_names_and_errors() {

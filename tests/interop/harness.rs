@@ -132,6 +132,19 @@ fn prepare(test: &str) -> Option<(MutexGuard<'static, ()>, &'static Tools)> {
     }
 }
 
+/// The global test lock alone, for tests that drive no client of `setup.sh` (mqadmin brings its
+/// own); `None` when interop tests are skipped.
+pub fn serial(test: &str) -> Option<MutexGuard<'static, ()>> {
+    if std::env::var("SLUICE_INTEROP")
+        .map(|v| v == "skip")
+        .unwrap_or(false)
+    {
+        eprintln!("interop: {test} SKIPPED because SLUICE_INTEROP=skip");
+        return None;
+    }
+    Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes
 
@@ -281,7 +294,7 @@ fn port_free(p: u16) -> bool {
 }
 
 /// A free port P such that P-2 (RocketMQ's VIP channel) and P+1 (HA) are free too.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     for _ in 0..200 {
         let p = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -313,7 +326,8 @@ pub struct Broker {
 }
 
 impl Broker {
-    fn new(dir: &Path, conf: Option<PathBuf>) -> Broker {
+    /// A broker (not started) with its data and logs under `dir` and `conf` as its broker.conf.
+    pub fn new(dir: &Path, conf: Option<PathBuf>) -> Broker {
         let np = free_port();
         let mut bp = free_port();
         while bp == np || bp.abs_diff(np) <= 2 {
@@ -347,8 +361,13 @@ impl Broker {
         }
     }
 
-    fn namesrv(&self) -> String {
+    pub fn namesrv(&self) -> String {
         format!("127.0.0.1:{}", self.np)
+    }
+
+    /// `127.0.0.1:<broker port>`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.bp)
     }
 
     /// Starts the broker and waits until both ports accept connections. A restart (after a
@@ -440,7 +459,7 @@ impl Broker {
         }
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         self.logs
             .iter()
             .map(|l| format!("--- broker log {} (tail) ---\n{}", l.display(), tail(l, 4000)))

@@ -36,7 +36,9 @@
 //! * `transaction.rs` — transactional messages and check-backs;
 //! * `durability.rs` — `kill -9` of the broker: acknowledged sends, scheduled work and open halves;
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
-//!   with its store deleted loses no SEND_OK.
+//!   with its store deleted loses no SEND_OK;
+//! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
+//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
@@ -47,6 +49,7 @@ mod durability;
 mod go_client;
 mod harness;
 mod java_client;
+mod mqadmin;
 mod replication;
 mod retry_dlq;
 mod rust_client;

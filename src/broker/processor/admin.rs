@@ -1,5 +1,6 @@
 //! Topic administration: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
-//! GET_ALL_TOPIC_CONFIG (21) — protocol.md §2.3.19.
+//! GET_ALL_TOPIC_CONFIG (21) — protocol.md §2.3.19; GET_TOPIC_CONFIG (351, 5.x tools'
+//! `topicStatus`).
 
 use std::sync::Arc;
 
@@ -72,6 +73,21 @@ pub async fn delete_topic(
     res.map_err(BrokerError::system)?.map_err(BrokerError::system)?;
     state.register_now.notify_one();
     Ok(super::ok(cmd))
+}
+
+/// One topic's config as JSON (5.x: TopicConfigAndQueueMapping, whose queue mapping sluice never
+/// has); TOPIC_NOT_EXIST for a topic this broker does not have.
+pub fn topic_config(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: TopicRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let config = state
+        .topics
+        .get(&h.topic)
+        .ok_or_else(|| super::stats::topic_not_exist(&h.topic))?;
+    let body = serde_json::to_vec(&topics::to_wire(&config)).map_err(BrokerError::system)?;
+    Ok(super::ok_with(cmd, body))
 }
 
 pub fn all_topic_config(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {

@@ -1,20 +1,23 @@
-//! Consumer-group administration: GET_CONSUME_STATS (208), GET_CONSUMER_CONNECTION_LIST (203),
-//! QUERY_TOPIC_CONSUME_BY_WHO (300), UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200),
-//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) — protocol.md §2.3.20, §2.3.24;
+//! Group administration: GET_CONSUME_STATS (208), GET_CONSUMER_CONNECTION_LIST (203),
+//! GET_PRODUCER_CONNECTION_LIST (204), QUERY_TOPIC_CONSUME_BY_WHO (300),
+//! UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201),
+//! DELETE_SUBSCRIPTIONGROUP (207), CLONE_GROUP_OFFSET (314), GET_BROKER_CONSUME_STATS (317) —
+//! protocol.md §2.3.20, §2.3.24;
 //! INVOKE_BROKER_TO_RESET_OFFSET (222) — §2.3.21.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use sluice_remoting::body::admin::{
-    Connection, ConsumeStats, ConsumerConnection, OffsetWrapper, ResetOffsetBody,
-    SubscriptionGroupConfig as WireGroup, SubscriptionGroupWrapper,
+    Connection, ConsumeStats, ConsumeStatsList, ConsumerConnection, OffsetWrapper, ProducerConnection,
+    ResetOffsetBody, SubscriptionGroupConfig as WireGroup, SubscriptionGroupWrapper,
 };
 use sluice_remoting::body::{GroupList, JsonBody, MessageQueue};
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::admin::{
-    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader, ResetOffsetRequestHeader,
-    TopicRequestHeader,
+    CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader, GetConsumeStatsInBrokerHeader,
+    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
 };
 use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::SubscriptionGroupConfig;
@@ -45,37 +48,95 @@ pub fn consume_stats(
             topics.retain(|t| g.subscriptions.contains_key(t));
         }
     }
-    let store = &state.store;
     let mut stats = ConsumeStats::default();
     for topic in &topics {
-        let Some(config) = state.topics.get(topic) else {
-            continue;
-        };
-        for q in 0..config.read_queue_nums {
-            let consumer = offsets
-                .iter()
-                .find(|(t, qq, _)| t == topic && *qq == q)
-                .map_or(0, |(_, _, o)| *o);
-            let last = consumer
-                .checked_sub(1)
-                .and_then(|o| store.message_store_time(topic, q, o))
-                .unwrap_or(0);
-            stats.offset_table.insert(
-                MessageQueue::new(topic, &state.config.broker_name, q as i32),
-                OffsetWrapper {
-                    broker_offset: store.max_queue_offset(topic, q) as i64,
-                    consumer_offset: consumer as i64,
-                    last_timestamp: last,
-                    pull_offset: None,
-                },
-            );
-        }
-        let key = format!("{topic}@{}", h.consumer_group);
-        if let Some(v) = state.stats.view(GROUP_GET_NUMS, &key) {
-            stats.consume_tps += v.stats_minute.tps;
+        if let Some(one) = topic_consume_stats(state, &h.consumer_group, topic, &offsets) {
+            stats.offset_table.extend(one.offset_table);
+            stats.consume_tps += one.consume_tps;
         }
     }
     Ok(super::ok_with(cmd, stats.to_json()))
+}
+
+/// `group`'s lag on each queue of `topic` (`offsets`: the group's committed offsets); `None`
+/// when this broker does not have the topic.
+fn topic_consume_stats(
+    state: &BrokerState,
+    group: &str,
+    topic: &str,
+    offsets: &[(String, u32, u64)],
+) -> Option<ConsumeStats> {
+    let config = state.topics.get(topic)?;
+    let store = &state.store;
+    let mut stats = ConsumeStats::default();
+    for q in 0..config.read_queue_nums {
+        let consumer = offsets
+            .iter()
+            .find(|(t, qq, _)| t == topic && *qq == q)
+            .map_or(0, |(_, _, o)| *o);
+        let last = consumer
+            .checked_sub(1)
+            .and_then(|o| store.message_store_time(topic, q, o))
+            .unwrap_or(0);
+        stats.offset_table.insert(
+            MessageQueue::new(topic, &state.config.broker_name, q as i32),
+            OffsetWrapper {
+                broker_offset: store.max_queue_offset(topic, q) as i64,
+                consumer_offset: consumer as i64,
+                last_timestamp: last,
+                pull_offset: None,
+            },
+        );
+    }
+    if let Some(v) = state.stats.view(GROUP_GET_NUMS, &format!("{topic}@{group}")) {
+        stats.consume_tps = v.stats_minute.tps;
+    }
+    Some(stats)
+}
+
+/// Every subscription group's lag on each topic it has offsets for (with `isOrder`, ordered
+/// topics only; topics an online group with subscriptions does not subscribe to are left out),
+/// and the sum of all lags.
+pub fn broker_consume_stats(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: GetConsumeStatsInBrokerHeader,
+) -> Result<Outbound, BrokerError> {
+    let meta = state.store.meta();
+    let mut body = ConsumeStatsList {
+        broker_addr: state.config.broker_addr().to_string(),
+        ..ConsumeStatsList::default()
+    };
+    for g in meta.subscription_groups().map_err(BrokerError::system)? {
+        let group = g.group_name;
+        let offsets = meta
+            .consumer_offsets_of_group(&group)
+            .map_err(BrokerError::system)?;
+        let topics: BTreeSet<&String> = offsets.iter().map(|(t, _, _)| t).collect();
+        let online = state.clients.group(&group);
+        let mut list = Vec::new();
+        for topic in topics {
+            if h.is_order && !state.topics.get(topic).is_some_and(|c| c.order) {
+                continue;
+            }
+            let unsubscribed = online
+                .as_ref()
+                .is_some_and(|o| !o.subscriptions.is_empty() && !o.subscriptions.contains_key(topic));
+            if unsubscribed {
+                continue;
+            }
+            if let Some(stats) = topic_consume_stats(state, &group, topic, &offsets) {
+                body.total_diff += stats
+                    .offset_table
+                    .values()
+                    .map(|o| (o.broker_offset - o.consumer_offset).max(0))
+                    .sum::<i64>();
+                list.push(stats);
+            }
+        }
+        body.consume_stats_list.push([(group, list)].into());
+    }
+    Ok(super::ok_with(cmd, body.to_json()))
 }
 
 pub fn consumer_connections(
@@ -110,6 +171,85 @@ pub fn consumer_connections(
         subscription_table: g.subscriptions.into_iter().collect(),
     };
     Ok(super::ok_with(cmd, body.to_json()))
+}
+
+/// The live clients of a producer group; none → SYSTEM_ERROR, as Java's brokers answer.
+pub fn producer_connections(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: GetProducerConnectionListRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let clients = state.clients.producers(&h.producer_group);
+    if clients.is_empty() {
+        return Err(BrokerError::system(format!(
+            "the producer group[{}] not exist",
+            h.producer_group
+        )));
+    }
+    let body = ProducerConnection {
+        connection_set: clients
+            .into_iter()
+            .map(|(id, c)| Connection {
+                client_addr: c.conn.peer().to_string(),
+                client_id: id,
+                language: c.language,
+                version: c.version,
+            })
+            .collect(),
+    };
+    Ok(super::ok_with(cmd, body.to_json()))
+}
+
+/// Removes the group's config (and, with `cleanOffset`, its committed offsets). Deleting a
+/// group that does not exist succeeds, as on Java's brokers.
+pub fn delete_group(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: DeleteSubscriptionGroupRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let meta = state.store.meta();
+    meta.delete_subscription_group(&h.group_name)
+        .map_err(BrokerError::system)?;
+    if h.clean_offset {
+        meta.delete_consumer_offsets(&h.group_name, None)
+            .map_err(BrokerError::system)?;
+    }
+    Ok(super::ok(cmd))
+}
+
+/// Copies `srcGroup`'s committed offsets of the topic (or of each topic it has offsets for) to
+/// `destGroup`. Topics this broker does not have are skipped, and so, unless `offline`, are
+/// topics an online `srcGroup` with subscriptions does not subscribe to.
+pub fn clone_group_offset(
+    state: &Arc<BrokerState>,
+    cmd: &RemotingCommand,
+    h: CloneGroupOffsetRequestHeader,
+) -> Result<Outbound, BrokerError> {
+    let meta = state.store.meta();
+    let offsets = meta
+        .consumer_offsets_of_group(&h.src_group)
+        .map_err(BrokerError::system)?;
+    let topics: BTreeSet<String> = match h.topic.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => [t.to_owned()].into(),
+        _ => offsets.iter().map(|(t, _, _)| t.clone()).collect(),
+    };
+    let online = state.clients.group(&h.src_group);
+    for topic in &topics {
+        if state.topics.get(topic).is_none() {
+            continue;
+        }
+        let unsubscribed = online
+            .as_ref()
+            .is_some_and(|g| !g.subscriptions.is_empty() && !g.subscriptions.contains_key(topic));
+        if !h.offline && unsubscribed {
+            continue;
+        }
+        for (_, q, o) in offsets.iter().filter(|(t, _, _)| t == topic) {
+            meta.put_consumer_offset(&h.dest_group, topic, *q, *o)
+                .map_err(BrokerError::system)?;
+        }
+    }
+    Ok(super::ok(cmd))
 }
 
 pub fn consumed_by(

@@ -71,9 +71,12 @@ pub fn heartbeat(
         }
     }
     for p in &data.producer_data_set {
-        state
-            .clients
-            .register_producer(&p.group_name, &data.client_id, conn);
+        state.clients.register_producer(
+            &p.group_name,
+            &data.client_id,
+            conn,
+            (cmd.language.name(), cmd.version),
+        );
     }
     if new_topics {
         state.register_now.notify_one();

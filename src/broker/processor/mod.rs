@@ -3,6 +3,7 @@
 //! turn a [`BrokerError`] into its response.
 
 pub mod admin;
+pub mod broker_config;
 pub mod consumer_admin;
 pub mod ha;
 pub mod heartbeat;
@@ -107,12 +108,19 @@ async fn handle(
         Request::CreateTopic(h) => admin::create_topic(state, cmd, *h)?,
         Request::DeleteTopic(h) => admin::delete_topic(state, cmd, h).await?,
         Request::AllTopicConfig => admin::all_topic_config(state, cmd),
+        Request::TopicConfig(h) => admin::topic_config(state, cmd, h)?,
         Request::TopicStats(h) => stats::topic_stats(state, cmd, h)?,
         Request::RuntimeInfo => stats::runtime_info(state, cmd),
         Request::ViewStats(h) => stats::view_stats(state, cmd, h)?,
         Request::ConsumeStats(h) => consumer_admin::consume_stats(state, cmd, h)?,
+        Request::BrokerConsumeStats(h) => consumer_admin::broker_consume_stats(state, cmd, h)?,
         Request::ConsumerConnections(h) => consumer_admin::consumer_connections(state, cmd, h)?,
+        Request::ProducerConnections(h) => consumer_admin::producer_connections(state, cmd, h)?,
         Request::ConsumedBy(h) => consumer_admin::consumed_by(state, cmd, h)?,
+        Request::DeleteGroup(h) => consumer_admin::delete_group(state, cmd, h)?,
+        Request::CloneGroupOffset(h) => consumer_admin::clone_group_offset(state, cmd, *h)?,
+        Request::BrokerConfig => broker_config::get_broker_config(state, cmd)?,
+        Request::UpdateBrokerConfig => broker_config::update_broker_config(state, cmd)?,
         Request::UpdateGroup(g) => consumer_admin::update_group(state, cmd, *g)?,
         Request::AllGroups => consumer_admin::all_groups(state, cmd)?,
         Request::AllConsumerOffsets => offsets::all_consumer_offsets(state, cmd)?,

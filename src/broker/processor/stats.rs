@@ -85,6 +85,14 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
             "getTransferedTps",
             state.stats.tps_triple(BROKER_GET_NUMS, cluster),
         ),
+        // 5.x tools read the corrected spelling, the ack pool and whether the broker is active.
+        (
+            "getTransferredTps",
+            state.stats.tps_triple(BROKER_GET_NUMS, cluster),
+        ),
+        ("ackThreadPoolQueueSize", "0".into()),
+        ("ackThreadPoolQueueHeadWaitTimeMills", "0".into()),
+        ("brokerActive", "true".into()),
         ("commitLogDiskRatio", format!("{disk:.4}")),
         ("consumeQueueDiskRatio", format!("{disk:.4}")),
         ("commitLogMinOffset", min.to_string()),
@@ -108,8 +116,11 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         ),
         ("sendThreadPoolQueueSize", "0".into()),
         ("sendThreadPoolQueueCapacity", "10000".into()),
+        // clusterList prints these beside the queue sizes ("0,0ms"); sluice has no such queues.
+        ("sendThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("pullThreadPoolQueueSize", "0".into()),
         ("pullThreadPoolQueueCapacity", "100000".into()),
+        ("pullThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("startAcceptSendRequestTimeStamp", "0".into()),
         ("remainHowManyDataToFlush", "0 B".into()),
         ("remainHowManyDataToCommit", "0 B".into()),

@@ -137,6 +137,59 @@ impl JsonBody for ConsumeStats {
     }
 }
 
+/// The GET_BROKER_CONSUME_STATS (317) body: for each subscription group, its ConsumeStats per
+/// topic, and the summed lag:
+/// `{"brokerAddr":"ip:port","consumeStatsList":[{"g":[ConsumeStats,…]},…],"totalDiff":3}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+pub struct ConsumeStatsList {
+    #[serde(rename = "brokerAddr", default, deserialize_with = "lenient::string")]
+    pub broker_addr: String,
+    #[serde(rename = "consumeStatsList", default)]
+    pub consume_stats_list: Vec<BTreeMap<String, Vec<ConsumeStats>>>,
+    #[serde(rename = "totalDiff", default, deserialize_with = "lenient::i64")]
+    pub total_diff: i64,
+}
+
+impl JsonBody for ConsumeStatsList {
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = b"{".to_vec();
+        write_key(&mut out, "brokerAddr");
+        fastjson::append(&mut out, &self.broker_addr, JsonStyle::STANDARD);
+        out.extend_from_slice(b",");
+        write_key(&mut out, "consumeStatsList");
+        out.push(b'[');
+        for (i, groups) in self.consume_stats_list.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            for (j, (group, stats)) in groups.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_key(&mut out, group);
+                out.push(b'[');
+                for (k, s) in stats.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&s.to_json());
+                }
+                out.push(b']');
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],");
+        write_key(&mut out, "totalDiff");
+        fastjson::append(&mut out, &self.total_diff, JsonStyle::STANDARD);
+        out.push(b'}');
+        out
+    }
+    fn from_json(bytes: &[u8]) -> Result<Self, BodyError> {
+        fastjson::from_slice(bytes)
+    }
+}
+
 /// The RESET_CONSUMER_CLIENT_OFFSET (220) / INVOKE_BROKER_TO_RESET_OFFSET (222) body:
 /// `{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:123}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]

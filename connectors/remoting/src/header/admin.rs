@@ -1,7 +1,8 @@
 //! Admin headers: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215) — protocol.md
 //! §2.3.19; GET_TOPIC_STATS_INFO (202), GET_CONSUME_STATS (208), GET_CONSUMER_CONNECTION_LIST
 //! (203), GET_PRODUCER_CONNECTION_LIST (204), QUERY_TOPIC_CONSUME_BY_WHO (300),
-//! GET_BROKER_CONFIG (26) response — §2.3.20; GET_CONSUMER_RUNNING_INFO (307),
+//! GET_BROKER_CONFIG (26) response, DELETE_SUBSCRIPTIONGROUP (207), CLONE_GROUP_OFFSET (314), GET_BROKER_CONSUME_STATS (317) —
+//! §2.3.20; GET_CONSUMER_RUNNING_INFO (307),
 //! CONSUME_MESSAGE_DIRECTLY (309), INVOKE_BROKER_TO_RESET_OFFSET (222),
 //! RESET_CONSUMER_CLIENT_OFFSET (220) — §2.3.21; VIEW_BROKER_STATS_DATA (315).
 //!
@@ -35,8 +36,8 @@ ext_header! {
 }
 
 ext_header! {
-    /// DELETE_TOPIC_IN_BROKER (215), GET_TOPIC_STATS_INFO (202) and QUERY_TOPIC_CONSUME_BY_WHO
-    /// (300) request: just the topic.
+    /// DELETE_TOPIC_IN_BROKER (215), GET_TOPIC_STATS_INFO (202), QUERY_TOPIC_CONSUME_BY_WHO
+    /// (300) and GET_TOPIC_CONFIG (351; 5.x adds `lo`, ignored) request: just the topic.
     pub struct TopicRequestHeader {
         topic: req String = "topic";
     }
@@ -64,6 +65,35 @@ ext_header! {
     /// GET_PRODUCER_CONNECTION_LIST (204) request.
     pub struct GetProducerConnectionListRequestHeader {
         producer_group: req String = "producerGroup";
+    }
+}
+
+ext_header! {
+    /// DELETE_SUBSCRIPTIONGROUP (207) request.
+    pub struct DeleteSubscriptionGroupRequestHeader {
+        group_name: req String = "groupName";
+        /// Also drop the group's committed offsets (5.x tools send it; 4.x brokers keep them).
+        clean_offset: def bool = "cleanOffset", default false;
+    }
+}
+
+ext_header! {
+    /// CLONE_GROUP_OFFSET (314) request: copy `srcGroup`'s committed offsets of `topic` (blank
+    /// = every topic it has offsets for) to `destGroup`.
+    pub struct CloneGroupOffsetRequestHeader {
+        src_group: req String = "srcGroup";
+        dest_group: req String = "destGroup";
+        topic: opt String = "topic";
+        /// false: skip topics an online `srcGroup` does not subscribe to.
+        offline: def bool = "offline", default false;
+    }
+}
+
+ext_header! {
+    /// GET_BROKER_CONSUME_STATS (317) request. Body: ConsumeStatsList.
+    pub struct GetConsumeStatsInBrokerHeader {
+        /// Only topics configured as ordered.
+        is_order: def bool = "isOrder", default false;
     }
 }
 
