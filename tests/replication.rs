@@ -67,7 +67,8 @@ impl Node {
             panic!("not a master")
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while m.slaves().len() != n {
+        // Connected and reported at least once (only then can it acknowledge).
+        while m.slaves().len() != n || !m.slaves().iter().all(|s| s.reported) {
             assert!(
                 Instant::now() < deadline,
                 "{} slaves, expected {n}",

@@ -323,6 +323,8 @@ pub struct Broker {
     /// `sluice <args>` instead of `sluice standalone` (a NameServer or broker of its own), and
     /// the ports it must accept on to be up.
     custom: Option<(String, Vec<String>, Vec<u16>)>,
+    /// Another program than `sluice` (a Java broker), with its environment.
+    program: Option<(PathBuf, Vec<(String, String)>)>,
 }
 
 impl Broker {
@@ -342,6 +344,7 @@ impl Broker {
             starts: 0,
             logs: vec![],
             custom: None,
+            program: None,
         }
     }
 
@@ -358,7 +361,23 @@ impl Broker {
             starts: 0,
             logs: vec![],
             custom: Some((label.to_owned(), args, ports)),
+            program: None,
         }
+    }
+
+    /// [`Broker::process`] for another program (`exe args…` with `envs` added).
+    pub fn program(
+        dir: &Path,
+        label: &str,
+        exe: PathBuf,
+        args: Vec<String>,
+        envs: Vec<(String, String)>,
+        ports: Vec<u16>,
+        np: u16,
+    ) -> Broker {
+        let mut b = Broker::process(dir, label, args, ports, np);
+        b.program = Some((exe, envs));
+        b
     }
 
     pub fn namesrv(&self) -> String {
@@ -381,8 +400,11 @@ impl Broker {
             let label = self.custom.as_ref().map_or("broker", |(l, _, _)| l.as_str());
             let log = self.dir.join(format!("{label}-{}.log", self.starts));
             let errf = File::create(&log).expect("broker log");
-            let sluice = sluice_bin();
+            let sluice = self.program.as_ref().map_or_else(sluice_bin, |(p, _)| p.clone());
             let mut cmd = Command::new(&sluice);
+            if let Some((_, envs)) = &self.program {
+                cmd.envs(envs.iter().map(|(k, v)| (k, v)));
+            }
             if let Some((_, args, _)) = &self.custom {
                 cmd.args(args);
             } else {
@@ -626,6 +648,39 @@ impl Ctx {
             tmp,
             _serial: serial,
         })
+    }
+
+    /// Starts Apache RocketMQ's broker (`scripts/rocketmq-reference.sh`'s 4.9.7) with `conf`
+    /// plus a free listenPort (HA = listenPort + 1 as 4.9 forces), loopback addresses, a store of
+    /// its own and this context's NameServer. Returns its index in `nodes`, or why it cannot.
+    pub fn add_java_broker(&mut self, label: &str, conf: &str) -> Result<usize, String> {
+        let home = crate::mqadmin::rocketmq_home()?;
+        let port = free_port();
+        let store = self.tmp.0.join(label);
+        let text = format!(
+            "{conf}\nlistenPort={port}\nbrokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nnamesrvAddr={}\n\
+             storePathRootDir={d}\nstorePathCommitLog={d}/commitlog\nmappedFileSizeCommitLog=67108864\n\
+             maxHashSlotNum=50000\nmaxIndexNum=200000\ndiskMaxUsedSpaceRatio=95\n",
+            self.namesrv(),
+            d = store.display()
+        );
+        let path = self.tmp.0.join(format!("{label}.conf"));
+        fs::write(&path, text).map_err(|e| e.to_string())?;
+        let envs = vec![
+            (
+                "ROCKETMQ_LOG_DIR".into(),
+                self.tmp.0.join(format!("{label}-logs")).display().to_string(),
+            ),
+            ("ROCKETMQ_USER_HOME".into(), self.tmp.0.display().to_string()),
+            ("JAVA_OPTS_EXTRA".into(), crate::mqadmin::DISK_GUARD.into()),
+        ];
+        let args = vec!["-c".into(), path.display().to_string()];
+        let exe = home.join("bin").join("broker");
+        let mut b = Broker::program(&self.tmp.0, label, exe, args, envs, vec![port], self.broker.np);
+        b.start();
+        eprintln!("interop: {}: Java {label} up on {port}", self.test);
+        self.nodes.push(b);
+        Ok(self.nodes.len() - 1)
     }
 
     /// Starts `sluice broker -c <conf>` registered with this context's NameServer: `conf` plus

@@ -40,14 +40,14 @@ const BROKER_NAME: &str = "broker-a";
 const T: Duration = Duration::from_secs(10);
 /// Java brokers refuse sends once the store's disk is 90 % full (a system property, not a
 /// broker.conf key); build machines run fuller than that at times.
-const DISK_GUARD: &str = "-Drocketmq.broker.diskSpaceWarningLevelRatio=0.98 \
+pub const DISK_GUARD: &str = "-Drocketmq.broker.diskSpaceWarningLevelRatio=0.98 \
                           -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.97";
 
 // ---------------------------------------------------------------------------------------------
 // The tool and the Java broker
 
 /// The folder `scripts/rocketmq-reference.sh 4` installs (bin/mqadmin, bin/namesrv, bin/broker).
-fn rocketmq_home() -> Result<PathBuf, String> {
+pub fn rocketmq_home() -> Result<PathBuf, String> {
     static HOME: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     HOME.get_or_init(|| {
         let root = PathBuf::from(

@@ -12,29 +12,37 @@ use crate::harness::{bodies, consume_args, missing, sluice_bin, Client, Ctx, T_C
 
 const GROUP: &str = "brokerName=broker-rep\nbrokerClusterName=RepCluster\n";
 
-/// Waits until the master lists a connected slave (`sluice admin haStatus`).
-fn wait_replicating(ctx: &Ctx) {
-    for _ in 0..60 {
-        let out = std::process::Command::new(sluice_bin())
-            .args([
-                "admin",
-                "-n",
-                &ctx.namesrv(),
-                "haStatus",
-                "-c",
-                "RepCluster",
-                "--json",
-            ])
-            .output();
-        if let Ok(out) = out {
+/// Waits until `sluice admin haStatus <target> --json` satisfies `ok` (a sluice master lists
+/// its slave, or a sluice slave is connected).
+fn wait_ha(ctx: &Ctx, target: &[&str], ok: impl Fn(&Value) -> bool, what: &str) {
+    let ns = ctx.namesrv();
+    for _ in 0..120 {
+        let mut args = vec!["admin", "-n", &ns, "haStatus"];
+        args.extend_from_slice(target);
+        args.push("--json");
+        if let Ok(out) = std::process::Command::new(sluice_bin()).args(&args).output() {
             let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            if v[0]["haConnectionInfo"].as_array().is_some_and(|c| !c.is_empty()) {
+            if ok(&v[0]) {
                 return;
             }
         }
         thread::sleep(Duration::from_millis(500));
     }
-    ctx.fail("the master never listed its slave (haStatus)", &[]);
+    ctx.fail(&format!("never replicating: {what}"), &[]);
+}
+
+/// Waits until the master of `RepCluster` lists a connected slave.
+fn wait_replicating(ctx: &Ctx) {
+    wait_ha(
+        ctx,
+        &["-c", "RepCluster"],
+        |v| {
+            v["haConnectionInfo"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|s| s["inSync"] == true))
+        },
+        "the master lists no slave in sync",
+    );
 }
 
 /// What a master kill left: the acknowledged sends, when the kill came, and what the slave
@@ -183,4 +191,113 @@ fn replication_async_master_kill9_loss_bounded_by_lag() {
         },
         &[],
     );
+}
+
+/// Sends `n` messages with the Rust client and returns those answered SEND_OK (all must be).
+fn send_all(ctx: &mut Ctx, topic: &str, n: u64) -> Vec<Value> {
+    let n_s = n.to_string();
+    let lines = ctx.run_ok(
+        Client::Rust,
+        "produce",
+        &[
+            "--topic",
+            topic,
+            "--prefix",
+            "x",
+            "--count",
+            &n_s,
+            "--timeout",
+            "60",
+        ],
+        Duration::from_secs(90),
+    );
+    let ok: Vec<Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "sent" && l["status"] == "SendOk")
+        .cloned()
+        .collect();
+    ctx.check(
+        ok.len() as u64 == n,
+        || format!("{} of {n} sends answered SEND_OK", ok.len()),
+        &[],
+    );
+    ok
+}
+
+/// After the master's kill, a fresh consumer reads every acknowledged message from the slave.
+fn consume_from_slave(ctx: &mut Ctx, topic: &str, want: &[Value]) {
+    let want = bodies(want);
+    let count = want.len().to_string();
+    let mut c = ctx.spawn(
+        Client::Rust,
+        "consume",
+        &consume_args(
+            topic,
+            "g_from_slave",
+            &count,
+            &["--idle", "15", "--timeout", "90"],
+        ),
+    );
+    let _ = c.wait(T_CONSUME);
+    let got = bodies(&c.events("recv"));
+    let lost = missing(&want, &got);
+    ctx.check(
+        lost.is_empty(),
+        || format!("not served by the slave: {lost:?}"),
+        &[&c],
+    );
+}
+
+/// Apache RocketMQ 4.9.7 as SYNC_MASTER, a sluice slave: the Java master's SEND_OK needs the
+/// sluice slave's reports; after the Java master's `kill -9` the sluice slave serves them all.
+#[test]
+fn replication_java_master_sluice_slave() {
+    let Some(mut ctx) = Ctx::start_cluster("replication_java_master_sluice_slave") else {
+        return;
+    };
+    let group = "brokerClusterName=RepJ\nbrokerName=broker-j\n";
+    let master = match ctx.add_java_broker(
+        "java-master",
+        &format!("{group}brokerId=0\nbrokerRole=SYNC_MASTER\n"),
+    ) {
+        Ok(i) => i,
+        Err(e) => ctx.fail(&format!("the Java broker cannot run here: {e}"), &[]),
+    };
+    let slave = ctx.add_broker("sluice-slave", &format!("{group}brokerRole=SLAVE\nbrokerId=1\n"));
+    let slave_addr = ctx.nodes[slave].addr();
+    wait_ha(
+        &ctx,
+        &["-b", &slave_addr],
+        |v| v["haClientRuntimeInfo"]["isActivated"] == true,
+        "the sluice slave never connected to the Java master",
+    );
+    let topic = "InteropJavaMaster";
+    let sent = send_all(&mut ctx, topic, 100);
+    ctx.nodes[master].kill9();
+    consume_from_slave(&mut ctx, topic, &sent);
+}
+
+/// A sluice SYNC_MASTER, an Apache RocketMQ 4.9.7 slave: SEND_OK needs the Java slave's
+/// reports; the Java slave syncs the topic from sluice (VIP port) and, after the sluice
+/// master's `kill -9`, serves every message.
+#[test]
+fn replication_sluice_master_java_slave() {
+    let Some(mut ctx) = Ctx::start_cluster("replication_sluice_master_java_slave") else {
+        return;
+    };
+    let group = "brokerClusterName=RepCluster\nbrokerName=broker-s\n";
+    let master = ctx.add_broker(
+        "sluice-master",
+        &format!("{group}brokerRole=SYNC_MASTER\nbrokerId=0\n"),
+    );
+    if let Err(e) = ctx.add_java_broker("java-slave", &format!("{group}brokerId=1\nbrokerRole=SLAVE\n")) {
+        ctx.fail(&format!("the Java broker cannot run here: {e}"), &[]);
+    }
+    wait_replicating(&ctx);
+    let topic = "InteropJavaSlave";
+    let sent = send_all(&mut ctx, topic, 100);
+    // The Java slave syncs topics every 10 s (after 3 s): let one sync pass.
+    thread::sleep(Duration::from_secs(14));
+    ctx.nodes[master].kill9();
+    consume_from_slave(&mut ctx, topic, &sent);
 }

@@ -34,6 +34,8 @@ pub struct SlaveStatus {
     pub acked_offset: u64,
     /// When that report came.
     pub last_report: Instant,
+    /// Whether it has reported at all (a 4.9 slave first reports ~5 s after connecting).
+    pub reported: bool,
     pub connected_at: Instant,
 }
 
@@ -72,6 +74,7 @@ impl Shared {
         if let Some(s) = self.lock_slaves().get_mut(&id) {
             s.acked_offset = offset;
             s.last_report = Instant::now();
+            s.reported = true;
         }
         if self.acked.fetch_max(offset, Ordering::AcqRel) < offset {
             self.acked_watch.send_if_modified(|v| {
@@ -167,7 +170,15 @@ impl ReplicaAcks for HaMaster {
     }
 
     fn available(&self, end: u64) -> bool {
-        let best = self.shared.lock_slaves().values().map(|s| s.acked_offset).max();
+        // A slave that has not reported yet cannot acknowledge anything soon: answering
+        // SLAVE_NOT_AVAILABLE beats stalling the send for `slaveTimeout`.
+        let best = self
+            .shared
+            .lock_slaves()
+            .values()
+            .filter(|s| s.reported)
+            .map(|s| s.acked_offset)
+            .max();
         best.is_some_and(|b| end.saturating_sub(b) < self.shared.config.slave_fallbehind_max)
     }
 
@@ -226,6 +237,7 @@ fn start_link(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> std:
             acked_offset: 0,
             last_report: now,
             connected_at: now,
+            reported: false,
         },
     );
     tracing::info!(%peer, "slave connected");

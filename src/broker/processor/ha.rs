@@ -38,7 +38,7 @@ pub fn runtime_info(state: &BrokerState) -> HaRuntimeInfo {
                         addr: s.addr.to_string(),
                         slave_ack_offset: s.acked_offset as i64,
                         diff: diff as i64,
-                        in_sync: diff < max_gap,
+                        in_sync: s.reported && diff < max_gap,
                         transfer_from_where: s.acked_offset as i64,
                         transferred_byte_in_second: 0,
                     }
