@@ -105,20 +105,7 @@ fn kill_master_mid_stream(test: &str, role: &str) -> Option<(Ctx, AfterKill)> {
         || format!("only {} SEND_OK", send_ok.len()),
         &[&producer],
     );
-    let want = bodies(&send_ok);
-    let count = want.len().to_string();
-    let mut c = ctx.spawn(
-        Client::Rust,
-        "consume",
-        &consume_args(
-            topic,
-            "g_replicated",
-            &count,
-            &["--idle", "15", "--timeout", "90"],
-        ),
-    );
-    let _ = c.wait(T_CONSUME);
-    let got = bodies(&c.events("recv"));
+    let got = read_all(&mut ctx, topic, send_ok.len());
     Some((
         ctx,
         AfterKill {
@@ -224,27 +211,29 @@ fn send_all(ctx: &mut Ctx, topic: &str, n: u64) -> Vec<Value> {
     ok
 }
 
+/// What a fresh consumer group reads of `topic` (up to `n` messages, stopping after 15 s idle).
+fn read_all(ctx: &mut Ctx, topic: &str, n: usize) -> std::collections::BTreeSet<String> {
+    let count = n.to_string();
+    let args = consume_args(
+        topic,
+        "g_from_slave",
+        &count,
+        &["--idle", "15", "--timeout", "90"],
+    );
+    let mut c = ctx.spawn(Client::Rust, "consume", &args);
+    let _ = c.wait(T_CONSUME);
+    bodies(&c.events("recv"))
+}
+
 /// After the master's kill, a fresh consumer reads every acknowledged message from the slave.
 fn consume_from_slave(ctx: &mut Ctx, topic: &str, want: &[Value]) {
     let want = bodies(want);
-    let count = want.len().to_string();
-    let mut c = ctx.spawn(
-        Client::Rust,
-        "consume",
-        &consume_args(
-            topic,
-            "g_from_slave",
-            &count,
-            &["--idle", "15", "--timeout", "90"],
-        ),
-    );
-    let _ = c.wait(T_CONSUME);
-    let got = bodies(&c.events("recv"));
+    let got = read_all(ctx, topic, want.len());
     let lost = missing(&want, &got);
     ctx.check(
         lost.is_empty(),
         || format!("not served by the slave: {lost:?}"),
-        &[&c],
+        &[],
     );
 }
 
