@@ -6,6 +6,7 @@
 //! * [`processor`] — one file per request family; [`processor::dispatch`] routes by code.
 //! * [`error`] — [`error::BrokerError`], what a failed request answers.
 //! * [`put`] — the put service every write goes through (route, store, count).
+//! * [`migrate`] — taking over a store directory Apache RocketMQ wrote (config/*.json).
 //! * [`ha`] — master/slave replication (the HA listener and links, SYNC_MASTER acks).
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
 //! * [`schedule`] — messages that wait (delay levels, timers, half messages) and the retry /
@@ -19,6 +20,7 @@ pub mod error;
 pub mod ha;
 pub mod locks;
 pub mod long_poll;
+pub mod migrate;
 pub mod processor;
 pub mod put;
 pub mod register;
@@ -242,6 +244,14 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         "store open"
     );
     let archiver = state_archiver(&store);
+    if let Some(done) =
+        migrate::import_rocketmq_config(&store).context("importing RocketMQ's config/*.json")?
+    {
+        tracing::info!(
+            ?done,
+            "took over an Apache RocketMQ store: config/*.json imported"
+        );
+    }
     let topics = TopicManager::load(
         store.meta().clone(),
         &config.broker_cluster_name,

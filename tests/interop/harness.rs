@@ -473,6 +473,17 @@ impl Broker {
         }
     }
 
+    /// SIGTERM and a wait for the clean exit (SIGKILL after 30 s).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            if wait_child(&mut c, Duration::from_secs(30)).is_none() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+
     /// SIGKILL, no clean shutdown.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

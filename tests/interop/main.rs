@@ -35,6 +35,8 @@
 //! * `retry_dlq.rs` — failed deliveries through `%RETRY%<group>` into `%DLQ%<group>`;
 //! * `transaction.rs` — transactional messages and check-backs;
 //! * `durability.rs` — `kill -9` of the broker: acknowledged sends, scheduled work and open halves;
+//! * `migration.rs` — a store written by Apache RocketMQ 4.9.7 taken over by sluice, offsets
+//!   and all;
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
 //!   with its store deleted loses no SEND_OK;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
@@ -49,6 +51,7 @@ mod durability;
 mod go_client;
 mod harness;
 mod java_client;
+mod migration;
 mod mqadmin;
 mod replication;
 mod retry_dlq;

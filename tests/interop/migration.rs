@@ -1,0 +1,63 @@
+//! Migration from a running Apache RocketMQ (issue #12 item 5): the Java broker 4.9.7 writes a
+//! store (messages, a topic, a consumer group's committed offsets), is stopped, and sluice
+//! starts on the same directory; a Java client of the same group resumes from the committed
+//! offsets and gets every message it had not consumed.
+
+use crate::harness::{bodies, consume_args, of_event, produce, Client, Ctx, T_CONSUME};
+
+#[test]
+fn migration_java_store_taken_over_with_offsets() {
+    let Some(mut ctx) = Ctx::start_cluster("migration_java_store_taken_over_with_offsets") else {
+        return;
+    };
+    let group_conf = "brokerClusterName=MigCluster\nbrokerName=broker-mig\nbrokerId=0\n";
+    // The Java broker's store is `<tmp>/store`; sluice is started over the same directory.
+    let java = match ctx.add_java_broker("store", group_conf) {
+        Ok(i) => i,
+        Err(e) => ctx.fail(&format!("the Java broker cannot run here: {e}"), &[]),
+    };
+    let topic = "InteropMigrated";
+    let group = "g_migrated";
+    let first = produce(&mut ctx, Client::Java, "produce", topic, "one", 30, &[]);
+    // Consume them and commit (the grace outlasts the 5 s offset commit).
+    let lines = ctx.run_ok(
+        Client::Java,
+        "consume",
+        &consume_args(topic, group, "30", &["--grace-ms", "6000"]),
+        T_CONSUME,
+    );
+    let before = bodies(&of_event(&lines, "recv"));
+    ctx.check_none_missing(&bodies(&first), &before, "not consumed on the Java broker:", &[]);
+    // More that nobody consumes before the take-over.
+    let second = produce(&mut ctx, Client::Java, "produce", topic, "two", 30, &[]);
+    // A clean stop: the Java broker writes config/consumerOffset.json and its checkpoint.
+    ctx.nodes[java].stop();
+    // sluice over the same store (same label, so the same directory), with the store geometry
+    // the Java broker was given (as a migrating user keeps their broker.conf).
+    let geometry = "mappedFileSizeCommitLog=67108864\nmaxHashSlotNum=50000\nmaxIndexNum=200000\n";
+    ctx.add_broker("store", &format!("{group_conf}{geometry}"));
+    let mut c = ctx.spawn(
+        Client::Java,
+        "consume",
+        &consume_args(topic, group, "1000000", &["--idle", "8"]),
+    );
+    let _ = c.wait(T_CONSUME);
+    let after = bodies(&c.events("recv"));
+    let want = bodies(&second);
+    ctx.check_none_missing(&want, &after, "not consumed after the take-over:", &[&c]);
+    let again = after.intersection(&before).count();
+    eprintln!(
+        "interop: migration: {} consumed on Java, {} after the take-over, {again} of the first again",
+        before.len(),
+        after.len()
+    );
+    ctx.check(
+        again <= 1,
+        || {
+            format!(
+                "{again} messages consumed on the Java broker were delivered again (offsets not taken over)"
+            )
+        },
+        &[&c],
+    );
+}
