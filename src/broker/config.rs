@@ -128,7 +128,6 @@ const ACCEPTED_UNUSED: &[&str] = &[
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
     "transientStorePoolEnable",
-    "slaveReadEnable",
     "waitTimeMillsInSendQueue",
     "storePathCommitLog",
     "storePathConsumeQueue",
@@ -151,6 +150,17 @@ impl BrokerConfig {
             "namesrvAddr" => self.namesrv_addr = split_addrs(v),
             "listenPort" => self.listen_port = parse(key, v)?,
             "haListenPort" => self.ha_listen_port = Some(parse(key, v)?),
+            "slaveReadEnable" => {
+                // Where consumers read from: not implemented beyond 4.9's default (a slave
+                // serves what it is asked; the master never suggests it). Refused, not ignored.
+                if parse_bool(key, v)? {
+                    return Err(bad(
+                        key,
+                        v,
+                        "reads suggested to slaves are not supported yet; only false is accepted",
+                    ));
+                }
+            }
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(key, v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(key, v)?,
             "defaultTopicQueueNums" => {
@@ -313,9 +323,19 @@ impl BrokerConfig {
     }
 
     /// The HA listener's port: `haListenPort`, else `listenPort + 1` (protocol.md §9.0 item 6).
+    ///
+    /// Brokers configured before replication existed may have put the analytics listener on
+    /// `listenPort + 1`; then the default HA port is `listenPort + 2` (slaves learn it from the
+    /// NameServer, so any port serves).
     pub fn ha_port(&self) -> u16 {
-        self.ha_listen_port
-            .unwrap_or_else(|| self.listen_port.wrapping_add(1))
+        self.ha_listen_port.unwrap_or_else(|| {
+            let next = self.listen_port.wrapping_add(1);
+            if self.analytics_http_port == Some(next) {
+                self.listen_port.wrapping_add(2)
+            } else {
+                next
+            }
+        })
     }
 
     /// The address clients reach this broker at (`brokerIP1:listenPort`).
@@ -489,6 +509,11 @@ mod tests {
             "shorter than 6 characters is unset, as in 4.9"
         );
         assert!(m.apply_properties("brokerRole=MASTER").is_err());
+        assert!(m.apply_properties("slaveReadEnable=true").is_err());
+        m.apply_properties("slaveReadEnable=false\nlistenPort=10911\n").unwrap();
+        assert_eq!(m.ha_port(), 10912);
+        m.apply_properties("analyticsHttpPort=10912\n").unwrap();
+        assert_eq!(m.ha_port(), 10913, "the analytics listener keeps listenPort + 1");
         assert!(m.apply_properties("haSendHeartbeatInterval=0").is_err());
     }
 

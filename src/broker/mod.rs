@@ -420,9 +420,8 @@ fn start_scheduler(state: &Arc<BrokerState>, submitter: Submitter, waker: Arc<Wa
     Ok(())
 }
 
-/// A master's HA listener on `haListenPort` (the broker's address, port + 1 by default). A
-/// SYNC_MASTER cannot keep its promise without it and does not start; an ASYNC_MASTER runs on
-/// without slaves, with a warning.
+/// A master's HA listener on `haListenPort` (the broker's address, port + 1 by default); a
+/// master that cannot bind it does not start.
 async fn start_ha_master(
     config: &mut BrokerConfig,
     store: &Arc<MessageStore>,
@@ -432,18 +431,6 @@ async fn start_ha_master(
         return Ok(None);
     }
     let addr = SocketAddr::new(local_addr.ip(), config.ha_port());
-    if config.ha_listen_port.is_none() && config.analytics_http_port == Some(config.ha_port()) {
-        // Brokers configured before replication existed put the analytics listener here.
-        let why = format!(
-            "analyticsHttpPort={} is listenPort + 1, the default HA port: set haListenPort to replicate",
-            config.ha_port()
-        );
-        if config.broker_role == BrokerRole::SyncMaster {
-            anyhow::bail!("a SYNC_MASTER needs its HA port: {why}");
-        }
-        tracing::warn!("no slave can replicate from this ASYNC_MASTER: {why}");
-        return Ok(None);
-    }
     let (st, ha_config) = (store.clone(), config.ha.clone());
     let started = tokio::task::spawn_blocking(move || ha::HaMaster::start(st, ha_config, addr))
         .await
@@ -453,13 +440,11 @@ async fn start_ha_master(
             config.ha_listen_port = Some(m.local_addr().port());
             Ok(Some(m))
         }
-        Err(e) if config.broker_role == BrokerRole::SyncMaster => Err(anyhow::anyhow!(
-            "binding the HA port {addr} of a SYNC_MASTER: {e}"
+        // A master no slave can reach would drop replication silently: refuse to start.
+        Err(e) => Err(anyhow::anyhow!(
+            "binding the HA port {addr} (haListenPort) of this {}: {e}",
+            config.broker_role.as_str()
         )),
-        Err(e) => {
-            tracing::warn!(%addr, error = %e, "cannot bind the HA port: no slave can replicate from this ASYNC_MASTER");
-            Ok(None)
-        }
     }
 }
 
