@@ -86,6 +86,14 @@ impl Node {
     }
 }
 
+/// A NameServer and a master started with `master_conf` (stores under `dir`).
+async fn with_master(dir: &Path, master_conf: &str) -> (NamesrvHandle, watch::Sender<bool>, String, Node) {
+    let (ns, ns_stop) = namesrv().await;
+    let ns_addr = ns.local_addr().to_string();
+    let master = Node::start(&dir.join("m"), &ns_addr, master_conf).await;
+    (ns, ns_stop, ns_addr, master)
+}
+
 async fn namesrv() -> (NamesrvHandle, watch::Sender<bool>) {
     let (stop, rx) = watch::channel(false);
     let cfg = NamesrvConfig {
@@ -159,14 +167,8 @@ fn same_bytes(master: &MessageStore, slave: &MessageStore) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_master_acks_once_its_slave_has_the_message() {
     let dir = tempfile::tempdir().unwrap();
-    let (ns, ns_stop) = namesrv().await;
-    let ns_addr = ns.local_addr().to_string();
-    let master = Node::start(
-        &dir.path().join("m"),
-        &ns_addr,
-        "brokerRole=SYNC_MASTER\nslaveTimeout=2000\n",
-    )
-    .await;
+    let (ns, ns_stop, ns_addr, master) =
+        with_master(dir.path(), "brokerRole=SYNC_MASTER\nslaveTimeout=2000\n").await;
     let c = master.client().await;
     // No slave yet: stored, but the producer is told it is not replicated.
     assert_eq!(send(&c, "Rep", 0, "alone").await, response::SLAVE_NOT_AVAILABLE);
@@ -241,9 +243,7 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_slave_starts_at_the_last_segment_and_a_restarted_one_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let (ns, ns_stop) = namesrv().await;
-    let ns_addr = ns.local_addr().to_string();
-    let master = Node::start(&dir.path().join("m"), &ns_addr, "brokerRole=ASYNC_MASTER\n").await;
+    let (ns, ns_stop, ns_addr, master) = with_master(dir.path(), "brokerRole=ASYNC_MASTER\n").await;
     let c = master.client().await;
     let body = "x".repeat(1000);
     // Several 64 KiB segments before any slave exists.
@@ -293,11 +293,8 @@ async fn an_empty_slave_starts_at_the_last_segment_and_a_restarted_one_resumes()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_master_under_sync_flush_acks_through_the_pipeline() {
     let dir = tempfile::tempdir().unwrap();
-    let (ns, ns_stop) = namesrv().await;
-    let ns_addr = ns.local_addr().to_string();
-    let master = Node::start(
-        &dir.path().join("m"),
-        &ns_addr,
+    let (ns, ns_stop, ns_addr, master) = with_master(
+        dir.path(),
         "brokerRole=SYNC_MASTER\nflushDiskType=SYNC_FLUSH\nslaveTimeout=2000\n",
     )
     .await;

@@ -510,7 +510,8 @@ mod tests {
         );
         assert!(m.apply_properties("brokerRole=MASTER").is_err());
         assert!(m.apply_properties("slaveReadEnable=true").is_err());
-        m.apply_properties("slaveReadEnable=false\nlistenPort=10911\n").unwrap();
+        m.apply_properties("slaveReadEnable=false\nlistenPort=10911\n")
+            .unwrap();
         assert_eq!(m.ha_port(), 10912);
         m.apply_properties("analyticsHttpPort=10912\n").unwrap();
         assert_eq!(m.ha_port(), 10913, "the analytics listener keeps listenPort + 1");

@@ -624,7 +624,17 @@ impl Ctx {
             broker.bp,
             tmp.0.display()
         );
-        Some(Ctx {
+        Some(Ctx::assemble(test, serial, tools, tmp, broker))
+    }
+
+    fn assemble(
+        test: &str,
+        serial: MutexGuard<'static, ()>,
+        tools: &'static Tools,
+        tmp: TempDir,
+        broker: Broker,
+    ) -> Ctx {
+        Ctx {
             test: test.to_string(),
             tools,
             procs: vec![],
@@ -632,7 +642,7 @@ impl Ctx {
             nodes: vec![],
             tmp,
             _serial: serial,
-        })
+        }
     }
 
     /// Like [`Ctx::start`], but `ctx.broker` is a NameServer alone (`sluice namesrv`); brokers
@@ -650,15 +660,7 @@ impl Ctx {
             broker.namesrv(),
             tmp.0.display()
         );
-        Some(Ctx {
-            test: test.to_string(),
-            tools,
-            procs: vec![],
-            broker,
-            nodes: vec![],
-            tmp,
-            _serial: serial,
-        })
+        Some(Ctx::assemble(test, serial, tools, tmp, broker))
     }
 
     /// Starts Apache RocketMQ's broker (`scripts/rocketmq-reference.sh`'s 4.9.7) with `conf`

@@ -53,6 +53,8 @@ struct Shared {
     offered: Mutex<u64>,
     data: Condvar,
     stop: AtomicBool,
+    /// Connected slaves (their writers are what `offer` wakes).
+    links: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -117,6 +119,7 @@ impl HaMaster {
             offered: Mutex::new(0),
             data: Condvar::new(),
             stop: AtomicBool::new(false),
+            links: std::sync::atomic::AtomicUsize::new(0),
         });
         let s = shared.clone();
         let accept = std::thread::Builder::new()
@@ -183,7 +186,10 @@ impl ReplicaAcks for HaMaster {
     }
 
     fn offer(&self, _end: u64) {
-        self.shared.wake_writers();
+        // Called on every dispatch of an ASYNC_MASTER: nothing to wake without slaves.
+        if self.shared.links.load(Ordering::Acquire) > 0 {
+            self.shared.wake_writers();
+        }
     }
 
     fn on_advance(&self, wake: Box<dyn Fn() + Send + Sync>) {
@@ -240,6 +246,7 @@ fn start_link(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> std:
             reported: false,
         },
     );
+    shared.links.fetch_add(1, Ordering::AcqRel);
     tracing::info!(%peer, "slave connected");
     let link = Arc::new(Link {
         id,
@@ -272,6 +279,7 @@ fn start_link(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> std:
 
 fn close(shared: &Shared, link: &Link) {
     if !link.closed.swap(true, Ordering::AcqRel) {
+        shared.links.fetch_sub(1, Ordering::AcqRel);
         shared.lock_slaves().remove(&link.id);
         shared.wake_writers();
         tracing::info!(peer = %link.peer, "slave disconnected");
