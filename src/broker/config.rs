@@ -59,6 +59,11 @@ pub struct BrokerConfig {
     pub ha: HaConfig,
     pub long_polling_enable: bool,
     pub short_polling_time_mills: u64,
+    /// `enablePropertyFilter`: SQL92 subscriptions are served (else refused, as 4.9 does).
+    pub enable_property_filter: bool,
+    /// `filterSupportRetry`: a `%RETRY%` pull applies the group's SQL92 filter of the
+    /// message's original topic (else retries are delivered unfiltered, as in 4.9).
+    pub filter_support_retry: bool,
     /// How often the broker re-registers with every NameServer (ms).
     pub register_name_server_period: u64,
     /// Bytes that may wait in the ingress queue before sends get SYSTEM_BUSY.
@@ -95,6 +100,8 @@ impl Default for BrokerConfig {
             broker_role: BrokerRole::AsyncMaster,
             ha: HaConfig::default(),
             long_polling_enable: true,
+            enable_property_filter: false,
+            filter_support_retry: false,
             short_polling_time_mills: 1000,
             register_name_server_period: 30_000,
             max_ingress_bytes: 256 << 20,
@@ -120,7 +127,6 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> BrokerConfigError {
 /// Keys RocketMQ knows that sluice accepts without acting on them (yet).
 const ACCEPTED_UNUSED: &[&str] = &[
     "fastListenPort",
-    "enablePropertyFilter",
     "traceTopicEnable",
     "msgTraceTopicName",
     "aclEnable",
@@ -199,6 +205,8 @@ impl BrokerConfig {
                 self.ha.transfer_batch_size = n;
             }
             "longPollingEnable" => self.long_polling_enable = parse_bool(key, v)?,
+            "enablePropertyFilter" => self.enable_property_filter = parse_bool(key, v)?,
+            "filterSupportRetry" => self.filter_support_retry = parse_bool(key, v)?,
             "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
             "registerNameServerPeriod" => self.register_name_server_period = parse(key, v)?,
             "transactionTimeOut" => self.schedule.transaction_timeout = Duration::from_millis(parse(key, v)?),
@@ -262,6 +270,8 @@ impl BrokerConfig {
             ("haHousekeepingInterval", ms(self.ha.housekeeping_interval)),
             ("haTransferBatchSize", self.ha.transfer_batch_size.to_string()),
             ("longPollingEnable", self.long_polling_enable.to_string()),
+            ("enablePropertyFilter", self.enable_property_filter.to_string()),
+            ("filterSupportRetry", self.filter_support_retry.to_string()),
             ("shortPollingTimeMills", self.short_polling_time_mills.to_string()),
             (
                 "registerNameServerPeriod",

@@ -17,6 +17,7 @@ pub mod analytics_http;
 pub mod clients;
 pub mod config;
 pub mod error;
+pub mod filter;
 pub mod ha;
 pub mod locks;
 pub mod long_poll;
@@ -83,6 +84,8 @@ pub struct BrokerState {
     pub replica_wait: Option<Arc<ha::HaMaster>>,
     /// A slave's master (`brokerAddr`), as the NameServer last said: where metadata syncs from.
     pub master_addr: std::sync::Mutex<Option<String>>,
+    /// Compiled SQL92 selectors (`enablePropertyFilter`).
+    pub sql92: filter::Sql92Cache,
 }
 
 impl BrokerState {
@@ -338,6 +341,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         ha,
         replica_wait,
         master_addr: std::sync::Mutex::new(None),
+        sql92: filter::Sql92Cache::default(),
     });
     if state.config.broker_role.is_slave() {
         // Delays, timers and transaction checks belong to the master (protocol.md §9.0 item 9).

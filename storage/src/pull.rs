@@ -51,6 +51,21 @@ impl MessageStore {
         max_msgs: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetMessageResult {
+        self.get_messages_matching(topic, queue_id, offset, max_msgs, filter, &|_| true)
+    }
+
+    /// [`get_messages`](Self::get_messages) with a second check on each stored record that
+    /// passed `by_tags_code` (RocketMQ's `isMatchedByCommitLog`: SQL92 over its properties).
+    /// Records it refuses are skipped and count against no limit.
+    pub fn get_messages_matching(
+        &self,
+        topic: &str,
+        queue_id: u32,
+        offset: u64,
+        max_msgs: usize,
+        by_tags_code: &dyn Fn(i64) -> bool,
+        by_record: &dyn Fn(&[u8]) -> bool,
+    ) -> GetMessageResult {
         let mut res = GetMessageResult {
             status: GetMessageStatus::NoMatchedLogicQueue,
             messages: Vec::new(),
@@ -122,10 +137,11 @@ impl MessageStore {
             }
             scanned += 1;
             last_phys = phys;
-            if u.is_blank() || !filter(u.tags_code) {
+            if u.is_blank() || !by_tags_code(u.tags_code) {
                 continue;
             }
             match self.commitlog().read(phys, u.size as usize) {
+                Ok(slice) if !by_record(&slice) => {}
                 Ok(slice) => {
                     bytes += slice.len();
                     res.messages.push(slice);

@@ -18,6 +18,10 @@ fn go_tag_filter() {
     scenarios::tag_filter(G);
 }
 #[test]
+fn go_sql92_filter() {
+    scenarios::sql92_filter(G);
+}
+#[test]
 fn go_offsets_resume() {
     scenarios::offsets_resume(G);
 }

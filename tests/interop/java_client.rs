@@ -27,6 +27,10 @@ fn java_tag_filter() {
     scenarios::tag_filter(J);
 }
 #[test]
+fn java_sql92_filter() {
+    scenarios::sql92_filter(J);
+}
+#[test]
 fn java_offsets_resume() {
     scenarios::offsets_resume(J);
 }
@@ -593,8 +597,8 @@ fn java_queue_offsets() {
     }
 }
 
-/// A SQL92 subscription (MessageSelector.bySql): sluice filters by TAG only and refuses it at
-/// consumer start (CHECK_CLIENT_CONFIG) as Apache RocketMQ does with property filtering off:
+/// A SQL92 subscription (MessageSelector.bySql) while `enablePropertyFilter` is off (the
+/// default) is refused at consumer start (CHECK_CLIENT_CONFIG) as Apache RocketMQ refuses it:
 /// SYSTEM_ERROR (1), "The broker does not support consumer to filter message by SQL92".
 #[test]
 fn java_sql92_refused() {

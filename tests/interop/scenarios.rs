@@ -72,13 +72,24 @@ pub fn tag_filter(client: Client) {
         ("g_tag_ab", "TagA || TagB", expect(&["TagA", "TagB"])),
         ("g_tag_all", "*", expect(&["TagA", "TagB", "TagC"])),
     ];
+    consume_filtered(&mut ctx, client, topic, "--expr", &cases);
+}
+
+/// One consumer group per case, each subscribed with `flag` (`--expr` or `--sql`) and its
+/// expression, stopping when idle (so stray extra messages are seen): each gets exactly its set.
+fn consume_filtered(
+    ctx: &mut Ctx,
+    client: Client,
+    topic: &str,
+    flag: &str,
+    cases: &[(&str, &str, BTreeSet<String>)],
+) {
     let mut procs = Vec::new();
-    for (group, expr, _) in &cases {
-        // Stop on idle rather than on a count, so stray extra messages are seen.
-        let args = consume_args(topic, group, "1000000", &["--expr", expr, "--idle", "6"]);
+    for (group, expr, _) in cases {
+        let args = consume_args(topic, group, "1000000", &[flag, expr, "--idle", "6"]);
         procs.push(ctx.spawn(client, "consume", &args));
     }
-    for (p, (group, expr, want)) in procs.iter_mut().zip(&cases) {
+    for (p, (group, expr, want)) in procs.iter_mut().zip(cases) {
         let _ = p.wait(T_CONSUME);
         let p: &Proc = p;
         let got = bodies(&p.events("recv"));
@@ -90,6 +101,52 @@ pub fn tag_filter(client: Client) {
             &[p],
         );
     }
+}
+
+/// SQL92 subscriptions (`enablePropertyFilter=true`): two groups with property selectors on
+/// the same 45 messages get exactly the messages their expression selects, filtered on the broker.
+pub fn sql92_filter(client: Client) {
+    let test = format!("{}_sql92_filter", client.name());
+    let Some(mut ctx) = Ctx::start(&test, Some("enablePropertyFilter=true\n")) else {
+        return;
+    };
+    let topic = "InteropSql92";
+    let eu = produce(
+        &mut ctx,
+        client,
+        "produce",
+        topic,
+        "eu",
+        20,
+        &["--props", "region=eu,price=5"],
+    );
+    let us = produce(
+        &mut ctx,
+        client,
+        "produce",
+        topic,
+        "us",
+        15,
+        &["--props", "region=us,price=50"],
+    );
+    let us_b = produce(
+        &mut ctx,
+        client,
+        "produce",
+        topic,
+        "usb",
+        10,
+        &["--props", "region=us,price=7", "--tags", "TagB"],
+    );
+    let cases: Vec<(&str, &str, BTreeSet<String>)> = vec![
+        ("g_sql_us_dear", "region = 'us' AND price > 10", bodies(&us)),
+        (
+            "g_sql_cheap_or_b",
+            "price BETWEEN 1 AND 9 AND (region <> 'us' OR TAGS IN ('TagB'))",
+            bodies(&eu).union(&bodies(&us_b)).cloned().collect(),
+        ),
+    ];
+    consume_filtered(&mut ctx, client, topic, "--sql", &cases);
 }
 
 /// Offsets resume: a consumer that stopped after batch 1 gets exactly batch 2 when restarted.

@@ -9,6 +9,8 @@
 //!   flavours on input (JSON and ROCKETMQ binary).
 //! * [`codes`] — request codes (§2.1), response codes (§2.2), [`LanguageCode`] (§1.6) and
 //!   version ordinals (§1.7).
+//! * [`filter`] — SQL92 property filters (§7.7): RocketMQ's selector language, compiled once,
+//!   evaluated against a message's properties.
 //! * [`ext`] — typed, Java-lenient access to `extFields` (§1.8) and [`HeaderError`].
 //! * [`header`] — one file per request family: typed request/response headers with
 //!   `from_ext` / `to_ext` (§2.3).
@@ -40,6 +42,7 @@ pub mod batch;
 pub mod body;
 pub mod codes;
 pub mod ext;
+pub mod filter;
 pub mod frame;
 pub mod hash;
 pub mod header;

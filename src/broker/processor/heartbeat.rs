@@ -14,6 +14,7 @@ use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::{perm, SubscriptionGroupConfig};
 
 use crate::broker::error::BrokerError;
+use crate::broker::filter;
 use crate::broker::topics::RETRY_PREFIX;
 use crate::broker::BrokerState;
 use sluice_remoting::net::{Connection, Outbound};
@@ -119,47 +120,15 @@ pub fn consumer_list(
     Ok(super::ok_with(cmd, body.to_json()))
 }
 
-/// Only non-TAG (SQL92) subscriptions need checking; sluice filters by TAG only, so it answers
-/// them as Apache RocketMQ does with property filtering disabled: SYSTEM_ERROR naming the
-/// expression type (§2.3.15). A body that does not decode is SYSTEM_ERROR too.
-pub fn check_client_config(cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
+/// Only non-TAG (SQL92) subscriptions need checking (`filter::check`): SYSTEM_ERROR naming the
+/// expression type while `enablePropertyFilter` is off, as Apache RocketMQ answers (§2.3.15);
+/// SUBSCRIPTION_PARSE_FAILED with the parser's message for an expression that does not compile.
+/// A body that does not decode is SYSTEM_ERROR too.
+pub fn check_client_config(state: &BrokerState, cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
     let body = CheckClientConfigBody::from_json(&cmd.body)
         .map_err(|e| BrokerError::body("CHECK_CLIENT_CONFIG", e))?;
-    match body.subscription_data {
-        Some(sub) if !sub.is_tag() => Err(BrokerError::system(format!(
-            "The broker does not support consumer to filter message by {}",
-            sub.expression_type
-        ))),
-        _ => Ok(super::ok(cmd)),
+    if let Some(sub) = &body.subscription_data {
+        filter::check(state, sub)?;
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use sluice_remoting::codes::request;
-
-    use super::*;
-
-    fn check(body: &str) -> Result<Outbound, BrokerError> {
-        let mut cmd = RemotingCommand::request(request::CHECK_CLIENT_CONFIG);
-        cmd.body = body.as_bytes().to_vec().into();
-        check_client_config(&cmd)
-    }
-
-    #[test]
-    fn sql92_is_refused_with_system_error_and_tag_is_accepted() {
-        let sub = |ty: &str, expr: &str| {
-            format!(
-                r#"{{"clientId":"c","group":"g","subscriptionData":{{"expressionType":"{ty}","subString":"{expr}","topic":"T"}}}}"#
-            )
-        };
-        let Err(e) = check(&sub("SQL92", "a > 1")) else {
-            panic!("a SQL92 subscription was accepted");
-        };
-        assert_eq!(e.code(), response::SYSTEM_ERROR);
-        assert!(e.to_string().contains("by SQL92"), "{e}");
-        // A tag that happens to read SQL92 is a TAG subscription.
-        assert!(check(&sub("TAG", "SQL92")).is_ok());
-        assert!(check(r#"{"clientId":"c","group":"g"}"#).is_ok());
-    }
+    Ok(super::ok(cmd))
 }

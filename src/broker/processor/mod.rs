@@ -94,7 +94,7 @@ async fn handle(
         Request::Heartbeat(data) => heartbeat::heartbeat(state, conn, cmd, *data)?,
         Request::UnregisterClient(h) => heartbeat::unregister_client(state, cmd, h),
         Request::ConsumerList(h) => heartbeat::consumer_list(state, cmd, h)?,
-        Request::CheckClientConfig => heartbeat::check_client_config(cmd)?,
+        Request::CheckClientConfig => heartbeat::check_client_config(state, cmd)?,
         Request::QueryConsumerOffset(h) => offsets::query_consumer_offset(state, cmd, h)?,
         Request::UpdateConsumerOffset(h) => offsets::update_consumer_offset(state, cmd, h)?,
         Request::MaxOffset(h) => offsets::max_offset(state, cmd, h),

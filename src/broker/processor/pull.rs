@@ -14,6 +14,7 @@ use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::perm;
 use sluice_storage::pull::{GetMessageResult, GetMessageStatus};
 
+use crate::broker::filter::PullFilter;
 use crate::broker::stats;
 use crate::broker::BrokerState;
 use sluice_remoting::net::Outbound;
@@ -23,15 +24,6 @@ pub mod pull_flag {
     pub const COMMIT_OFFSET: i32 = 0x1;
     pub const SUSPEND: i32 = 0x2;
     pub const SUBSCRIPTION: i32 = 0x4;
-}
-
-/// Which tag codes pass (`None` = everything).
-fn tag_filter(sub: &SubscriptionData) -> Option<Vec<i32>> {
-    if sub.is_subscribe_all() {
-        None
-    } else {
-        Some(sub.java_codes())
-    }
 }
 
 fn error(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outbound {
@@ -116,17 +108,10 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
             }
         }
     };
-    if !sub.is_tag() {
-        return error(
-            cmd,
-            response::SYSTEM_ERROR,
-            format!(
-                "The broker does not support consumer to filter message by {}",
-                sub.expression_type
-            ),
-        );
-    }
-    let filter = tag_filter(&sub);
+    let filter = match PullFilter::new(state, &h.consumer_group, &h.topic, &sub) {
+        Ok(f) => f,
+        Err(e) => return error(cmd, e.code(), e.to_string()),
+    };
     if h.sys_flag & pull_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
         if let Err(e) = state.store.meta().put_consumer_offset(
             &h.consumer_group,
@@ -141,11 +126,14 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
     let offset = h.queue_offset.max(0) as u64;
     let max = h.max_msg_nums.clamp(1, 1024) as usize;
     let read = || {
-        state
-            .store
-            .get_messages(&h.topic, queue_id, offset, max, &|code| {
-                filter.as_ref().is_none_or(|codes| codes.contains(&(code as i32)))
-            })
+        state.store.get_messages_matching(
+            &h.topic,
+            queue_id,
+            offset,
+            max,
+            &|code| filter.by_tags_code(code),
+            &|record| filter.by_record(record),
+        )
     };
     let mut res = read();
     if not_found(&res, offset) && state.dispatch_caught_up().await {
@@ -158,12 +146,26 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
         } else {
             Duration::from_millis(state.config.short_polling_time_mills)
         };
-        let wake = state.long_polls.park(&h.topic, queue_id, offset);
-        // Re-check after parking: a dispatch between the read and the park is not lost.
-        if state.store.max_queue_offset(&h.topic, queue_id) <= offset {
-            let _ = tokio::time::timeout(timeout, wake).await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut at = offset;
+        loop {
+            let wake = state.long_polls.park(&h.topic, queue_id, at);
+            // Re-check after parking: a dispatch between the read and the park is not lost.
+            let timed_out = state.store.max_queue_offset(&h.topic, queue_id) <= at
+                && tokio::time::timeout_at(deadline, wake).await.is_err();
+            res = read();
+            // Woken by messages this subscription does not want: wait on for one it does.
+            match res.status {
+                GetMessageStatus::NoMatchedMessage
+                    if !timed_out
+                        && res.next_begin_offset > at
+                        && res.next_begin_offset >= res.max_offset =>
+                {
+                    at = res.next_begin_offset;
+                }
+                _ => break,
+            }
         }
-        res = read();
     }
     if !res.messages.is_empty() {
         let n = res.messages.len() as u64;

@@ -66,6 +66,8 @@ type opts struct {
 	stopAt    int
 	tx        []string
 	lingerMs  int64
+	sql       string
+	props     [][2]string
 }
 
 var outMu sync.Mutex
@@ -90,7 +92,7 @@ func parse(args []string) (*opts, error) {
 	o := &opts{scenario: args[0]}
 	fs := flag.NewFlagSet(o.scenario, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
-	var tags, delay, tx string
+	var tags, delay, tx, props string
 	fs.StringVar(&o.namesrv, "namesrv", "", "NameServer address")
 	fs.StringVar(&o.topic, "topic", "InteropTopic", "topic")
 	fs.StringVar(&o.group, "group", "", "group")
@@ -112,6 +114,8 @@ func parse(args []string) (*opts, error) {
 	fs.IntVar(&o.stopAt, "stop-at-reconsume", 0, "--count counts bodies seen with reconsumeTimes >= K")
 	fs.StringVar(&tx, "tx", "commit,rollback", "transaction plan")
 	fs.Int64Var(&o.lingerMs, "linger-ms", 0, "transactions: stay up after the check-backs")
+	fs.StringVar(&o.sql, "sql", "", "consumers: a SQL92 subscription instead of --expr")
+	fs.StringVar(&props, "props", "", "producers: user properties k=v,k2=v2 on every message")
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
 	}
@@ -122,6 +126,13 @@ func parse(args []string) (*opts, error) {
 		return nil, errors.New("--namesrv is required")
 	}
 	o.tags = strings.Split(tags, ",")
+	for _, kv := range strings.Split(props, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			o.props = append(o.props, [2]string{k, v})
+		} else if kv != "" {
+			return nil, fmt.Errorf("--props: %q is not k=v", kv)
+		}
+	}
 	o.tx = strings.Split(tx, ",")
 	if delay != "" {
 		o.delay = strings.Split(delay, ",")
@@ -144,6 +155,9 @@ func (o *opts) build(i int64, extra map[string]interface{}) (*primitive.Message,
 	m := primitive.NewMessage(o.topic, []byte(o.body(i)))
 	m.WithTag(o.tags[i%int64(len(o.tags))])
 	m.WithKeys([]string{fmt.Sprintf("%s-k%d", o.prefix, i)})
+	for _, kv := range o.props {
+		m.WithProperty(kv[0], kv[1])
+	}
 	if len(o.delay) > 0 {
 		spec := o.delay[i%int64(len(o.delay))]
 		t := nowMs()
@@ -547,6 +561,14 @@ func (o *opts) consumerOpts() []consumer.Option {
 	return co
 }
 
+// selector is --sql as a SQL92 selector, else --expr as a tag expression.
+func (o *opts) selector() consumer.MessageSelector {
+	if o.sql != "" {
+		return consumer.MessageSelector{Type: consumer.SQL92, Expression: o.sql}
+	}
+	return consumer.MessageSelector{Type: consumer.TAG, Expression: o.expr}
+}
+
 func consume(o *opts) (bool, error) {
 	co := o.consumerOpts()
 	if o.scenario == "consume-orderly" {
@@ -557,7 +579,7 @@ func consume(o *opts) (bool, error) {
 		return false, fmt.Errorf("push consumer: %w", err)
 	}
 	t := &tally{seen: map[string]bool{}, minRecons: int32(o.stopAt)}
-	err = c.Subscribe(o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: o.expr},
+	err = c.Subscribe(o.topic, o.selector(),
 		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 			for _, m := range msgs {
 				t.record(m)
@@ -587,7 +609,7 @@ func pull(o *opts) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("pull consumer: %w", err)
 	}
-	if err := c.Subscribe(o.topic, consumer.MessageSelector{Type: consumer.TAG, Expression: o.expr}); err != nil {
+	if err := c.Subscribe(o.topic, o.selector()); err != nil {
 		return false, fmt.Errorf("subscribe: %w", err)
 	}
 	t0 := time.Now()
