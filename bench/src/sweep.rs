@@ -40,7 +40,7 @@ const SWEEP_KEYS: [&str; 9] = [
 
 #[derive(Parser, Debug, Clone)]
 pub struct Args {
-    /// producer, consumer or e2e.
+    /// producer, consumer, consumer-sql92 or e2e.
     #[arg(long, default_value = "producer")]
     mode: String,
     /// Body bytes per message.
@@ -176,8 +176,8 @@ fn set(p: &mut Point, key: &str, v: &str) -> Result<()> {
 }
 
 fn check(p: &Point) -> Result<()> {
-    if !["producer", "consumer", "e2e"].contains(&p.mode.as_str()) {
-        bail!("mode {}: producer, consumer or e2e", p.mode);
+    if !["producer", "consumer", "consumer-sql92", "e2e"].contains(&p.mode.as_str()) {
+        bail!("mode {}: producer, consumer, consumer-sql92 or e2e", p.mode);
     }
     if !["ASYNC_FLUSH", "SYNC_FLUSH"].contains(&p.flush.as_str()) {
         bail!("flush {}: ASYNC_FLUSH or SYNC_FLUSH", p.flush);
@@ -367,7 +367,7 @@ fn run_point(
     let live = Arc::new(Live::default());
     let peak = Arc::new(Mutex::new((0, 0)));
     let total = match p.mode.as_str() {
-        "consumer" => duration * 2,
+        "consumer" | "consumer-sql92" => duration * 2,
         _ => warmup + duration,
     };
     let done = progress(

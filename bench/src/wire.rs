@@ -54,6 +54,15 @@ pub enum SendOutcome {
     Refused { code: i32, remark: String },
 }
 
+/// What a pull subscribes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Subscription {
+    /// `*` (TAG).
+    All,
+    /// A SQL92 selector.
+    Sql92(&'static str),
+}
+
 /// One pull's answer.
 #[derive(Debug)]
 pub struct PullOutcome {
@@ -205,7 +214,40 @@ impl Client {
         max: i32,
         suspend_ms: i64,
     ) -> Result<PullOutcome> {
+        self.pull_with(group, topic, queue_id, offset, max, suspend_ms, Subscription::All)
+            .await
+    }
+
+    /// PULL_MESSAGE (11) under `subscription`, not suspended.
+    pub async fn pull_matching(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max: i32,
+        subscription: Subscription,
+    ) -> Result<PullOutcome> {
+        self.pull_with(group, topic, queue_id, offset, max, 0, subscription)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pull_with(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max: i32,
+        suspend_ms: i64,
+        subscription: Subscription,
+    ) -> Result<PullOutcome> {
         let suspend = if suspend_ms > 0 { sys_flag::SUSPEND } else { 0 };
+        let (expression_type, expression) = match subscription {
+            Subscription::All => ("TAG", "*"),
+            Subscription::Sql92(e) => ("SQL92", e),
+        };
         let h = PullMessageRequestHeader {
             consumer_group: group.to_owned(),
             topic: topic.to_owned(),
@@ -215,9 +257,9 @@ impl Client {
             sys_flag: sys_flag::SUBSCRIPTION | suspend,
             commit_offset: 0,
             suspend_timeout_millis: suspend_ms,
-            subscription: Some("*".into()),
+            subscription: Some(expression.into()),
             sub_version: 0,
-            expression_type: Some("TAG".into()),
+            expression_type: Some(expression_type.into()),
             max_msg_bytes: None,
             request_source: None,
             proxy_forward_client_id: None,
