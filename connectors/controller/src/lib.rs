@@ -73,6 +73,15 @@ pub struct Controller {
     tasks: Vec<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("id", &self.service.config.self_id)
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
 fn listen_addr(config: &ControllerConfig, port: u16) -> SocketAddr {
     SocketAddr::new(config.bind_address, port)
 }
