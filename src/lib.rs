@@ -7,12 +7,15 @@
 //! * [`standalone`] — both in one process ([`standalone::Standalone`]), and the CLI entry points
 //!   `sluice broker` / `sluice standalone`.
 //! * [`admin`] — `sluice admin`: mqadmin's commands.
+//! * [`controller_cmd`] — `sluice controller -c controller.conf` (the controller itself is the
+//!   `sluice-controller` crate).
 //! * [`export_cmd`], [`store_cmd`] — `sluice export`, `sluice store`.
 //! * [`config`] — Java properties files; [`time`] — the time forms operators type and read.
 
 pub mod admin;
 pub mod broker;
 pub mod config;
+pub mod controller_cmd;
 pub mod export_cmd;
 pub mod namesrv;
 pub mod standalone;

@@ -3,7 +3,7 @@
 
 mod bench_cmd;
 
-use sluice::{admin, export_cmd, namesrv, standalone, store_cmd};
+use sluice::{admin, controller_cmd, export_cmd, namesrv, standalone, store_cmd};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -23,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run a NameServer (default 0.0.0.0:9876, every interface; `bindAddress` narrows it).
     Namesrv(namesrv::NamesrvArgs),
+    /// Run a controller of RocketMQ 5.x controller mode (controller.conf with its
+    /// controllerDLeger* keys; serves on its peer address).
+    Controller(controller_cmd::ControllerArgs),
     /// Run a broker from a RocketMQ broker.conf (default port 10911).
     Broker(standalone::BrokerArgs),
     /// NameServer and broker in one process with embedded defaults (data in ./data).
@@ -64,6 +67,7 @@ fn main() -> Result<()> {
             rt.block_on(async move {
                 match other {
                     Command::Namesrv(args) => namesrv::run(args).await,
+                    Command::Controller(args) => controller_cmd::run(args).await,
                     Command::Broker(args) => standalone::run_broker(args).await,
                     Command::Standalone(args) => standalone::run_standalone(args).await,
                     Command::Admin(args) => match admin::execute(args).await {

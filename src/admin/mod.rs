@@ -6,6 +6,7 @@
 //! | [`topic`] | updateTopic, deleteTopic, topicList, topicRoute, topicStatus |
 //! | [`cluster`] | clusterList, brokerStatus |
 //! | [`ha`] | haStatus |
+//! | [`controller`] | getControllerMetaData, getSyncStateSet (controller mode, `-a` a controller) |
 //! | [`group`] | updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime |
 //! | [`message`] | queryMsgById, queryMsgByKey, queryMsgByOffset, sendMessage, consumeMessage, printMsg |
 //! | [`stats`] | statsAll |
@@ -17,6 +18,7 @@
 
 pub mod analytics;
 pub mod cluster;
+pub mod controller;
 pub mod group;
 pub mod ha;
 pub mod message;
@@ -81,6 +83,12 @@ pub enum AdminCommand {
     /// Replication: a master's slaves and their lag, or a slave's link.
     #[command(name = "haStatus")]
     HaStatus(ha::HaStatusArgs),
+    /// Controller mode: the controller group's leader and peers.
+    #[command(name = "getControllerMetaData")]
+    GetControllerMetaData(controller::ControllerMetaDataArgs),
+    /// Controller mode: a broker group's master, epochs and in-sync replicas.
+    #[command(name = "getSyncStateSet")]
+    GetSyncStateSet(controller::SyncStateSetArgs),
     /// Create or update a subscription group.
     #[command(name = "updateSubGroup")]
     UpdateSubGroup(group::UpdateSubGroupArgs),
@@ -131,6 +139,8 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::ClusterList(a) => cluster::cluster_list(&admin, a).await,
         AdminCommand::BrokerStatus(a) => cluster::broker_status(&admin, a).await,
         AdminCommand::HaStatus(a) => ha::ha_status(&admin, a).await,
+        AdminCommand::GetControllerMetaData(a) => controller::get_controller_metadata(&admin, a).await,
+        AdminCommand::GetSyncStateSet(a) => controller::get_sync_state_set(&admin, a).await,
         AdminCommand::UpdateSubGroup(a) => group::update_sub_group(&admin, a).await,
         AdminCommand::ConsumerProgress(a) => group::consumer_progress(&admin, a).await,
         AdminCommand::ConsumerConnection(a) => group::consumer_connection(&admin, a).await,

@@ -167,6 +167,22 @@ impl BrokerConfig {
                     ));
                 }
             }
+            "enableControllerMode" => {
+                // Controller mode (issue #14 item 2) is not in the broker yet: refused, never
+                // run as a plain master/slave with failover silently missing.
+                if parse_bool(key, v)? {
+                    return Err(bad(
+                        key,
+                        v,
+                        "controller mode is not implemented in the broker yet (the controller is: `sluice controller`); only false is accepted",
+                    ));
+                }
+            }
+            "controllerAddr" | "fetchControllerAddrByDnsLookup" | "controllerHeartBeatTimeoutMills" => {
+                return Ok(Some(format!(
+                    "{key} has no effect: enableControllerMode=true is not supported yet"
+                )));
+            }
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(key, v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(key, v)?,
             "defaultTopicQueueNums" => {
@@ -520,6 +536,12 @@ mod tests {
         );
         assert!(m.apply_properties("brokerRole=MASTER").is_err());
         assert!(m.apply_properties("slaveReadEnable=true").is_err());
+        let err = m.apply_properties("enableControllerMode=true").unwrap_err();
+        assert!(err.to_string().contains("controller mode"), "{err}");
+        let w = m
+            .apply_properties("enableControllerMode=false\ncontrollerAddr=127.0.0.1:9878\n")
+            .unwrap();
+        assert!(w.len() == 1 && w[0].contains("controllerAddr"), "{w:?}");
         m.apply_properties("slaveReadEnable=false\nlistenPort=10911\n")
             .unwrap();
         assert_eq!(m.ha_port(), 10912);

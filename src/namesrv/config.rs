@@ -11,6 +11,7 @@
 //! | `orderMessageEnable` | false | add `orderTopicConf` (KV namespace `ORDER_TOPIC_CONFIG`) to routes |
 //! | `returnOrderTopicConfigToBroker` | true | answer REGISTER_BROKER with that namespace |
 //! | `configBlackList` | `configBlackList;configStorePath;kvConfigPath` | keys UPDATE_NAMESRV_CONFIG may not change |
+//! | `enableControllerInNamesrv` | false | also run a controller in this process (RocketMQ 5.x), configured by the controller keys of this file (`controllerDLeger*`, `controllerStorePath`, …; see `sluice_controller::config`) |
 //!
 //! Other RocketMQ settings (thread pools, socket buffers, …) are accepted with a warning that
 //! they have no effect; unknown keys are accepted with a warning. A value that does not parse
@@ -43,6 +44,10 @@ pub struct NamesrvConfig {
     pub return_order_topic_config_to_broker: bool,
     /// `configBlackList` (`;`-separated).
     pub config_black_list: Vec<String>,
+    /// `enableControllerInNamesrv`.
+    pub enable_controller: bool,
+    /// The controller keys of the file (key, value, line), for the embedded controller.
+    pub controller_entries: Vec<(String, String, usize)>,
 }
 
 impl Default for NamesrvConfig {
@@ -58,6 +63,8 @@ impl Default for NamesrvConfig {
             config_black_list: ["configBlackList", "configStorePath", "kvConfigPath"]
                 .map(String::from)
                 .to_vec(),
+            enable_controller: false,
+            controller_entries: Vec::new(),
         }
     }
 }
@@ -103,7 +110,6 @@ const IGNORED_KEYS: &[&str] = &[
     "enableAllTopicList",
     "enableTopicList",
     "notifyMinBrokerIdChanged",
-    "enableControllerInNamesrv",
     "needWaitForService",
     "waitSecondsForService",
     "deleteTopicWithBrokerRegistration",
@@ -193,6 +199,11 @@ impl NamesrvConfig {
         let mut next = self.clone();
         let mut warnings = Vec::new();
         for (key, value, line) in properties::parse(text)? {
+            if sluice_controller::config::is_controller_key(&key) {
+                next.controller_entries.retain(|(k, _, _)| *k != key);
+                next.controller_entries.push((key, value, line));
+                continue;
+            }
             match next.set(&key, &value) {
                 Ok(Applied::Set) => {}
                 Ok(Applied::Ignored) => warnings.push(format!(
@@ -234,6 +245,7 @@ impl NamesrvConfig {
             "scanNotActiveBrokerInterval" => self.scan_interval = parse_millis(key, value)?,
             "brokerChannelExpiredTime" => self.broker_expiry = parse_millis(key, value)?,
             "orderMessageEnable" => self.order_message_enable = parse_bool(key, value)?,
+            "enableControllerInNamesrv" => self.enable_controller = parse_bool(key, value)?,
             "returnOrderTopicConfigToBroker" => {
                 self.return_order_topic_config_to_broker = parse_bool(key, value)?;
             }
@@ -268,6 +280,7 @@ impl NamesrvConfig {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
             ),
+            ("enableControllerInNamesrv", self.enable_controller.to_string()),
             ("listenPort", self.listen_port.to_string()),
             ("orderMessageEnable", self.order_message_enable.to_string()),
             (
@@ -279,6 +292,11 @@ impl NamesrvConfig {
                 self.scan_interval.as_millis().to_string(),
             ),
         ];
+        entries.extend(
+            self.controller_entries
+                .iter()
+                .map(|(k, v, _)| (k.as_str(), v.clone())),
+        );
         entries.sort();
         let mut out = String::new();
         for (k, v) in entries {

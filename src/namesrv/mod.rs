@@ -50,6 +50,8 @@ pub struct NamesrvHandle {
     local_addr: SocketAddr,
     server: JoinHandle<()>,
     scanner: JoinHandle<()>,
+    /// The embedded controller (`enableControllerInNamesrv=true`).
+    controller: Option<sluice_controller::Controller>,
 }
 
 impl Namesrv {
@@ -61,6 +63,7 @@ impl Namesrv {
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<NamesrvHandle> {
         let kv = KvConfig::load(config.kv_config_path.clone())?;
+        let controller = embedded_controller(&config).await?;
         let addr = SocketAddr::new(config.bind_address, config.listen_port);
         let listener = TcpListener::bind(addr)
             .await
@@ -81,11 +84,35 @@ impl Namesrv {
             local_addr,
             server,
             scanner,
+            controller,
         })
     }
 }
 
 /// [`Namesrv::start`].
+/// Starts the controller of `enableControllerInNamesrv=true` from the file's controller keys (a
+/// bad or missing key stops the NameServer from starting); warns when such keys are present but
+/// the controller is not enabled.
+async fn embedded_controller(
+    config: &NamesrvConfig,
+) -> anyhow::Result<Option<sluice_controller::Controller>> {
+    if !config.enable_controller {
+        for (key, _, line) in &config.controller_entries {
+            tracing::warn!("line {line}: `{key}` has no effect without enableControllerInNamesrv=true");
+        }
+        return Ok(None);
+    }
+    let (cc, warnings) = sluice_controller::ControllerConfig::from_entries(config.controller_entries.clone())
+        .context("enableControllerInNamesrv=true")?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let controller = sluice_controller::Controller::start(cc)
+        .await
+        .context("starting the embedded controller")?;
+    Ok(Some(controller))
+}
+
 pub async fn start(config: NamesrvConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<NamesrvHandle> {
     Namesrv::start(config, shutdown).await
 }
@@ -103,11 +130,19 @@ impl NamesrvHandle {
     }
 
     /// Waits until the server and the scanner have stopped (after the shutdown signal).
+    /// The embedded controller, when `enableControllerInNamesrv=true`.
+    pub fn controller(&self) -> Option<&sluice_controller::Controller> {
+        self.controller.as_ref()
+    }
+
     pub async fn join(self) -> anyhow::Result<()> {
         self.server.await.context("the NameServer's server task failed")?;
         self.scanner
             .await
             .context("the NameServer's expiry scanner failed")?;
+        if let Some(c) = self.controller {
+            c.shutdown().await;
+        }
         Ok(())
     }
 }
@@ -156,7 +191,7 @@ pub async fn run(args: NamesrvArgs) -> anyhow::Result<()> {
     handle.join().await
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -192,15 +192,21 @@ pub fn put_opt<T: ExtValue>(ext: &mut ExtFields, field: &str, value: &Option<T>)
     }
 }
 
+/// `extFields` from literal pairs (tests).
+#[cfg(test)]
+pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> ExtFields {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ext(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        from_pairs(pairs)
     }
 
     #[test]

@@ -17,6 +17,14 @@ impl NamesrvHandler {
         {
             return Err(cmd.error_response(response::NO_PERMISSION, "Can not update config in black list."));
         }
+        if entries.iter().any(|(k, _, _)| {
+            k == "enableControllerInNamesrv" || sluice_controller::config::is_controller_key(k)
+        }) {
+            return Err(cmd.error_response(
+                response::NO_PERMISSION,
+                "the embedded controller's settings take effect only at start",
+            ));
+        }
         let warnings = config
             .apply_properties(text)
             .map_err(|e| system_error(cmd, e.to_string()))?;

@@ -17,10 +17,12 @@
 //! | [`ha`] | HARuntimeInfo (GET_BROKER_HA_STATUS) |
 //! | [`lock`] | LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody |
 //! | [`offsets`] | consumerOffset.json, delayOffset.json (a slave's copies of its master's) |
+//! | [`controller`] | SyncStateSet, ElectMasterResponseBody, BrokerReplicasInfo, BrokerNames (5.x controller) |
 //! | [`admin`] | TopicStatsTable, ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupWrapper, ResetOffsetBody |
 
 pub mod admin;
 pub mod common;
+pub mod controller;
 pub mod enums;
 pub mod fastjson;
 pub mod ha;

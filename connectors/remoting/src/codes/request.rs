@@ -1,9 +1,10 @@
 //! Request codes, protocol.md §2.1 (every entry that has a number of its own).
 //!
 //! Left out on purpose: 50–53 (4.9 ACL admin; the spec names them only as a group), 901–908
-//! except the two numbered ones, 1001–1013 (controller), 2001–2004 (cold data), 3001–3010
-//! (auth 2.0) and the 5.x pop range 200050–200151 (see [`is_pop`]). The broker answers all of
-//! them with REQUEST_CODE_NOT_SUPPORTED anyway.
+//! except the two numbered ones, 2001–2004 (cold data), 3001–3010 (auth 2.0) and the 5.x pop
+//! range 200050–200151 (see [`is_pop`]). The broker answers all of them with
+//! REQUEST_CODE_NOT_SUPPORTED anyway. The controller codes 1001–1013 (§9.4) are here, and so
+//! are sluice's own controller ↔ controller Raft codes ([`is_raft`]).
 
 super::code_table! {
     /// Send one message, long header names (Go, C++ fallback, old Java). §2.3.1
@@ -186,6 +187,44 @@ super::code_table! {
     EXCHANGE_BROKER_HA_INFO = 906;
     /// 5.x: a broker's replication status (mqadmin `haStatus`).
     GET_BROKER_HA_STATUS = 907;
+    /// Master → controller: the new in-sync set. §9.4
+    CONTROLLER_ALTER_SYNC_STATE_SET = 1001;
+    /// Broker → controller: elect a master for my group. §9.4
+    CONTROLLER_ELECT_MASTER = 1002;
+    /// Broker → controller: register (after its id is applied). §9.4
+    CONTROLLER_REGISTER_BROKER = 1003;
+    /// Broker → controller: master, epoch and in-sync set of a group. §9.4
+    CONTROLLER_GET_REPLICA_INFO = 1004;
+    /// Any → controller: the controller group's leader and peers (mqadmin `getControllerMetaData`).
+    CONTROLLER_GET_METADATA_INFO = 1005;
+    /// Admin → controller: replica info of broker groups (mqadmin `getSyncStateSet`).
+    CONTROLLER_GET_SYNC_STATE_DATA = 1006;
+    /// Admin → broker: its epoch entries (mqadmin `getBrokerEpoch`).
+    GET_BROKER_EPOCH_CACHE = 1007;
+    /// Controller → broker, oneway: the group's master changed. §9.4
+    NOTIFY_BROKER_ROLE_CHANGED = 1008;
+    /// Admin → controller.
+    UPDATE_CONTROLLER_CONFIG = 1009;
+    /// Admin → controller.
+    GET_CONTROLLER_CONFIG = 1010;
+    /// Admin → controller: forget a group's (or some ids') metadata.
+    CLEAN_BROKER_DATA = 1011;
+    /// Broker → controller: the id to apply for. §9.4
+    CONTROLLER_GET_NEXT_BROKER_ID = 1012;
+    /// Broker → controller: claim a broker id. §9.4
+    CONTROLLER_APPLY_BROKER_ID = 1013;
+    /// sluice only, controller → controller: Raft AppendEntries (JSON body). Not a RocketMQ code.
+    SLUICE_RAFT_APPEND_ENTRIES = 100_001;
+    /// sluice only, controller → controller: Raft RequestVote (JSON body).
+    SLUICE_RAFT_VOTE = 100_002;
+    /// sluice only, controller → controller: one chunk of a Raft snapshot (JSON body).
+    SLUICE_RAFT_INSTALL_SNAPSHOT = 100_003;
+}
+
+/// sluice's private controller ↔ controller Raft codes (100001–100003): outside every range
+/// RocketMQ assigns, so a RocketMQ peer answers them REQUEST_CODE_NOT_SUPPORTED.
+pub fn is_raft(code: i32) -> bool {
+    (SLUICE_RAFT_APPEND_ENTRIES..=SLUICE_RAFT_INSTALL_SNAPSHOT).contains(&code)
 }
 
 /// The send family: single (10, 310), batch (320) and request-reply (324, 325). §2.3.1
@@ -222,5 +261,7 @@ mod tests {
         }
         assert!(is_send(320) && uses_send_v2_header(320) && !uses_send_v2_header(10));
         assert!(is_pop(200_050) && !is_pop(310));
+        assert!(is_raft(SLUICE_RAFT_VOTE) && !is_raft(CONTROLLER_ELECT_MASTER));
+        assert!(ALL.iter().all(|(c, _)| !is_raft(*c) || *c >= 100_000));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! 209–211 were re-used with a different meaning in 5.x; the table names them by their 5.x
 //! meaning and [`UPDATE_AND_CREATE_ACL_CONFIG_FAILED`] and friends are the 4.9 aliases.
-//! Left out: the 5.x CONTROLLER_* range 2000–2016 (no individual numbers in the spec).
+//! The 5.x CONTROLLER_* codes 2000–2016 are RocketMQ 5.3's (protocol.md §9.4).
 
 super::code_table! {
     SUCCESS = 0;
@@ -72,6 +72,34 @@ super::code_table! {
     ILLEGAL_OPERATION = 604;
     /// 5.x proxy graceful shutdown.
     GO_AWAY = 1500;
+    /// Controller: the request's master epoch is not the current one.
+    CONTROLLER_FENCED_MASTER_EPOCH = 2000;
+    /// Controller: the request's SyncStateSet epoch is not the current one.
+    CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH = 2001;
+    /// Controller: the sender is not the group's master.
+    CONTROLLER_INVALID_MASTER = 2002;
+    /// Controller: a replica in the new SyncStateSet is unknown.
+    CONTROLLER_INVALID_REPLICAS = 2003;
+    /// Controller: no master could be elected.
+    CONTROLLER_MASTER_NOT_AVAILABLE = 2004;
+    CONTROLLER_INVALID_REQUEST = 2005;
+    /// Controller: a replica in the new SyncStateSet is not alive.
+    CONTROLLER_BROKER_NOT_ALIVE = 2006;
+    /// Controller: this controller is not the Raft leader (remark and ext name the leader).
+    CONTROLLER_NOT_LEADER = 2007;
+    CONTROLLER_BROKER_METADATA_NOT_EXIST = 2008;
+    CONTROLLER_INVALID_CLEAN_BROKER_METADATA = 2009;
+    /// Controller: apply for a broker id first.
+    CONTROLLER_BROKER_NEED_TO_BE_REGISTERED = 2010;
+    /// Controller: an election found the old master alive.
+    CONTROLLER_MASTER_STILL_EXIST = 2011;
+    CONTROLLER_ELECT_MASTER_FAILED = 2012;
+    CONTROLLER_ALTER_SYNC_STATE_SET_FAILED = 2013;
+    /// Controller: the broker id is taken by another broker.
+    CONTROLLER_BROKER_ID_INVALID = 2014;
+    /// Controller: the replicated log failed (RocketMQ: JRaft internal error).
+    CONTROLLER_JRAFT_INTERNAL_ERROR = 2015;
+    CONTROLLER_BROKER_LIVE_INFO_NOT_EXISTS = 2016;
     /// 5.3 auth.
     USER_NOT_EXIST = 3001;
     /// 5.3 auth.

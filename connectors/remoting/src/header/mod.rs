@@ -15,10 +15,12 @@
 //! | transactions / send-back | [`transaction`] | 36, 37, 39 |
 //! | route (namesrv) | [`route`] | 100–105, 205, 216, 219, 224, 322, 327 |
 //! | admin | [`admin`] | 17, 26, 202, 203, 204, 208, 215, 220, 222, 300, 307, 309 |
+//! | controller (5.x) | [`controller`] | 904, 1001–1005, 1012, 1013 |
 
 use crate::ext::{ExtFields, HeaderError};
 
 pub mod admin;
+pub mod controller;
 pub mod heartbeat;
 pub mod offsets;
 pub mod pull;

@@ -1,0 +1,119 @@
+//! Broker liveness, kept by every controller from BROKER_HEARTBEAT (904) and not replicated:
+//! brokers heartbeat every controller, so a new leader already knows who is alive. A broker is
+//! alive until its own `heartbeatTimeoutMills` (default 10 s) passes without a heartbeat.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sluice_remoting::header::controller::BrokerHeartbeatRequestHeader;
+
+use crate::state::Liveness;
+
+/// The heartbeat timeout when the broker does not send one (5.x `controllerHeartBeatTimeoutMills`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+struct Beat {
+    last: Instant,
+    timeout: Duration,
+    addr: String,
+    live: Liveness,
+}
+
+/// The liveness table: (brokerName, brokerId) → last heartbeat.
+#[derive(Debug, Default)]
+pub struct Heartbeats {
+    table: Mutex<HashMap<(String, i64), Beat>>,
+}
+
+impl Heartbeats {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, i64), Beat>> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a heartbeat of broker `id` (resolved by the caller when the header had none).
+    pub fn beat(&self, h: &BrokerHeartbeatRequestHeader, id: i64, now: Instant) {
+        let timeout = h
+            .heartbeat_timeout_mills
+            .filter(|ms| *ms > 0)
+            .map_or(DEFAULT_TIMEOUT, |ms| Duration::from_millis(ms.unsigned_abs()));
+        self.lock().insert(
+            (h.broker_name.clone(), id),
+            Beat {
+                last: now,
+                timeout,
+                addr: h.broker_addr.clone(),
+                live: Liveness {
+                    epoch: h.epoch.unwrap_or(0),
+                    max_offset: h.max_offset.unwrap_or(0),
+                    election_priority: h.election_priority.unwrap_or(0),
+                },
+            },
+        );
+    }
+
+    /// The broker's last report if it is alive at `now`.
+    pub fn liveness(&self, broker_name: &str, id: i64, now: Instant) -> Option<Liveness> {
+        self.lock()
+            .get(&(broker_name.to_owned(), id))
+            .filter(|b| now.saturating_duration_since(b.last) <= b.timeout)
+            .map(|b| b.live)
+    }
+
+    /// The address a live broker heartbeats from.
+    pub fn addr(&self, broker_name: &str, id: i64) -> Option<String> {
+        self.lock()
+            .get(&(broker_name.to_owned(), id))
+            .map(|b| b.addr.clone())
+    }
+
+    /// Removes and returns the brokers whose heartbeat expired by `now`.
+    pub fn expire(&self, now: Instant) -> Vec<(String, i64)> {
+        let mut table = self.lock();
+        let gone: Vec<(String, i64)> = table
+            .iter()
+            .filter(|(_, b)| now.saturating_duration_since(b.last) > b.timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &gone {
+            table.remove(k);
+        }
+        gone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_lives_for_its_own_timeout() {
+        let hb = Heartbeats::default();
+        let t0 = Instant::now();
+        let h = BrokerHeartbeatRequestHeader {
+            cluster_name: "c".into(),
+            broker_addr: "127.0.0.1:10911".into(),
+            broker_name: "b".into(),
+            broker_id: Some(1),
+            epoch: Some(2),
+            max_offset: Some(100),
+            confirm_offset: None,
+            heartbeat_timeout_mills: Some(1000),
+            election_priority: None,
+        };
+        hb.beat(&h, 1, t0);
+        assert_eq!(
+            hb.liveness("b", 1, t0 + Duration::from_millis(900))
+                .map(|l| l.max_offset),
+            Some(100)
+        );
+        assert!(hb.expire(t0 + Duration::from_millis(900)).is_empty());
+        assert!(hb.liveness("b", 1, t0 + Duration::from_millis(1100)).is_none());
+        assert_eq!(
+            hb.expire(t0 + Duration::from_millis(1100)),
+            vec![("b".to_owned(), 1)]
+        );
+        assert!(hb.expire(t0 + Duration::from_secs(5)).is_empty(), "expired once");
+    }
+}
