@@ -30,7 +30,7 @@ fn controller_conf(dir: &Path, peers: &str, i: usize) -> String {
 }
 
 fn spawn(conf: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
+    Command::new(common::sluice_bin())
         .args(["controller", "-c"])
         .arg(conf)
         .stdout(Stdio::null())
@@ -218,7 +218,7 @@ fn a_controller_conf_with_an_unknown_key_does_not_start() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let out = Command::new(common::sluice_bin())
         .args(["controller", "-c"])
         .arg(&conf)
         .output()

@@ -23,6 +23,15 @@ use sluice_storage::record::{self, CrcCheck};
 
 pub const T: Duration = Duration::from_secs(5);
 
+/// The `sluice` binary for tests that start it as a process: `SLUICE_INTEROP_SLUICE` when set (a
+/// target directory shared by several checkouts relinks `debug/sluice` to whichever built last;
+/// the interop harness reads the same variable), else the one Cargo built for this test.
+pub fn sluice_bin() -> std::path::PathBuf {
+    std::env::var_os("SLUICE_INTEROP_SLUICE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into())
+}
+
 /// A connection to `addr` that refuses whatever the server asks of it.
 pub async fn connect(addr: SocketAddr) -> Arc<Connection> {
     sluice_remoting::net::connect(&addr.to_string(), T, DecoderLimits::default(), refuse_requests)

@@ -225,7 +225,8 @@ func msgLine(event string, m *primitive.MessageExt) map[string]interface{} {
 		"topic": m.Topic, "tags": m.GetTags(), "keys": m.GetKeys(), "queueOffset": m.QueueOffset,
 		"reconsumeTimes": m.ReconsumeTimes, "bornTimestamp": m.BornTimestamp,
 		"storeTimestamp": m.StoreTimestamp, "sysFlag": m.SysFlag,
-		"retryTopic": m.GetProperty(primitive.PropertyRetryTopic), "ts": nowMs(),
+		"retryTopic": m.GetProperty(primitive.PropertyRetryTopic), "properties": m.GetProperties(),
+		"ts": nowMs(),
 	}
 	if m.Queue != nil {
 		v["queueId"] = m.Queue.QueueId
