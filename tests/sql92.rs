@@ -135,7 +135,10 @@ async fn retry_topics_follow_the_original_subscription_when_asked() {
     use sluice_remoting::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
     use sluice_remoting::body::JsonBody;
     for (support, want) in [(true, vec!["r1"]), (false, vec!["r0", "r1"])] {
-        let c = cluster_with(&format!("enablePropertyFilter=true\nfilterSupportRetry={support}\n")).await;
+        let c = cluster_with(&format!(
+            "enablePropertyFilter=true\nfilterSupportRetry={support}\n"
+        ))
+        .await;
         let mut sub = SubscriptionData::tag_expression("Orders", "*", 1);
         sub.expression_type = "SQL92".into();
         sub.sub_string = "n = 1".into();
@@ -150,13 +153,22 @@ async fn retry_topics_follow_the_original_subscription_when_asked() {
         };
         let r = c
             .client
-            .request(RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json()), T)
+            .request(
+                RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json()),
+                T,
+            )
             .await
             .unwrap();
         assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
         for n in 0..2 {
             let body = format!("r{n}");
-            send(&c, "%RETRY%cg", &body, &[("RETRY_TOPIC", "Orders"), ("n", &n.to_string())]).await;
+            send(
+                &c,
+                "%RETRY%cg",
+                &body,
+                &[("RETRY_TOPIC", "Orders"), ("n", &n.to_string())],
+            )
+            .await;
         }
         let store = &c.broker().state.store;
         assert!(store.wait_dispatched(store.commitlog().write_pos(), T));
@@ -165,7 +177,12 @@ async fn retry_topics_follow_the_original_subscription_when_asked() {
             .request(common::pull_cmd("%RETRY%cg", 0, 0, "*", 0), T)
             .await
             .unwrap();
-        assert_eq!(r.code, response::SUCCESS, "filterSupportRetry={support}: {:?}", r.remark);
+        assert_eq!(
+            r.code,
+            response::SUCCESS,
+            "filterSupportRetry={support}: {:?}",
+            r.remark
+        );
         assert_eq!(bodies(&r), want, "filterSupportRetry={support}");
         c.shutdown().await;
     }

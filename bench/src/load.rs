@@ -117,7 +117,9 @@ pub async fn run(plan: &Plan, live: Arc<Live>) -> Result<Outcome> {
         "consumer" => consume(plan, live, None).await,
         "consumer-sql92" => consume(plan, live, Some(SELECTIVE_SQL92)).await,
         "e2e" => end_to_end(plan, live).await,
-        m => Err(anyhow!("unknown mode {m} (producer, consumer, consumer-sql92, e2e)")),
+        m => Err(anyhow!(
+            "unknown mode {m} (producer, consumer, consumer-sql92, e2e)"
+        )),
     }
 }
 
@@ -318,7 +320,10 @@ async fn consume(plan: &Plan, live: Arc<Live>, sql92: Option<&'static str>) -> R
                 };
                 while Instant::now() < end {
                     let t0 = Instant::now();
-                    match client.pull_matching(GROUP, &topic, q, offset, PULL_BATCH, subscription).await {
+                    match client
+                        .pull_matching(GROUP, &topic, q, offset, PULL_BATCH, subscription)
+                        .await
+                    {
                         Ok(r) if r.code == response::SUCCESS => {
                             out.latencies.record(t0.elapsed());
                             out.requests += 1;

@@ -39,6 +39,8 @@
 //!   and all;
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
 //!   with its store deleted loses no SEND_OK;
+//! * `differential.rs` — one scenario per client against sluice and against Apache RocketMQ's
+//!   broker (4.9.7): what the client observes, normalised, must be the same;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
 //!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
 //!
@@ -47,6 +49,7 @@
 
 mod ali_ons;
 mod cpp_client;
+mod differential;
 mod durability;
 mod go_client;
 mod harness;
