@@ -141,29 +141,16 @@ fn observe(ctx: &mut Ctx, client: Client) -> Observed {
 /// The differences between what `client` saw of sluice and of Apache RocketMQ, as lines.
 fn differences(sluice: &Observed, java: &Observed) -> Vec<String> {
     let mut out = Vec::new();
-    if sluice.status != java.status {
-        out.push(format!(
-            "send status: sluice {:?} java {:?}",
-            sluice.status, java.status
-        ));
-    }
-    if sluice.positions != java.positions {
-        out.push(format!(
-            "send positions: sluice {:?} java {:?}",
-            sluice.positions, java.positions
-        ));
-    }
-    if sluice.batch != java.batch {
-        out.push(format!(
-            "batch offsets: sluice {:?} java {:?}",
-            sluice.batch, java.batch
-        ));
-    }
-    if sluice.tag_a != java.tag_a {
-        out.push(format!(
-            "TagA group: sluice {:?} java {:?}",
-            sluice.tag_a, java.tag_a
-        ));
+    let d = |v: &dyn std::fmt::Debug| format!("{v:?}");
+    for (what, s, j) in [
+        ("send status", d(&sluice.status), d(&java.status)),
+        ("send positions", d(&sluice.positions), d(&java.positions)),
+        ("batch offsets", d(&sluice.batch), d(&java.batch)),
+        ("TagA group", d(&sluice.tag_a), d(&java.tag_a)),
+    ] {
+        if s != j {
+            out.push(format!("{what}: sluice {s} java {j}"));
+        }
     }
     let bodies: BTreeSet<&String> = sluice.received.keys().chain(java.received.keys()).collect();
     for b in bodies {
