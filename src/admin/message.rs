@@ -24,13 +24,13 @@ const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
 const TOOLS_PRODUCER_GROUP: &str = "TOOLS_PRODUCER";
 
 /// One message as the tools show it.
-struct Shown {
+pub(super) struct Shown {
     fields: Vec<(String, String)>,
-    json: Value,
+    pub(super) json: Value,
     msg_id: String,
     queue_id: i32,
     queue_offset: i64,
-    body: String,
+    pub(super) body: String,
 }
 
 fn show(m: &Record<'_>) -> Shown {
@@ -142,7 +142,7 @@ pub async fn query_by_id(admin: &Admin, a: &QueryMsgByIdArgs) -> Result<Output> 
 }
 
 /// QUERY_MESSAGE on every broker of the topic.
-async fn query_index(
+pub(super) async fn query_index(
     admin: &Admin,
     topic: &str,
     key: &str,

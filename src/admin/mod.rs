@@ -10,6 +10,7 @@
 //! | [`group`] | updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime |
 //! | [`message`] | queryMsgById, queryMsgByKey, queryMsgByOffset, sendMessage, consumeMessage, printMsg |
 //! | [`stats`] | statsAll |
+//! | [`trace`] | queryMsgTraceById (the clients' `enableMsgTrace` records) |
 //! | [`analytics`] | analytics list / attach / detach / show (the broker's HTTP listener) |
 //! | [`output`] | tables and `--json` |
 //!
@@ -25,6 +26,7 @@ pub mod message;
 pub mod output;
 pub mod stats;
 pub mod topic;
+pub mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +121,9 @@ pub enum AdminCommand {
     /// Print every message of a topic (optionally within a time range).
     #[command(name = "printMsg")]
     PrintMsg(message::PrintMsgArgs),
+    /// A message's life as its clients traced it (`enableMsgTrace`).
+    #[command(name = "queryMsgTraceById")]
+    QueryMsgTraceById(trace::QueryMsgTraceByIdArgs),
     /// In/out TPS, 24 h counts and accumulation of every topic and consumer group.
     #[command(name = "statsAll")]
     StatsAll(stats::StatsAllArgs),
@@ -151,6 +156,7 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::SendMessage(a) => message::send_message(&admin, a).await,
         AdminCommand::ConsumeMessage(a) => message::consume_message(&admin, a).await,
         AdminCommand::PrintMsg(a) => message::print_msg(&admin, a).await,
+        AdminCommand::QueryMsgTraceById(a) => trace::query_msg_trace_by_id(&admin, a).await,
         AdminCommand::StatsAll(a) => stats::stats_all(&admin, a).await,
         AdminCommand::Analytics(a) => analytics::run(a, Duration::from_millis(args.timeout_millis)).await,
     }?;

@@ -61,6 +61,11 @@ pub struct BrokerConfig {
     pub short_polling_time_mills: u64,
     /// `enablePropertyFilter`: SQL92 subscriptions are served (else refused, as 4.9 does).
     pub enable_property_filter: bool,
+    /// `traceTopicEnable`: the broker creates the message-trace topic at start (clients with
+    /// `enableMsgTrace` send their trace records there; else they need auto-creation).
+    pub trace_topic_enable: bool,
+    /// `msgTraceTopicName` (default `RMQ_SYS_TRACE_TOPIC`).
+    pub msg_trace_topic_name: String,
     /// `filterSupportRetry`: a `%RETRY%` pull applies the group's SQL92 filter of the
     /// message's original topic (else retries are delivered unfiltered, as in 4.9).
     pub filter_support_retry: bool,
@@ -102,6 +107,8 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             enable_property_filter: false,
             filter_support_retry: false,
+            trace_topic_enable: false,
+            msg_trace_topic_name: "RMQ_SYS_TRACE_TOPIC".into(),
             short_polling_time_mills: 1000,
             register_name_server_period: 30_000,
             max_ingress_bytes: 256 << 20,
@@ -127,8 +134,6 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> BrokerConfigError {
 /// Keys RocketMQ knows that sluice accepts without acting on them (yet).
 const ACCEPTED_UNUSED: &[&str] = &[
     "fastListenPort",
-    "traceTopicEnable",
-    "msgTraceTopicName",
     "aclEnable",
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
@@ -223,6 +228,13 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(key, v)?,
             "enablePropertyFilter" => self.enable_property_filter = parse_bool(key, v)?,
             "filterSupportRetry" => self.filter_support_retry = parse_bool(key, v)?,
+            "traceTopicEnable" => self.trace_topic_enable = parse_bool(key, v)?,
+            "msgTraceTopicName" => {
+                if v.is_empty() {
+                    return Err(bad(key, v, "expected a topic name"));
+                }
+                self.msg_trace_topic_name = v.to_owned();
+            }
             "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
             "registerNameServerPeriod" => self.register_name_server_period = parse(key, v)?,
             "transactionTimeOut" => self.schedule.transaction_timeout = Duration::from_millis(parse(key, v)?),
@@ -288,6 +300,8 @@ impl BrokerConfig {
             ("longPollingEnable", self.long_polling_enable.to_string()),
             ("enablePropertyFilter", self.enable_property_filter.to_string()),
             ("filterSupportRetry", self.filter_support_retry.to_string()),
+            ("traceTopicEnable", self.trace_topic_enable.to_string()),
+            ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
             ("shortPollingTimeMills", self.short_polling_time_mills.to_string()),
             (
                 "registerNameServerPeriod",

@@ -262,6 +262,16 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         config.auto_create_topic_enable,
         config.default_topic_queue_nums,
     )?;
+    if config.trace_topic_enable {
+        // As 4.9 creates it: one queue, readable and writable.
+        topics
+            .ensure(
+                &config.msg_trace_topic_name,
+                1,
+                sluice_storage::meta::perm::READ_WRITE,
+            )
+            .context("creating the message-trace topic")?;
+    }
     let long_polls = Arc::new(LongPolls::default());
     let lp = long_polls.clone();
     let waker = Arc::new(Waker::default());

@@ -286,7 +286,7 @@ fn java_query_by_key_and_id() {
 /// stored in RMQ_SYS_TRACE_TOPIC and readable there, naming each message's id.
 #[test]
 fn java_trace() {
-    let Some(mut ctx) = Ctx::start("java_trace", None) else {
+    let Some(mut ctx) = Ctx::start("java_trace", Some("traceTopicEnable=true\n")) else {
         return;
     };
     let topic = "InteropTraced";
@@ -362,6 +362,28 @@ fn java_trace() {
         ctx.check(
             f.iter().any(|x| x == group),
             || format!("a SubBefore trace record does not name group {group}: {f:?}"),
+            &[],
+        );
+    }
+    // `sluice admin queryMsgTraceById` tells the same life: sent by the producer group to the
+    // topic, then before and after consumption by the group.
+    let ns = ctx.namesrv();
+    for id in &ids {
+        let out = std::process::Command::new(crate::harness::sluice_bin())
+            .args(["admin", "-n", &ns, "queryMsgTraceById", "-i", id, "--json"])
+            .output();
+        let rows: Value = out
+            .as_ref()
+            .ok()
+            .and_then(|o| serde_json::from_slice(&o.stdout).ok())
+            .unwrap_or(Value::Null);
+        let has = |kind: &str, group: &str| {
+            rows.as_array()
+                .is_some_and(|r| r.iter().any(|r| r["type"] == kind && r["group"] == group))
+        };
+        ctx.check(
+            has("Pub", "interop_java_produce") && has("SubBefore", group) && has("SubAfter", group),
+            || format!("queryMsgTraceById -i {id}: {rows} ({out:?})"),
             &[],
         );
     }
