@@ -213,16 +213,13 @@ fn prepare(
             Some(_) => String::new(),
             None => generate_uniq_key(cfg.broker_ip1),
         };
-        // As Apache RocketMQ (4.9.3+) does, a single message is stored without its `WAIT`
-        // property: 9 bytes a message that only the send itself reads.
-        let stored = if properties::get(&header_props, names::WAIT).is_some() {
-            properties::rewrite(&header_props, &[names::WAIT], &[])
-        } else {
-            header_props.clone()
-        };
+        // As Apache RocketMQ's broker does, a single message's properties are stored re-encoded:
+        // entries without a name or value dropped, CLUSTER set to this cluster, and (4.9.3+)
+        // without `WAIT`, 9 bytes a message that only the send itself reads.
+        let stored = properties::rewrite(&header_props, &[names::WAIT], &cluster);
         vec![MessageToStore {
             body: cmd.body.clone(),
-            properties: properties::append_missing(&stored, &[cluster[0], (names::UNIQ_KEY, uniq.as_str())]),
+            properties: properties::append_missing(&stored, &[(names::UNIQ_KEY, uniq.as_str())]),
             ..base
         }]
     };
