@@ -218,6 +218,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         .with_context(|| format!("binding the broker port {bind} (bindAddress:listenPort)"))?;
     let local_addr = listener.local_addr()?;
     let mut config = config;
+    config.check_placement()?;
     if let Some(warning) = config.check_role()? {
         tracing::warn!("{warning}");
     }
