@@ -71,6 +71,8 @@ pub struct BrokerConfig {
     /// `analyticsHttpPort`: the analytics HTTP listener on 127.0.0.1 (absent or -1: off; 0: any
     /// free port).
     pub analytics_http_port: Option<u16>,
+    /// ACL 1.0: `aclEnable`, `rocketmqHome`, and the broker's own `accessKey`/`secretKey`.
+    pub acl: AclSettings,
     /// Values given for [`FIXED_PATHS`] keys, checked by [`BrokerConfig::check_placement`] once
     /// `storePathRootDir` is final.
     pub fixed_paths: Vec<(&'static str, PathBuf)>,
@@ -109,6 +111,7 @@ impl Default for BrokerConfig {
             reject_transaction_message: false,
             analytics_http_port: None,
             fixed_paths: Vec::new(),
+            acl: AclSettings::default(),
         }
     }
 }
@@ -232,11 +235,10 @@ impl BrokerConfig {
                     ));
                 }
             }
-            "aclEnable" => {
-                if parse_bool(key, v)? {
-                    return Err(bad(key, v, "ACL is not implemented yet; only false is accepted"));
-                }
-            }
+            "aclEnable" => self.acl.enable = parse_bool(key, v)?,
+            "rocketmqHome" => self.acl.rocketmq_home = (!v.is_empty()).then(|| PathBuf::from(v)),
+            "accessKey" => self.acl.access_key = (!v.is_empty()).then(|| v.to_owned()),
+            "secretKey" => self.acl.secret_key = (!v.is_empty()).then(|| v.to_owned()),
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(key, v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(key, v)?,
             "defaultTopicQueueNums" => {
@@ -372,6 +374,7 @@ impl BrokerConfig {
                 "analyticsHttpPort",
                 self.analytics_http_port.map_or("-1".into(), |p| p.to_string()),
             ),
+            ("aclEnable", self.acl.enable.to_string()),
         ];
         v.extend(self.store.properties());
         v
@@ -492,6 +495,41 @@ impl BrokerConfig {
 fn parse_ip(key: &str, v: &str) -> Result<IpAddr, BrokerConfigError> {
     v.parse()
         .map_err(|_| bad(key, v, "expected an IP address (a host name is not resolved)"))
+}
+
+/// ACL 1.0 settings (protocol.md §8).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AclSettings {
+    /// `aclEnable`: every request is authenticated and authorised against the ACL files.
+    pub enable: bool,
+    /// `rocketmqHome` (else `$ROCKETMQ_HOME`): the ACL files are `conf/plain_acl.yml` and
+    /// `conf/acl/*.yml` under it.
+    pub rocketmq_home: Option<PathBuf>,
+    /// `accessKey` / `secretKey`: the account this broker signs its own requests with (to
+    /// NameServers, and a slave's to its master), so that replication works with ACL on.
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+impl AclSettings {
+    /// The ACL files' home: `rocketmqHome`, else `$ROCKETMQ_HOME`.
+    pub fn home(&self) -> Option<PathBuf> {
+        self.rocketmq_home
+            .clone()
+            .or_else(|| std::env::var_os("ROCKETMQ_HOME").map(PathBuf::from))
+    }
+
+    /// The credentials to sign outgoing requests with, when both are set.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        Some((self.access_key.as_deref()?, self.secret_key.as_deref()?))
+    }
+
+    /// Signs `cmd` with the broker's credentials, if it has any.
+    pub fn sign(&self, cmd: &mut sluice_remoting::RemotingCommand) {
+        if let Some((ak, sk)) = self.credentials() {
+            sluice_remoting::acl::sign(cmd, ak, sk);
+        }
+    }
 }
 
 /// `brokerRole`: what this broker is in its master/slave group.

@@ -45,6 +45,7 @@
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
 
+mod acl;
 mod ali_ons;
 mod cpp_client;
 mod durability;

@@ -36,6 +36,7 @@
     )
 )]
 
+pub mod acl;
 pub mod batch;
 pub mod body;
 pub mod codes;
