@@ -43,6 +43,13 @@ pub struct NamesrvConfig {
     pub return_order_topic_config_to_broker: bool,
     /// `configBlackList` (`;`-separated).
     pub config_black_list: Vec<String>,
+    /// `aclEnable` (sluice's; RocketMQ's NameServer has no ACL): write requests (register and
+    /// unregister broker, delete topic, KV config, write permission, config updates) need an
+    /// admin account of the ACL files under `rocketmqHome` (signed, or from a whitelisted
+    /// address).
+    pub acl_enable: bool,
+    /// `rocketmqHome` (else `$ROCKETMQ_HOME`): where `conf/plain_acl.yml` is.
+    pub rocketmq_home: Option<PathBuf>,
 }
 
 impl Default for NamesrvConfig {
@@ -58,6 +65,8 @@ impl Default for NamesrvConfig {
             config_black_list: ["configBlackList", "configStorePath", "kvConfigPath"]
                 .map(String::from)
                 .to_vec(),
+            acl_enable: false,
+            rocketmq_home: None,
         }
     }
 }
@@ -90,7 +99,6 @@ pub enum Applied {
 /// RocketMQ NameServer (NamesrvConfig, NettyServerConfig, NettyClientConfig) keys that have no
 /// meaning here.
 const IGNORED_KEYS: &[&str] = &[
-    "rocketmqHome",
     "configStorePath",
     "productEnvName",
     "clusterTest",
@@ -237,6 +245,8 @@ impl NamesrvConfig {
             "returnOrderTopicConfigToBroker" => {
                 self.return_order_topic_config_to_broker = parse_bool(key, value)?;
             }
+            "aclEnable" => self.acl_enable = parse_bool(key, value)?,
+            "rocketmqHome" => self.rocketmq_home = (!value.is_empty()).then(|| PathBuf::from(value)),
             "configBlackList" => {
                 self.config_black_list = value
                     .split(';')

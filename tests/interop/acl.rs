@@ -229,8 +229,7 @@ fn acl_matrix_java_and_ali_ons() {
     )
     .expect("edit plain_acl.yml");
     std::thread::sleep(Duration::from_secs(3));
-    for (i, op) in [Op::Send, Op::Consume, Op::CreateTopic].into_iter().enumerate() {
-        let _ = i;
+    for op in [Op::Send, Op::Consume, Op::CreateTopic] {
         let got = run_cell(&mut ctx, Client::Java, "whitelisted-no-key", None, op, true);
         let _ = writeln!(
             table,
