@@ -136,6 +136,31 @@ async fn broker_and_namesrv_enforce_plain_acl() {
     let r = c.request(signed(create(), admin), common::T).await.unwrap();
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
 
+    // `sluice admin` signs with --access-key/--secret-key.
+    let ns_addr = standalone.namesrv_addr().to_string();
+    let broker_addr = standalone.broker_addr().to_string();
+    let unsigned = common::admin(&ns_addr, &["updateTopic", "-b", &broker_addr, "-t", "AdminT"]).await;
+    assert!(
+        unsigned.is_err(),
+        "an unsigned updateTopic must be refused: {unsigned:?}"
+    );
+    let as_admin = common::admin(
+        &ns_addr,
+        &[
+            "--access-key",
+            "adminKey01",
+            "--secret-key",
+            "adminSecret01",
+            "updateTopic",
+            "-b",
+            &broker_addr,
+            "-t",
+            "AdminT",
+        ],
+    )
+    .await;
+    assert!(as_admin.is_ok(), "{as_admin:?}");
+
     // Only the one accepted send was stored; the admin reads it back.
     let r = c
         .request(signed(common::pull_cmd("T", 0, 0, "*", 0), admin), common::T)

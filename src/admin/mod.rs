@@ -30,7 +30,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use sluice_client::namesrv::{parse_addrs, NameServerClient};
-use sluice_client::transport::{ConnectionPool, NoHandler};
+use sluice_client::transport::{ConnectionPool, Credentials, NoHandler};
 use sluice_remoting::body::route::{BrokerData, ClusterInfo, TopicRouteData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{describe_response, request, response};
@@ -51,6 +51,13 @@ pub struct AdminArgs {
     /// Timeout of each request, in milliseconds.
     #[arg(long = "timeoutMillis", global = true, default_value_t = 5000)]
     pub timeout_millis: u64,
+    /// ACL 1.0: sign every request with this account (brokers and NameServers with
+    /// aclEnable=true); needs --secret-key.
+    #[arg(long = "access-key", global = true, requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// ACL 1.0: the account's secret key.
+    #[arg(long = "secret-key", global = true, requires = "access_key")]
+    pub secret_key: Option<String>,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -121,7 +128,14 @@ pub enum AdminCommand {
 
 /// Runs one command and renders its output (table or JSON).
 pub async fn execute(args: AdminArgs) -> Result<String> {
-    let admin = Admin::new(args.namesrv_addr.as_deref(), args.timeout_millis)?;
+    let credentials = match (&args.access_key, &args.secret_key) {
+        (Some(a), Some(s)) => Some(Credentials {
+            access_key: a.clone(),
+            secret_key: s.clone(),
+        }),
+        _ => None,
+    };
+    let admin = Admin::with_credentials(args.namesrv_addr.as_deref(), args.timeout_millis, credentials)?;
     let out = match &args.command {
         AdminCommand::UpdateTopic(a) => topic::update_topic(&admin, a).await,
         AdminCommand::DeleteTopic(a) => topic::delete_topic(&admin, a).await,
@@ -160,6 +174,15 @@ pub struct Admin {
 impl Admin {
     /// `namesrv`: `a;b`, else `$NAMESRV_ADDR`, else 127.0.0.1:9876.
     pub fn new(namesrv: Option<&str>, timeout_millis: u64) -> Result<Admin> {
+        Admin::with_credentials(namesrv, timeout_millis, None)
+    }
+
+    /// [`Admin::new`], signing every request with `credentials` (ACL 1.0) when given.
+    pub fn with_credentials(
+        namesrv: Option<&str>,
+        timeout_millis: u64,
+        credentials: Option<Credentials>,
+    ) -> Result<Admin> {
         let list = namesrv
             .map(str::to_owned)
             .or_else(|| std::env::var("NAMESRV_ADDR").ok())
@@ -169,7 +192,11 @@ impl Admin {
             bail!("no NameServer address given (-n host:port)");
         }
         let timeout = Duration::from_millis(timeout_millis.max(1));
-        let pool = Arc::new(ConnectionPool::new(Arc::new(NoHandler)));
+        let mut pool = ConnectionPool::new(Arc::new(NoHandler));
+        if let Some(c) = credentials {
+            pool = pool.with_credentials(c);
+        }
+        let pool = Arc::new(pool);
         let namesrv = NameServerClient::new(namesrvs, pool.clone(), timeout)?;
         Ok(Admin {
             pool,

@@ -1,6 +1,6 @@
 //! ACL 1.0 (`aclEnable=true`) with the clients that sign: the Java client's `AclClientRPCHook`
-//! (4.9.8: the post-4.9.4 field set) and ali-ons (`accessKeyId`/`accessKeySecret`, which signs
-//! `OnsChannel` too). A matrix of account × request, each cell a real client run against the
+//! (4.9.8: the post-4.9.4 field set), ali-ons (`accessKeyId`/`accessKeySecret`, which signs
+//! `OnsChannel` too) and the C++ client (PyPI `rocketmq`, `set_session_credentials`). A matrix of account × request, each cell a real client run against the
 //! real binary: expected and observed are printed, and any difference fails the test. Then the
 //! file is edited to whitelist 127.0.0.1 (reloaded without a restart) and a client without keys
 //! gets through; finally nothing a refused producer sent was stored.
@@ -151,7 +151,7 @@ fn run_cell(
 }
 
 #[test]
-fn acl_matrix_java_and_ali_ons() {
+fn acl_matrix_java_ali_ons_cpp() {
     let home = tempfile::tempdir().expect("ACL home");
     let conf_dir = home.path().join("conf");
     fs::create_dir_all(&conf_dir).expect("conf dir");
@@ -161,7 +161,7 @@ fn acl_matrix_java_and_ali_ons() {
         "aclEnable=true\nrocketmqHome={}\naccessKey=adminKey01\nsecretKey=adminSecret01\nautoCreateTopicEnable=true\n",
         home.path().display()
     );
-    let Some(mut ctx) = Ctx::start("acl_matrix_java_and_ali_ons", Some(&conf)) else {
+    let Some(mut ctx) = Ctx::start("acl_matrix_java_ali_ons_cpp", Some(&conf)) else {
         return;
     };
 
@@ -193,11 +193,11 @@ fn acl_matrix_java_and_ali_ons() {
         String::from("| client | account | request | expected | observed |\n|---|---|---|---|---|\n");
     let mut wrong = Vec::new();
     let show = |ok: bool| if ok { "allowed" } else { "refused" };
-    for client in [Client::Java, Client::Js] {
+    for client in [Client::Java, Client::Js, Client::Py] {
         for a in ACCOUNTS {
             for (i, op) in [Op::Send, Op::Consume, Op::CreateTopic].into_iter().enumerate() {
-                if client == Client::Js && op == Op::CreateTopic {
-                    continue; // ali-ons has no topic creation call
+                if client != Client::Java && op == Op::CreateTopic {
+                    continue; // ali-ons and the C++ client have no topic creation call
                 }
                 let expect = a.expect[i];
                 let got = run_cell(&mut ctx, client, a.name, a.keys, op, expect);
