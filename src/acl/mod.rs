@@ -208,6 +208,9 @@ impl PlainAcl {
     }
 }
 
+/// The files read, with their modification times (what a reload compares).
+type Stamps = Vec<(PathBuf, Option<SystemTime>)>;
+
 /// Where the ACL files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AclFiles {
@@ -227,7 +230,7 @@ impl AclFiles {
     }
 
     /// The files that exist now, main first, the directory's in name order, with their mtimes.
-    fn present(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
+    fn present(&self) -> Stamps {
         let mut out = Vec::new();
         if self.main.is_file() {
             out.push(self.main.clone());
@@ -249,7 +252,7 @@ impl AclFiles {
     }
 
     /// Reads and merges every file; none at all is an error (fail closed).
-    fn load(&self) -> Result<(PlainAcl, Vec<(PathBuf, Option<SystemTime>)>), AclError> {
+    fn load(&self) -> Result<(PlainAcl, Stamps), AclError> {
         let present = self.present();
         if present.is_empty() {
             return Err(AclError::Missing(self.main.clone()));
@@ -270,7 +273,7 @@ impl AclFiles {
 #[derive(Debug)]
 pub struct Acl {
     files: AclFiles,
-    state: RwLock<(PlainAcl, Vec<(PathBuf, Option<SystemTime>)>)>,
+    state: RwLock<(PlainAcl, Stamps)>,
 }
 
 impl Acl {
