@@ -161,6 +161,91 @@ async fn broker_and_namesrv_enforce_plain_acl() {
     .await;
     assert!(as_admin.is_ok(), "{as_admin:?}");
 
+    // mqadmin's ACL commands: a new account, usable at once; then deleted.
+    let admin_args = |rest: &[&str]| {
+        let mut v = vec!["--access-key", "adminKey01", "--secret-key", "adminSecret01"];
+        v.extend_from_slice(rest);
+        v.iter().map(|s| s.to_string()).collect::<Vec<String>>()
+    };
+    let run = |args: Vec<String>| {
+        let ns = ns_addr.clone();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::admin(&ns, &refs).await
+        }
+    };
+    let created = run(admin_args(&[
+        "updateAclConfig",
+        "-b",
+        &broker_addr,
+        "-a",
+        "lateUser01",
+        "-s",
+        "lateSecret01",
+        "-i",
+        "DENY",
+        "-t",
+        "Late=PUB",
+    ]))
+    .await;
+    assert!(created.is_ok(), "{created:?}");
+    let late = Some(("lateUser01", "lateSecret01"));
+    let r = c
+        .request(signed(common::send_cmd("Late", 0, "late", ""), late), common::T)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.code,
+        response::SUCCESS,
+        "a new account works at once: {:?}",
+        r.remark
+    );
+    let by_non_admin = common::admin(
+        &ns_addr,
+        &[
+            "--access-key",
+            "pubUser01",
+            "--secret-key",
+            "pubSecret01",
+            "deleteAccessConfig",
+            "-b",
+            &broker_addr,
+            "-a",
+            "lateUser01",
+        ],
+    )
+    .await;
+    assert!(by_non_admin.is_err(), "only admin accounts edit the ACL");
+    let deleted = run(admin_args(&[
+        "deleteAccessConfig",
+        "-b",
+        &broker_addr,
+        "-a",
+        "lateUser01",
+    ]))
+    .await;
+    assert!(deleted.is_ok(), "{deleted:?}");
+    let r = c
+        .request(signed(common::send_cmd("Late", 0, "late", ""), late), common::T)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.code,
+        response::NO_PERMISSION,
+        "a deleted account is refused at once"
+    );
+    let white = run(admin_args(&[
+        "updateGlobalWhiteAddr",
+        "-b",
+        &broker_addr,
+        "-g",
+        "10.9.*.*",
+    ]))
+    .await;
+    assert!(white.is_ok(), "{white:?}");
+    let yml = std::fs::read_to_string(home.join("conf/plain_acl.yml")).unwrap();
+    assert!(yml.contains("10.9.*.*") && !yml.contains("lateUser01"), "{yml}");
+
     // Only the one accepted send was stored; the admin reads it back.
     let r = c
         .request(signed(common::pull_cmd("T", 0, 0, "*", 0), admin), common::T)

@@ -8,6 +8,7 @@
 //! (`broker::request::ROUTES`). Signatures: `sluice_remoting::acl`.
 
 pub mod address;
+pub mod edit;
 pub mod perm;
 
 use std::collections::HashMap;
@@ -335,6 +336,11 @@ impl Acl {
                 }
             }
         });
+    }
+
+    /// Where the files are (remote edits, [`edit`]).
+    pub fn files(&self) -> &AclFiles {
+        &self.files
     }
 
     /// The decision for `cmd` from `peer` needing `rule`.

@@ -15,6 +15,7 @@
 //! [`execute`] returns the rendered output; errors are one line (`{e:#}`), and the binary exits
 //! non-zero with them.
 
+pub mod acl;
 pub mod analytics;
 pub mod cluster;
 pub mod group;
@@ -53,11 +54,11 @@ pub struct AdminArgs {
     pub timeout_millis: u64,
     /// ACL 1.0: sign every request with this account (brokers and NameServers with
     /// aclEnable=true); needs --secret-key.
-    #[arg(long = "access-key", global = true, requires = "secret_key")]
-    pub access_key: Option<String>,
+    #[arg(long = "access-key", global = true, requires = "acl_secret_key")]
+    pub acl_access_key: Option<String>,
     /// ACL 1.0: the account's secret key.
-    #[arg(long = "secret-key", global = true, requires = "access_key")]
-    pub secret_key: Option<String>,
+    #[arg(long = "secret-key", global = true, requires = "acl_access_key")]
+    pub acl_secret_key: Option<String>,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -124,11 +125,21 @@ pub enum AdminCommand {
     /// Analytics jobs attached to topics: list, attach, detach, show.
     #[command(name = "analytics")]
     Analytics(analytics::AnalyticsArgs),
+    /// ACL 1.0: create or update an account of the brokers' plain_acl.yml.
+    #[command(name = "updateAclConfig")]
+    UpdateAclConfig(acl::UpdateAclConfigArgs),
+    /// ACL 1.0: delete an account.
+    #[command(name = "deleteAccessConfig")]
+    DeleteAccessConfig(acl::DeleteAccessConfigArgs),
+    /// ACL 1.0: replace globalWhiteRemoteAddresses.
+    #[command(name = "updateGlobalWhiteAddr")]
+    UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
 }
 
 /// Runs one command and renders its output (table or JSON).
 pub async fn execute(args: AdminArgs) -> Result<String> {
-    let credentials = match (&args.access_key, &args.secret_key) {
+    // Named apart from the ACL commands' own -a/--accessKey (clap shares global ids).
+    let credentials = match (&args.acl_access_key, &args.acl_secret_key) {
         (Some(a), Some(s)) => Some(Credentials {
             access_key: a.clone(),
             secret_key: s.clone(),
@@ -138,6 +149,9 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
     let admin = Admin::with_credentials(args.namesrv_addr.as_deref(), args.timeout_millis, credentials)?;
     let out = match &args.command {
         AdminCommand::UpdateTopic(a) => topic::update_topic(&admin, a).await,
+        AdminCommand::UpdateAclConfig(a) => acl::update_acl_config(&admin, a).await,
+        AdminCommand::DeleteAccessConfig(a) => acl::delete_access_config(&admin, a).await,
+        AdminCommand::UpdateGlobalWhiteAddr(a) => acl::update_global_white_addr(&admin, a).await,
         AdminCommand::DeleteTopic(a) => topic::delete_topic(&admin, a).await,
         AdminCommand::TopicList(a) => topic::topic_list(&admin, a).await,
         AdminCommand::TopicRoute(a) => topic::topic_route(&admin, a).await,

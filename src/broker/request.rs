@@ -82,6 +82,12 @@ pub enum Request {
     ResetOffset(Box<ResetOffsetRequestHeader>),
     SendBack(Box<ConsumerSendMsgBackRequestHeader>),
     EndTransaction(Box<EndTransactionRequestHeader>),
+    /// UPDATE_AND_CREATE_ACL_CONFIG (4.9 ACL admin).
+    AclUpsert(Box<crate::acl::edit::AccessConfig>),
+    /// DELETE_ACL_CONFIG: the `accessKey`.
+    AclDelete(String),
+    /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG.
+    AclGlobalWhite(Vec<String>),
 }
 
 type Decode = fn(&RemotingCommand) -> Result<Request, BrokerError>;
@@ -203,6 +209,41 @@ fn pull(c: &RemotingCommand) -> Result<Request, BrokerError> {
     Ok(Request::Pull(Box::new(PullMessageRequestHeader::from_ext(
         &c.ext_fields,
     )?)))
+}
+
+/// A comma-separated ext field as a list (`None` when absent).
+fn list(c: &RemotingCommand, k: &str) -> Option<Vec<String>> {
+    c.ext(k).map(|v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+fn access_key(c: &RemotingCommand) -> Result<String, BrokerError> {
+    c.ext("accessKey")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or(BrokerError::Header(sluice_remoting::HeaderError::Missing {
+            field: "accessKey",
+        }))
+}
+
+fn acl_upsert(c: &RemotingCommand) -> Result<Request, BrokerError> {
+    let text = |k: &str| c.ext(k).map(str::to_owned);
+    Ok(Request::AclUpsert(Box::new(crate::acl::edit::AccessConfig {
+        access_key: access_key(c)?,
+        secret_key: text("secretKey"),
+        white_remote_address: text("whiteRemoteAddress"),
+        admin: c.ext("admin").map(|v| v.eq_ignore_ascii_case("true")),
+        default_topic_perm: text("defaultTopicPerm"),
+        default_group_perm: text("defaultGroupPerm"),
+        topic_perms: list(c, "topicPerms"),
+        group_perms: list(c, "groupPerms"),
+    })))
 }
 
 /// Every code the broker serves; anything else is answered REQUEST_CODE_NOT_SUPPORTED.
@@ -352,6 +393,17 @@ pub static ROUTES: &[Route] = &[
         )))
     })
     .acl(reads_acl),
+    route(code::UPDATE_AND_CREATE_ACL_CONFIG, acl_upsert).acl(admin_only),
+    route(code::DELETE_ACL_CONFIG, |c| {
+        Ok(Request::AclDelete(access_key(c)?))
+    })
+    .acl(admin_only),
+    route(code::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG, |c| {
+        Ok(Request::AclGlobalWhite(
+            list(c, "globalWhiteAddrs").unwrap_or_default(),
+        ))
+    })
+    .acl(admin_only),
     route(code::END_TRANSACTION, |c| {
         Ok(Request::EndTransaction(Box::new(
             EndTransactionRequestHeader::from_ext(&c.ext_fields)?,

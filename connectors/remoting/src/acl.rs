@@ -141,3 +141,19 @@ mod tests {
         assert!(!verify("other", &cmd));
     }
 }
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn access_key_fields_of_both_cases_survive_the_wire() {
+        let mut cmd = RemotingCommand::request(50).with_ext("accessKey", "lateUser01");
+        sign(&mut cmd, "adminKey01", "s");
+        let mut b = bytes::BytesMut::new();
+        crate::frame::encode(&cmd, &mut b).unwrap();
+        let got = crate::FrameDecoder::default().decode(&mut b).unwrap().unwrap();
+        assert_eq!(got.ext("AccessKey"), Some("adminKey01"), "{:?}", got.ext_fields);
+        assert_eq!(got.ext("accessKey"), Some("lateUser01"));
+        assert!(verify("s", &got));
+    }
+}

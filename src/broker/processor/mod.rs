@@ -2,6 +2,7 @@
 //! route table ([`super::request::ROUTES`]), hand the typed [`Request`] to its handler, and
 //! turn a [`BrokerError`] into its response.
 
+pub mod acl;
 pub mod admin;
 pub mod broker_config;
 pub mod consumer_admin;
@@ -170,6 +171,9 @@ async fn handle(
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
         Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
         Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,
+        Request::AclUpsert(a) => acl::upsert(state, cmd, &a)?,
+        Request::AclDelete(ak) => acl::delete(state, cmd, &ak)?,
+        Request::AclGlobalWhite(addrs) => acl::global_white(state, cmd, &addrs)?,
     };
     Ok(Some(out))
 }
