@@ -40,7 +40,10 @@
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
 //!   with its store deleted loses no SEND_OK;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
-//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
+//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`;
+//! * `acl.rs` — ACL 1.0: account × request matrix with the clients that sign (Java
+//!   `AclClientRPCHook`, ali-ons, the C++ client), a whitelist edit reloaded live, and an audit
+//!   that nothing refused was stored.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
