@@ -12,6 +12,7 @@
 //! * [`export_cmd`], [`store_cmd`] — `sluice export`, `sluice store`.
 //! * [`config`] — Java properties files; [`time`] — the time forms operators type and read.
 
+pub mod acl;
 pub mod admin;
 pub mod broker;
 pub mod config;

@@ -325,3 +325,79 @@ async fn sync_master_under_sync_flush_acks_through_the_pipeline() {
     let _ = ns_stop.send(true);
     ns.join().await.unwrap();
 }
+
+/// With `aclEnable=true` on master and slaves, a slave signs its metadata syncs with the
+/// `accessKey`/`secretKey` of its broker.conf, so it gets the master's topics; a slave without
+/// them is refused and gets nothing (RocketMQ 4.9 brokers never sign: issue #3115).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_acl_on_a_slave_syncs_metadata_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("conf")).unwrap();
+    std::fs::write(
+        home.join("conf/plain_acl.yml"),
+        "accounts:\n  - accessKey: brokerAdmin\n    secretKey: brokerSecret1\n    admin: true\n",
+    )
+    .unwrap();
+    let acl = format!("aclEnable=true\nrocketmqHome={}\n", home.display());
+    let keys = "accessKey=brokerAdmin\nsecretKey=brokerSecret1\n";
+    let (ns, ns_stop, ns_addr, master) =
+        with_master(dir.path(), &format!("brokerRole=ASYNC_MASTER\n{acl}{keys}")).await;
+    let c = master.client().await;
+    let signed = |mut cmd: RemotingCommand| {
+        sluice_remoting::acl::sign(&mut cmd, "brokerAdmin", "brokerSecret1");
+        cmd
+    };
+    let create = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
+        .with_ext("topic", "AclRepl")
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", "2")
+        .with_ext("writeQueueNums", "2")
+        .with_ext("perm", "6")
+        .with_ext("topicFilterType", "SINGLE_TAG");
+    let r = c.request(signed(create), T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+
+    let signing = Node::start(
+        &dir.path().join("s1"),
+        &ns_addr,
+        &format!("brokerRole=SLAVE\nbrokerId=1\n{acl}{keys}"),
+    )
+    .await;
+    let unsigned = Node::start(
+        &dir.path().join("s2"),
+        &ns_addr,
+        &format!("brokerRole=SLAVE\nbrokerId=2\n{acl}"),
+    )
+    .await;
+    let topics_of = |node: &Node| {
+        let c = node.handle().local_addr();
+        async move {
+            let c = connect(c).await;
+            let r = c
+                .request(signed(RemotingCommand::request(request::GET_ALL_TOPIC_CONFIG)), T)
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&r.body).into_owned()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !topics_of(&signing).await.contains("AclRepl") {
+        assert!(
+            Instant::now() < deadline,
+            "the signing slave never got the master's topics"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The unsigned slave has had the same time (and more: it started at once).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !topics_of(&unsigned).await.contains("AclRepl"),
+        "a slave that does not sign must be refused by a master with ACL on"
+    );
+    signing.stop().await;
+    unsigned.stop().await;
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}

@@ -17,6 +17,7 @@
 //! [`execute`] returns the rendered output; errors are one line (`{e:#}`), and the binary exits
 //! non-zero with them.
 
+pub mod acl;
 pub mod analytics;
 pub mod cluster;
 pub mod controller;
@@ -34,7 +35,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use sluice_client::namesrv::{parse_addrs, NameServerClient};
-use sluice_client::transport::{ConnectionPool, NoHandler};
+use sluice_client::transport::{ConnectionPool, Credentials, NoHandler};
 use sluice_remoting::body::route::{BrokerData, ClusterInfo, TopicRouteData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{describe_response, request, response};
@@ -55,6 +56,13 @@ pub struct AdminArgs {
     /// Timeout of each request, in milliseconds.
     #[arg(long = "timeoutMillis", global = true, default_value_t = 5000)]
     pub timeout_millis: u64,
+    /// ACL 1.0: sign every request with this account (brokers and NameServers with
+    /// aclEnable=true); needs --secret-key.
+    #[arg(long = "access-key", global = true, requires = "acl_secret_key")]
+    pub acl_access_key: Option<String>,
+    /// ACL 1.0: the account's secret key.
+    #[arg(long = "secret-key", global = true, requires = "acl_access_key")]
+    pub acl_secret_key: Option<String>,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -130,13 +138,33 @@ pub enum AdminCommand {
     /// Analytics jobs attached to topics: list, attach, detach, show.
     #[command(name = "analytics")]
     Analytics(analytics::AnalyticsArgs),
+    /// ACL 1.0: create or update an account of the brokers' plain_acl.yml.
+    #[command(name = "updateAclConfig")]
+    UpdateAclConfig(acl::UpdateAclConfigArgs),
+    /// ACL 1.0: delete an account.
+    #[command(name = "deleteAccessConfig")]
+    DeleteAccessConfig(acl::DeleteAccessConfigArgs),
+    /// ACL 1.0: replace globalWhiteRemoteAddresses.
+    #[command(name = "updateGlobalWhiteAddr")]
+    UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
 }
 
 /// Runs one command and renders its output (table or JSON).
 pub async fn execute(args: AdminArgs) -> Result<String> {
-    let admin = Admin::new(args.namesrv_addr.as_deref(), args.timeout_millis)?;
+    // Named apart from the ACL commands' own -a/--accessKey (clap shares global ids).
+    let credentials = match (&args.acl_access_key, &args.acl_secret_key) {
+        (Some(a), Some(s)) => Some(Credentials {
+            access_key: a.clone(),
+            secret_key: s.clone(),
+        }),
+        _ => None,
+    };
+    let admin = Admin::with_credentials(args.namesrv_addr.as_deref(), args.timeout_millis, credentials)?;
     let out = match &args.command {
         AdminCommand::UpdateTopic(a) => topic::update_topic(&admin, a).await,
+        AdminCommand::UpdateAclConfig(a) => acl::update_acl_config(&admin, a).await,
+        AdminCommand::DeleteAccessConfig(a) => acl::delete_access_config(&admin, a).await,
+        AdminCommand::UpdateGlobalWhiteAddr(a) => acl::update_global_white_addr(&admin, a).await,
         AdminCommand::DeleteTopic(a) => topic::delete_topic(&admin, a).await,
         AdminCommand::TopicList(a) => topic::topic_list(&admin, a).await,
         AdminCommand::TopicRoute(a) => topic::topic_route(&admin, a).await,
@@ -176,6 +204,15 @@ pub struct Admin {
 impl Admin {
     /// `namesrv`: `a;b`, else `$NAMESRV_ADDR`, else 127.0.0.1:9876.
     pub fn new(namesrv: Option<&str>, timeout_millis: u64) -> Result<Admin> {
+        Admin::with_credentials(namesrv, timeout_millis, None)
+    }
+
+    /// [`Admin::new`], signing every request with `credentials` (ACL 1.0) when given.
+    pub fn with_credentials(
+        namesrv: Option<&str>,
+        timeout_millis: u64,
+        credentials: Option<Credentials>,
+    ) -> Result<Admin> {
         let list = namesrv
             .map(str::to_owned)
             .or_else(|| std::env::var("NAMESRV_ADDR").ok())
@@ -185,7 +222,11 @@ impl Admin {
             bail!("no NameServer address given (-n host:port)");
         }
         let timeout = Duration::from_millis(timeout_millis.max(1));
-        let pool = Arc::new(ConnectionPool::new(Arc::new(NoHandler)));
+        let mut pool = ConnectionPool::new(Arc::new(NoHandler));
+        if let Some(c) = credentials {
+            pool = pool.with_credentials(c);
+        }
+        let pool = Arc::new(pool);
         let namesrv = NameServerClient::new(namesrvs, pool.clone(), timeout)?;
         Ok(Admin {
             pool,

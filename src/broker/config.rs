@@ -81,6 +81,11 @@ pub struct BrokerConfig {
     /// `analyticsHttpPort`: the analytics HTTP listener on 127.0.0.1 (absent or -1: off; 0: any
     /// free port).
     pub analytics_http_port: Option<u16>,
+    /// ACL 1.0: `aclEnable`, `rocketmqHome`, and the broker's own `accessKey`/`secretKey`.
+    pub acl: AclSettings,
+    /// Values given for [`FIXED_PATHS`] keys, checked by [`BrokerConfig::check_placement`] once
+    /// `storePathRootDir` is final.
+    pub fixed_paths: Vec<(&'static str, PathBuf)>,
 }
 
 impl Default for BrokerConfig {
@@ -119,6 +124,8 @@ impl Default for BrokerConfig {
             schedule: ScheduleConfig::default(),
             reject_transaction_message: false,
             analytics_http_port: None,
+            fixed_paths: Vec::new(),
+            acl: AclSettings::default(),
         }
     }
 }
@@ -131,20 +138,85 @@ fn bad(key: &str, value: &str, reason: impl Into<String>) -> BrokerConfigError {
     }
 }
 
-/// Keys RocketMQ knows that sluice accepts without acting on them (yet).
+/// Keys RocketMQ knows that sluice accepts without acting on them: each only tunes performance
+/// or names things, so ignoring it weakens no guarantee (a warning says so).
 const ACCEPTED_UNUSED: &[&str] = &[
+    // Listeners and thread pools.
     "fastListenPort",
-    "aclEnable",
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
-    "transientStorePoolEnable",
     "waitTimeMillsInSendQueue",
-    "storePathCommitLog",
-    "storePathConsumeQueue",
-    "storePathIndex",
-    "storeCheckpoint",
-    "abortFile",
+    // Off-heap write buffer: sluice's appends are at least as durable without it.
+    "transientStorePoolEnable",
+    // 5.x replica counts that only take effect with the controller (refused below).
+    "totalReplicas",
+    "minInSyncReplicas",
+    // DLedger's own settings: inert unless enableDLegerCommitLog=true, which is refused.
+    "dLegerGroup",
+    "dLegerPeers",
+    "dLegerSelfId",
+    // Message trace topic (a client feature; the topic is auto-created like any other).
+    "traceTopicEnable",
+    "msgTraceTopicName",
+    "enablePropertyFilter",
+];
+
+/// Keys that change a guarantee (security, durability, replication, placement) that sluice does
+/// not implement: accepted only with the value that keeps RocketMQ's default behaviour, refused
+/// at start otherwise, naming the key.
+const REFUSED_UNLESS: &[(&str, &str, &str)] = &[
+    (
+        "enableDLegerCommitLog",
+        "false",
+        "DLedger (Raft) CommitLog replication is not implemented; use brokerRole master/slave replication",
+    ),
+    (
+        "enableSlaveActingMaster",
+        "false",
+        "slave acting master (5.x) is not implemented",
+    ),
+    (
+        "allAckInSyncStateSet",
+        "false",
+        "acks from every in-sync replica (5.x) are not implemented; a SYNC_MASTER waits for one slave",
+    ),
+    (
+        "enableAutoInSyncReplicas",
+        "false",
+        "automatic in-sync replica sets (5.x) are not implemented",
+    ),
+    (
+        "duplicationEnable",
+        "false",
+        "slave duplication mode is not implemented",
+    ),
+    ("enableLmq", "false", "light message queues are not implemented"),
+    (
+        "enableMultiDispatch",
+        "false",
+        "multi-dispatch into further queues is not implemented",
+    ),
+    (
+        "authenticationEnabled",
+        "false",
+        "ACL 2.0 authentication is not implemented; use aclEnable (ACL 1.0)",
+    ),
+    (
+        "authorizationEnabled",
+        "false",
+        "ACL 2.0 authorization is not implemented; use aclEnable (ACL 1.0)",
+    ),
+];
+
+/// Store paths RocketMQ lets point elsewhere that sluice keeps under `storePathRootDir`: a value
+/// other than the default place is refused at start ([`BrokerConfig::check_placement`]).
+/// (`storePathCommitLog` is implemented by the store.)
+const FIXED_PATHS: &[(&str, &str)] = &[
+    ("storePathConsumeQueue", "consumequeue"),
+    ("storePathIndex", "index"),
+    ("storeCheckpoint", "checkpoint"),
+    ("abortFile", "abort"),
 ];
 
 impl BrokerConfig {
@@ -188,6 +260,10 @@ impl BrokerConfig {
                     "{key} has no effect: enableControllerMode=true is not supported yet"
                 )));
             }
+            "aclEnable" => self.acl.enable = parse_bool(key, v)?,
+            "rocketmqHome" => self.acl.rocketmq_home = (!v.is_empty()).then(|| PathBuf::from(v)),
+            "accessKey" => self.acl.access_key = (!v.is_empty()).then(|| v.to_owned()),
+            "secretKey" => self.acl.secret_key = (!v.is_empty()).then(|| v.to_owned()),
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(key, v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(key, v)?,
             "defaultTopicQueueNums" => {
@@ -257,6 +333,18 @@ impl BrokerConfig {
                 if self.store.set(other, v)? {
                     return Ok(None);
                 }
+                if let Some((_, accepted, why)) = REFUSED_UNLESS.iter().find(|(k, _, _)| *k == other) {
+                    if !v.eq_ignore_ascii_case(accepted) {
+                        return Err(bad(other, v, format!("{why}; only {accepted} is accepted")));
+                    }
+                    return Ok(None);
+                }
+                if let Some((key, _)) = FIXED_PATHS.iter().find(|(k, _)| *k == other) {
+                    if !v.is_empty() {
+                        self.fixed_paths.push((key, PathBuf::from(v)));
+                    }
+                    return Ok(None);
+                }
                 if ACCEPTED_UNUSED.contains(&other) {
                     return Ok(Some(format!(
                         "{other} is accepted but has no effect in sluice yet"
@@ -324,6 +412,7 @@ impl BrokerConfig {
                 "analyticsHttpPort",
                 self.analytics_http_port.map_or("-1".into(), |p| p.to_string()),
             ),
+            ("aclEnable", self.acl.enable.to_string()),
         ];
         v.extend(self.store.properties());
         v
@@ -338,6 +427,28 @@ impl BrokerConfig {
             }
         }
         Ok(warnings)
+    }
+
+    /// Refuses a [`FIXED_PATHS`] key that points anywhere but its default place under
+    /// `storePathRootDir` (where sluice keeps it).
+    pub fn check_placement(&self) -> Result<(), BrokerConfigError> {
+        for (key, path) in &self.fixed_paths {
+            let default = FIXED_PATHS
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, name)| self.store.store_path_root_dir.join(name));
+            if default.as_deref() != Some(path.as_path()) {
+                return Err(bad(
+                    key,
+                    &path.display().to_string(),
+                    format!(
+                        "sluice keeps it at {} (under storePathRootDir); another place is not supported",
+                        default.unwrap_or_default().display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Applies 4.9's rules between `brokerRole` and `brokerId`: a master registers as brokerId 0
@@ -422,6 +533,41 @@ impl BrokerConfig {
 fn parse_ip(key: &str, v: &str) -> Result<IpAddr, BrokerConfigError> {
     v.parse()
         .map_err(|_| bad(key, v, "expected an IP address (a host name is not resolved)"))
+}
+
+/// ACL 1.0 settings (protocol.md §8).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AclSettings {
+    /// `aclEnable`: every request is authenticated and authorised against the ACL files.
+    pub enable: bool,
+    /// `rocketmqHome` (else `$ROCKETMQ_HOME`): the ACL files are `conf/plain_acl.yml` and
+    /// `conf/acl/*.yml` under it.
+    pub rocketmq_home: Option<PathBuf>,
+    /// `accessKey` / `secretKey`: the account this broker signs its own requests with (to
+    /// NameServers, and a slave's to its master), so that replication works with ACL on.
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+impl AclSettings {
+    /// The ACL files' home: `rocketmqHome`, else `$ROCKETMQ_HOME`.
+    pub fn home(&self) -> Option<PathBuf> {
+        self.rocketmq_home
+            .clone()
+            .or_else(|| std::env::var_os("ROCKETMQ_HOME").map(PathBuf::from))
+    }
+
+    /// The credentials to sign outgoing requests with, when both are set.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        Some((self.access_key.as_deref()?, self.secret_key.as_deref()?))
+    }
+
+    /// Signs `cmd` with the broker's credentials, if it has any.
+    pub fn sign(&self, cmd: &mut sluice_remoting::RemotingCommand) {
+        if let Some((ak, sk)) = self.credentials() {
+            sluice_remoting::acl::sign(cmd, ak, sk);
+        }
+    }
 }
 
 /// `brokerRole`: what this broker is in its master/slave group.
@@ -514,7 +660,7 @@ mod tests {
         assert_eq!(c.namesrv_addr.len(), 2);
         assert_eq!(c.store.flush_disk_type, sluice_storage::FlushDiskType::SyncFlush);
         assert_eq!(c.store.mapped_file_size_commit_log, 1 << 20);
-        assert_eq!(w.len(), 2);
+        assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("fooBar"));
         assert!(c.apply_properties("listenPort=many").is_err());
         assert!(c.apply_properties("flushDiskType=NEVER").is_err());
@@ -525,6 +671,68 @@ mod tests {
         assert_eq!(c.schedule.transaction_check_max, 3);
         assert_eq!(c.store.max_delay_level(), 2);
         assert!(c.apply_properties("transactionCheckInterval=0").is_err());
+    }
+
+    #[test]
+    fn guarantee_keys_fail_closed() {
+        // Refused unless they keep RocketMQ's default behaviour; the error names the key.
+        for (key, value) in [
+            ("enableDLegerCommitLog", "true"),
+            ("enableControllerMode", "true"),
+            ("enableSlaveActingMaster", "true"),
+            ("duplicationEnable", "true"),
+            ("enableLmq", "true"),
+            ("enableMultiDispatch", "true"),
+            ("authenticationEnabled", "true"),
+            ("authorizationEnabled", "true"),
+            ("allAckInSyncStateSet", "true"),
+            ("enableAutoInSyncReplicas", "true"),
+            ("slaveReadEnable", "true"),
+        ] {
+            let mut c = BrokerConfig::default();
+            let err = c.apply_properties(&format!("{key}={value}\n")).unwrap_err();
+            assert!(err.to_string().starts_with(key), "{key}: {err}");
+            let w = c.apply_properties(&format!("{key}=false\n")).unwrap();
+            assert!(w.is_empty(), "{key}=false is the default: {w:?}");
+        }
+        // Store paths: the CommitLog may move; the others must stay where sluice keeps them.
+        let mut c = BrokerConfig::default();
+        let w = c
+            .apply_properties(
+                "storePathRootDir=/data/s\nstorePathCommitLog=/fast/commitlog\n\
+                 storePathConsumeQueue=/data/s/consumequeue\nstorePathIndex=/data/s/index\n\
+                 storeCheckpoint=/data/s/checkpoint\nabortFile=/data/s/abort\n",
+            )
+            .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.store.commit_log_dir(), PathBuf::from("/fast/commitlog"));
+        c.check_placement().unwrap();
+        for key in [
+            "storePathConsumeQueue",
+            "storePathIndex",
+            "storeCheckpoint",
+            "abortFile",
+        ] {
+            let mut c = BrokerConfig::default();
+            c.apply_properties(&format!("{key}=/elsewhere/x\nstorePathRootDir=/data/s\n"))
+                .unwrap();
+            let err = c.check_placement().unwrap_err();
+            assert!(err.to_string().starts_with(key), "{err}");
+        }
+        // The old spelling of the segment sizes, and the CRC check on recovery.
+        let mut c = BrokerConfig::default();
+        c.apply_properties(
+            "mapedFileSizeCommitLog=2097152\nmapedFileSizeConsumeQueue=6000\ncheckCRCOnRecover=false\n",
+        )
+        .unwrap();
+        assert_eq!(c.store.mapped_file_size_commit_log, 2 << 20);
+        assert_eq!(c.store.mapped_file_size_consume_queue, 6000);
+        assert!(!c.store.check_crc_on_recover);
+        // Performance-only keys stay warnings.
+        let w = c
+            .apply_properties("sendMessageThreadPoolNums=4\ntransientStorePoolEnable=true\n")
+            .unwrap();
+        assert_eq!(w.len(), 2, "{w:?}");
     }
 
     #[test]

@@ -75,7 +75,10 @@ impl BrokerError {
                 StoreError::MessageTooLarge { .. }
                 | StoreError::LargerThanSegment { .. }
                 | StoreError::Encode(_) => response::MESSAGE_ILLEGAL,
+                // A full disk: SERVICE_NOT_AVAILABLE as Java answers, so clients try another
+                // broker; sends are taken again as soon as space returns.
                 StoreError::Closed => response::SERVICE_NOT_AVAILABLE,
+                e if e.is_disk_full() => response::SERVICE_NOT_AVAILABLE,
                 _ => response::SYSTEM_ERROR,
             },
         }
@@ -113,5 +116,10 @@ mod tests {
             BrokerError::from(StoreError::MessageTooLarge { size: 2, max: 1 }).code(),
             response::MESSAGE_ILLEGAL
         );
+        let full = StoreError::Io {
+            context: "appending".into(),
+            source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+        };
+        assert_eq!(BrokerError::from(full).code(), response::SERVICE_NOT_AVAILABLE);
     }
 }

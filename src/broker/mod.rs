@@ -86,6 +86,8 @@ pub struct BrokerState {
     pub master_addr: std::sync::Mutex<Option<String>>,
     /// Compiled SQL92 selectors (`enablePropertyFilter`).
     pub sql92: filter::Sql92Cache,
+    /// ACL 1.0 (`aclEnable=true`): every request is checked against it.
+    pub acl: Option<Arc<crate::acl::Acl>>,
 }
 
 impl BrokerState {
@@ -210,6 +212,19 @@ impl BrokerHandle {
     }
 }
 
+/// The ACL when `aclEnable=true`: its files must exist and parse, or the broker does not start.
+fn load_acl(config: &BrokerConfig) -> anyhow::Result<Option<Arc<crate::acl::Acl>>> {
+    if !config.acl.enable {
+        return Ok(None);
+    }
+    let home = config
+        .acl
+        .home()
+        .context("aclEnable=true needs rocketmqHome (or ROCKETMQ_HOME) to find conf/plain_acl.yml")?;
+    let acl = crate::acl::Acl::load(crate::acl::AclFiles::under(&home)).context("aclEnable=true")?;
+    Ok(Some(Arc::new(acl)))
+}
+
 /// Binds `listenPort`, opens the store (recovering it), starts the pipeline and the scheduler,
 /// and registers with the NameServers.
 pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<BrokerHandle> {
@@ -221,6 +236,8 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         .with_context(|| format!("binding the broker port {bind} (bindAddress:listenPort)"))?;
     let local_addr = listener.local_addr()?;
     let mut config = config;
+    config.check_placement()?;
+    let acl = load_acl(&config)?;
     if let Some(warning) = config.check_role()? {
         tracing::warn!("{warning}");
     }
@@ -352,7 +369,11 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         replica_wait,
         master_addr: std::sync::Mutex::new(None),
         sql92: filter::Sql92Cache::default(),
+        acl,
     });
+    if let Some(acl) = &state.acl {
+        acl.spawn_reloader(std::time::Duration::from_secs(1), shutdown.clone());
+    }
     if state.config.broker_role.is_slave() {
         // Delays, timers and transaction checks belong to the master (protocol.md §9.0 item 9).
         tracing::info!(broker = %state.config.broker_name, id = state.config.broker_id, "SLAVE: no scheduler; replicating");

@@ -77,7 +77,9 @@ pub async fn register_all(state: &BrokerState, clients: &mut Clients) {
         let Some(client) = client_for(clients, &addr).await else {
             continue;
         };
-        match client.request(register_command(state), TIMEOUT).await {
+        let mut cmd = register_command(state);
+        state.config.acl.sign(&mut cmd);
+        match client.request(cmd, TIMEOUT).await {
             Ok(r) if r.code == response::SUCCESS => {
                 tracing::debug!(namesrv = addr, "registered");
                 learn_master(state, &r);
@@ -137,7 +139,8 @@ pub async fn unregister_all(state: &BrokerState) {
     };
     for addr in &cfg.namesrv_addr {
         if let Ok(c) = open(addr).await {
-            let cmd = RemotingCommand::request(request::UNREGISTER_BROKER).with_header(&header);
+            let mut cmd = RemotingCommand::request(request::UNREGISTER_BROKER).with_header(&header);
+            cfg.acl.sign(&mut cmd);
             let _ = c.request(cmd, TIMEOUT).await;
             c.close();
         }

@@ -48,6 +48,13 @@ pub struct NamesrvConfig {
     pub enable_controller: bool,
     /// The controller keys of the file (key, value, line), for the embedded controller.
     pub controller_entries: Vec<(String, String, usize)>,
+    /// `aclEnable` (sluice's; RocketMQ's NameServer has no ACL): write requests (register and
+    /// unregister broker, delete topic, KV config, write permission, config updates) need an
+    /// admin account of the ACL files under `rocketmqHome` (signed, or from a whitelisted
+    /// address).
+    pub acl_enable: bool,
+    /// `rocketmqHome` (else `$ROCKETMQ_HOME`): where `conf/plain_acl.yml` is.
+    pub rocketmq_home: Option<PathBuf>,
 }
 
 impl Default for NamesrvConfig {
@@ -65,6 +72,8 @@ impl Default for NamesrvConfig {
                 .to_vec(),
             enable_controller: false,
             controller_entries: Vec::new(),
+            acl_enable: false,
+            rocketmq_home: None,
         }
     }
 }
@@ -97,7 +106,6 @@ pub enum Applied {
 /// RocketMQ NameServer (NamesrvConfig, NettyServerConfig, NettyClientConfig) keys that have no
 /// meaning here.
 const IGNORED_KEYS: &[&str] = &[
-    "rocketmqHome",
     "configStorePath",
     "productEnvName",
     "clusterTest",
@@ -249,6 +257,8 @@ impl NamesrvConfig {
             "returnOrderTopicConfigToBroker" => {
                 self.return_order_topic_config_to_broker = parse_bool(key, value)?;
             }
+            "aclEnable" => self.acl_enable = parse_bool(key, value)?,
+            "rocketmqHome" => self.rocketmq_home = (!value.is_empty()).then(|| PathBuf::from(value)),
             "configBlackList" => {
                 self.config_black_list = value
                     .split(';')

@@ -17,7 +17,7 @@ pub mod route_table;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -72,7 +72,25 @@ impl Namesrv {
             .local_addr()
             .context("reading the NameServer's bound address")?;
         let kv_path = kv.path().map(|p| p.display().to_string());
-        let handler = Arc::new(NamesrvHandler::new(config, kv));
+        let acl = if config.acl_enable {
+            let home = config
+                .rocketmq_home
+                .clone()
+                .or_else(|| std::env::var_os("ROCKETMQ_HOME").map(std::path::PathBuf::from))
+                .context("aclEnable=true needs rocketmqHome (or ROCKETMQ_HOME) to find conf/plain_acl.yml")?;
+            let acl = Arc::new(
+                crate::acl::Acl::load(crate::acl::AclFiles::under(&home)).context("aclEnable=true")?,
+            );
+            acl.spawn_reloader(Duration::from_secs(1), shutdown.clone());
+            Some(acl)
+        } else {
+            None
+        };
+        let mut handler = NamesrvHandler::new(config, kv);
+        if let Some(acl) = acl {
+            handler = handler.with_acl(acl);
+        }
+        let handler = Arc::new(handler);
         let scanner = tokio::spawn(scan_loop(handler.clone(), shutdown.clone()));
         let server = tokio::spawn(sluice_remoting::net::serve(listener, handler.clone(), shutdown));
         tracing::info!(

@@ -88,6 +88,19 @@ impl CommitLog {
         segment_size: u64,
         scan_from: u64,
         durable: u64,
+        visit: impl FnMut(u64, &Record<'_>),
+    ) -> Result<(CommitLog, Recovered), StoreError> {
+        Self::open_checked(dir, segment_size, scan_from, durable, CrcCheck::Verify, visit)
+    }
+
+    /// [`CommitLog::open`] with the body-CRC check of the recovery scan chosen
+    /// (`checkCRCOnRecover`): with [`CrcCheck::Skip`] only the framing is checked.
+    pub fn open_checked(
+        dir: &Path,
+        segment_size: u64,
+        scan_from: u64,
+        durable: u64,
+        crc: CrcCheck,
         mut visit: impl FnMut(u64, &Record<'_>),
     ) -> Result<(CommitLog, Recovered), StoreError> {
         if segment_size < 4096 {
@@ -137,7 +150,7 @@ impl CommitLog {
         let mut pos = start;
         let mut records = 0u64;
         let end_reason = loop {
-            match log.scan_at(pos, CrcCheck::Verify) {
+            match log.scan_at(pos, crc) {
                 Ok(None) => break ScanEnd::Clean,
                 Ok(Some(ScanStep::SkipTo(next))) => pos = next,
                 Ok(Some(ScanStep::Record { offset, slice })) => {
@@ -583,6 +596,45 @@ mod tests {
         record::encode(s.buffer(), &f, &stamp, None).unwrap();
         s.commit().unwrap();
         at
+    }
+
+    #[test]
+    fn check_crc_on_recover_chooses_the_body_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let end = {
+            let (log, _) = CommitLog::open(dir.path(), 4096, 0, 0, |_, _| {}).unwrap();
+            let body = vec![7u8; 1000];
+            for _ in 0..3 {
+                append(&log, &body);
+            }
+            log.write_pos()
+        };
+        // Flip one byte inside the second record's body.
+        let seg = dir.path().join(format!("{:020}", 0));
+        let mut bytes = std::fs::read(&seg).unwrap();
+        assert_eq!(bytes[1092 + 600], 7);
+        bytes[1092 + 600] = 8;
+        std::fs::write(&seg, &bytes).unwrap();
+
+        let checked = CommitLog::open_checked(dir.path(), 4096, 0, end, CrcCheck::Verify, |_, _| {});
+        match checked {
+            Err(StoreError::Corrupted { offset, reason, .. }) => {
+                assert_eq!(offset, 1092);
+                assert!(matches!(reason, DecodeError::BodyCrc { .. }), "{reason}");
+            }
+            other => panic!(
+                "a body CRC mismatch must be found: {:?}",
+                other.map(|(_, r)| r.end)
+            ),
+        }
+        let mut seen = 0;
+        let (_, rec) =
+            CommitLog::open_checked(dir.path(), 4096, 0, end, CrcCheck::Skip, |_, _| seen += 1).unwrap();
+        assert_eq!(
+            (rec.end, seen),
+            (end, 3),
+            "checkCRCOnRecover=false trusts the bodies"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::index_file::{DEFAULT_MAX_HASH_SLOTS, DEFAULT_MAX_INDEX_NUM};
 pub struct StoreConfig {
     /// `storePathRootDir`: CommitLog, ConsumeQueues, IndexFiles and the RocksDB live under it.
     pub store_path_root_dir: PathBuf,
+    /// `storePathCommitLog`: where the CommitLog segments live; `None` =
+    /// `<storePathRootDir>/commitlog` (see [`StoreConfig::commit_log_dir`]).
+    pub store_path_commit_log: Option<PathBuf>,
     /// `mappedFileSizeCommitLog`, bytes per CommitLog segment (1 GiB).
     pub mapped_file_size_commit_log: u64,
     /// `mappedFileSizeConsumeQueue`, bytes per ConsumeQueue file (300,000 × 20).
@@ -37,6 +40,9 @@ pub struct StoreConfig {
     pub disk_max_used_space_ratio: u32,
     /// `diskSpaceCleanForciblyRatio` (85 %): above it the oldest segment goes even if not expired.
     pub disk_space_clean_forcibly_ratio: u32,
+    /// `cleanFileForciblyEnable` (true): above `diskSpaceCleanForciblyRatio` unexpired segments
+    /// may go; false keeps every segment for its `fileReservedTime`.
+    pub clean_file_forcibly_enable: bool,
     /// `cleanResourceInterval` (10 s), how often retention runs.
     pub clean_resource_interval: Duration,
     /// `deleteFileBatchMax` (10), segments deleted per retention round at most.
@@ -47,7 +53,9 @@ pub struct StoreConfig {
     pub max_hash_slot_num: u32,
     /// `maxIndexNum` (20,000,000).
     pub max_index_num: u32,
-    /// `checkCRCOnRecover` (true).
+    /// `checkCRCOnRecover` (true): recovery checks each record's body CRC (a mismatch ends the
+    /// log there, as any invalid record does); false trusts the bodies and checks the framing
+    /// only.
     pub check_crc_on_recover: bool,
     /// `accessMessageInMemoryMaxRatio` (40 %): messages within this share of RAM from the
     /// CommitLog end are "hot" for pull batching.
@@ -119,6 +127,7 @@ impl Default for StoreConfig {
             .unwrap_or_else(|| PathBuf::from("."));
         StoreConfig {
             store_path_root_dir: home.join("store"),
+            store_path_commit_log: None,
             mapped_file_size_commit_log: 1 << 30,
             mapped_file_size_consume_queue: DEFAULT_UNITS_PER_FILE * UNIT_LEN,
             max_message_size: 4 * 1024 * 1024,
@@ -130,6 +139,7 @@ impl Default for StoreConfig {
             delete_when: vec![4],
             disk_max_used_space_ratio: 75,
             disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
             clean_resource_interval: Duration::from_millis(10_000),
             delete_file_batch_max: 10,
             message_index_enable: true,
@@ -216,19 +226,32 @@ fn millis(key: &str, value: &str) -> Result<Duration, StoreError> {
 }
 
 impl StoreConfig {
+    /// Where the CommitLog segments live: `storePathCommitLog`, else
+    /// `<storePathRootDir>/commitlog`.
+    pub fn commit_log_dir(&self) -> PathBuf {
+        self.store_path_commit_log
+            .clone()
+            .unwrap_or_else(|| self.store_path_root_dir.join("commitlog"))
+    }
+
     /// Applies one RocketMQ property. Returns `Ok(false)` when `key` is not a store setting, and
     /// an error when the value does not parse.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, StoreError> {
         match key {
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(value.trim()),
-            "mappedFileSizeCommitLog" => {
+            "storePathCommitLog" => {
+                let v = value.trim();
+                self.store_path_commit_log = (!v.is_empty()).then(|| PathBuf::from(v));
+            }
+            // 4.0–4.2 spelled it `maped`; later 4.x still read the old name.
+            "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => {
                 let v: u64 = parse(key, value)?;
                 if v < 4096 {
                     return Err(StoreError::Config(format!("{key}={value}: at least 4096 bytes")));
                 }
                 self.mapped_file_size_commit_log = v;
             }
-            "mappedFileSizeConsumeQueue" => {
+            "mappedFileSizeConsumeQueue" | "mapedFileSizeConsumeQueue" => {
                 let v: u64 = parse(key, value)?;
                 // RocketMQ rounds to a whole number of units.
                 let units = (v / UNIT_LEN).max(1);
@@ -251,6 +274,7 @@ impl StoreConfig {
             "deleteWhen" => self.delete_when = parse_hours(key, value)?,
             "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = parse_ratio(key, value)?,
             "diskSpaceCleanForciblyRatio" => self.disk_space_clean_forcibly_ratio = parse_ratio(key, value)?,
+            "cleanFileForciblyEnable" => self.clean_file_forcibly_enable = parse_bool(key, value)?,
             "cleanResourceInterval" => self.clean_resource_interval = millis(key, value)?,
             "deleteFileBatchMax" => self.delete_file_batch_max = parse(key, value)?,
             "messageIndexEnable" => self.message_index_enable = parse_bool(key, value)?,
@@ -295,6 +319,7 @@ impl StoreConfig {
         };
         let mut v = vec![
             ("storePathRootDir", self.store_path_root_dir.display().to_string()),
+            ("storePathCommitLog", self.commit_log_dir().display().to_string()),
             (
                 "mappedFileSizeCommitLog",
                 self.mapped_file_size_commit_log.to_string(),
@@ -317,6 +342,10 @@ impl StoreConfig {
             (
                 "diskSpaceCleanForciblyRatio",
                 self.disk_space_clean_forcibly_ratio.to_string(),
+            ),
+            (
+                "cleanFileForciblyEnable",
+                self.clean_file_forcibly_enable.to_string(),
             ),
             ("cleanResourceInterval", ms(self.clean_resource_interval)),
             ("deleteFileBatchMax", self.delete_file_batch_max.to_string()),

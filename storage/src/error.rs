@@ -45,8 +45,39 @@ pub enum StoreError {
     FlushTimeout(std::time::Duration),
 }
 
+impl StoreError {
+    /// True when the disk (or the user's quota) is full: the store is out of space, not broken,
+    /// and takes writes again once space returns.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Io { source, .. } => {
+                matches!(
+                    source.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                ) || matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+            }
+            StoreError::Meta(e) => e.to_string().contains("No space left on device"),
+            _ => false,
+        }
+    }
+}
+
 /// Builds a closure that wraps an `io::Error` with what was being done.
 pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
     let context = context.into();
     move |source| StoreError::Io { context, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_is_recognised() {
+        let full = io_err("appending")(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(full.is_disk_full());
+        let other = io_err("appending")(std::io::Error::from_raw_os_error(libc::EIO));
+        assert!(!other.is_disk_full());
+        assert!(!StoreError::Closed.is_disk_full());
+    }
 }

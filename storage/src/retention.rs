@@ -73,7 +73,7 @@ impl MessageStore {
     /// Runs one retention round as of `now`. `force` deletes expired segments whatever the hour
     /// (DELETE_EXPIRED_COMMITLOG).
     pub fn run_retention(&self, now: SystemTime, force: bool) -> Result<RetentionReport, StoreError> {
-        let used = disk_used_percent(self.root())?;
+        let used = disk_used_percent(self.commitlog().dir())?;
         self.run_retention_with(now, force, used)
     }
 
@@ -92,7 +92,8 @@ impl MessageStore {
         let hour = clock::local_time(clock::millis_of(now)).hour;
         let delete_time = cfg.delete_when.contains(&hour);
         let pressure = disk_used > f64::from(cfg.disk_max_used_space_ratio);
-        let forcibly = disk_used > f64::from(cfg.disk_space_clean_forcibly_ratio);
+        let forcibly =
+            cfg.clean_file_forcibly_enable && disk_used > f64::from(cfg.disk_space_clean_forcibly_ratio);
         if !(delete_time || pressure || force) {
             return Ok(report);
         }

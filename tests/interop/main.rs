@@ -42,11 +42,15 @@
 //! * `differential.rs` — one scenario per client against sluice and against Apache RocketMQ's
 //!   broker (4.9.7): what the client observes, normalised, must be the same;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
-//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
+//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`;
+//! * `acl.rs` — ACL 1.0: account × request matrix with the clients that sign (Java
+//!   `AclClientRPCHook`, ali-ons, the C++ client), a whitelist edit reloaded live, and an audit
+//!   that nothing refused was stored.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
 
+mod acl;
 mod ali_ons;
 mod cpp_client;
 mod differential;

@@ -38,6 +38,7 @@
     )
 )]
 
+pub mod acl;
 pub mod batch;
 pub mod body;
 pub mod codes;

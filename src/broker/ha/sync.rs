@@ -62,8 +62,12 @@ pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn call(conn: &Connection, code: i32) -> anyhow::Result<RemotingCommand> {
-    let reply = conn.request(RemotingCommand::request(code), TIMEOUT).await?;
+/// One metadata request to the master, signed with the broker's `accessKey`/`secretKey` when
+/// set (so that a master with `aclEnable=true` answers it).
+async fn call(state: &BrokerState, conn: &Connection, code: i32) -> anyhow::Result<RemotingCommand> {
+    let mut cmd = RemotingCommand::request(code);
+    state.config.acl.sign(&mut cmd);
+    let reply = conn.request(cmd, TIMEOUT).await?;
     if reply.code != response::SUCCESS {
         bail!(
             "request {code} answered {}: {}",
@@ -90,7 +94,7 @@ async fn sync_once(state: &BrokerState, master: &str, seen: &mut Seen) -> anyhow
         }
     };
 
-    let reply = call(&conn, request::GET_ALL_TOPIC_CONFIG).await?;
+    let reply = call(state, &conn, request::GET_ALL_TOPIC_CONFIG).await?;
     let wrapper = TopicConfigSerializeWrapper::from_json(&reply.body).context("the master's topics")?;
     if seen.topics.as_ref() != Some(&wrapper.data_version) {
         let theirs: Vec<_> = wrapper
@@ -110,7 +114,7 @@ async fn sync_once(state: &BrokerState, master: &str, seen: &mut Seen) -> anyhow
         seen.topics = Some(wrapper.data_version);
     }
 
-    let reply = call(&conn, request::GET_ALL_CONSUMER_OFFSET).await?;
+    let reply = call(state, &conn, request::GET_ALL_CONSUMER_OFFSET).await?;
     let table = ConsumerOffsetTable::from_json(&reply.body).context("the master's consumer offsets")?;
     let meta = state.store.meta();
     for (key, queues) in &table.offset_table {
@@ -128,7 +132,7 @@ async fn sync_once(state: &BrokerState, master: &str, seen: &mut Seen) -> anyhow
         }
     }
 
-    let reply = call(&conn, request::GET_ALL_DELAY_OFFSET).await?;
+    let reply = call(state, &conn, request::GET_ALL_DELAY_OFFSET).await?;
     let delays = DelayOffsetTable::from_json(&reply.body).context("the master's delay offsets")?;
     let delays: Vec<(i32, u64)> = delays
         .offset_table
@@ -137,7 +141,7 @@ async fn sync_once(state: &BrokerState, master: &str, seen: &mut Seen) -> anyhow
         .collect();
     schedule::delay::set_offsets(&state.store, &delays);
 
-    let reply = call(&conn, request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
+    let reply = call(state, &conn, request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
     let groups = SubscriptionGroupWrapper::from_json(&reply.body).context("the master's groups")?;
     if seen.groups.as_ref() != Some(&groups.data_version) {
         for g in groups.subscription_group_table.into_values() {

@@ -2,6 +2,7 @@
 //! route table ([`super::request::ROUTES`]), hand the typed [`Request`] to its handler, and
 //! turn a [`BrokerError`] into its response.
 
+pub mod acl;
 pub mod admin;
 pub mod broker_config;
 pub mod consumer_admin;
@@ -23,6 +24,7 @@ use sluice_remoting::RemotingCommand;
 use super::error::BrokerError;
 use super::request::{route_of, Request};
 use super::BrokerState;
+use crate::acl::perm::Rule;
 use sluice_remoting::net::{Connection, Outbound};
 
 /// What a handler produces: the reply, or `None` for no reply (END_TRANSACTION with an
@@ -44,11 +46,43 @@ pub fn dispatch_now(
         return Err(cmd);
     }
     let out = match (route.decode)(&cmd) {
-        Ok(Request::Send(h)) => send::send_now(state, conn, &cmd, *h),
-        Ok(_) => return Err(cmd),
-        Err(e) => Err(e),
+        Ok(req) => {
+            let allowed = authorise(state, conn, &cmd, || (route.acl)(&cmd, &req));
+            let Request::Send(h) = req else {
+                return Err(cmd);
+            };
+            allowed.and_then(|()| send::send_now(state, conn, &cmd, *h))
+        }
+        Err(e) => authenticate(state, conn, &cmd).and(Err(e)),
     };
     Ok(reply(&cmd, out.map(Some)))
+}
+
+/// ACL 1.0, when enabled: `cmd` must come from an account (or address) allowed what `acl`
+/// derives from the decoded request; else NO_PERMISSION naming what was missing.
+fn authorise(
+    state: &BrokerState,
+    conn: &Connection,
+    cmd: &RemotingCommand,
+    rule: impl FnOnce() -> Rule,
+) -> Result<(), BrokerError> {
+    let Some(checker) = &state.acl else {
+        return Ok(());
+    };
+    checker.check(conn.peer().ip(), cmd, &rule()).map_err(|d| {
+        tracing::info!(peer = %conn.peer(), code = cmd.code, reason = %d, "ACL refused a request");
+        BrokerError::refused(sluice_remoting::codes::response::NO_PERMISSION, d.0)
+    })
+}
+
+/// ACL 1.0 for a request that did not decode or that the broker does not serve: the signature.
+fn authenticate(state: &BrokerState, conn: &Connection, cmd: &RemotingCommand) -> Result<(), BrokerError> {
+    let Some(checker) = &state.acl else {
+        return Ok(());
+    };
+    checker
+        .check(conn.peer().ip(), cmd, &Rule::Signature)
+        .map_err(|d| BrokerError::refused(sluice_remoting::codes::response::NO_PERMISSION, d.0))
 }
 
 /// Routes one request. `None` = no reply now (oneway, or answered later).
@@ -58,14 +92,22 @@ pub async fn dispatch(
     cmd: RemotingCommand,
 ) -> Option<Outbound> {
     let Some(route) = route_of(cmd.code) else {
+        if let Err(e) = authenticate(state, conn, &cmd) {
+            return reply(&cmd, Err(e));
+        }
         return (!cmd.is_oneway()).then(|| sluice_remoting::net::not_supported(&cmd));
     };
-    if route.reads_queue_state {
-        state.dispatch_caught_up().await;
-    }
     let handled = match (route.decode)(&cmd) {
-        Ok(req) => handle(state, conn, &cmd, req).await,
-        Err(e) => Err(e),
+        Ok(req) => match authorise(state, conn, &cmd, || (route.acl)(&cmd, &req)) {
+            Ok(()) => {
+                if route.reads_queue_state {
+                    state.dispatch_caught_up().await;
+                }
+                handle(state, conn, &cmd, req).await
+            }
+            Err(e) => Err(e),
+        },
+        Err(e) => authenticate(state, conn, &cmd).and(Err(e)),
     };
     reply(&cmd, handled)
 }
@@ -129,6 +171,9 @@ async fn handle(
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
         Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
         Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,
+        Request::AclUpsert(a) => acl::upsert(state, cmd, &a)?,
+        Request::AclDelete(ak) => acl::delete(state, cmd, &ak)?,
+        Request::AclGlobalWhite(addrs) => acl::global_white(state, cmd, &addrs)?,
     };
     Ok(Some(out))
 }

@@ -45,7 +45,22 @@ pub struct NamesrvHandler {
     routes: RwLock<RouteTable>,
     kv: Mutex<KvConfig>,
     config: RwLock<NamesrvConfig>,
+    /// `aclEnable=true`: write requests need an admin account.
+    acl: Option<Arc<crate::acl::Acl>>,
 }
+
+/// The requests that change the NameServer's state; with `aclEnable=true` they need an admin
+/// account (the others, route and config reads, stay open as clients need them).
+const WRITE_CODES: &[i32] = &[
+    request::PUT_KV_CONFIG,
+    request::DELETE_KV_CONFIG,
+    request::REGISTER_BROKER,
+    request::UNREGISTER_BROKER,
+    request::WIPE_WRITE_PERM_OF_BROKER,
+    request::ADD_WRITE_PERM_OF_BROKER,
+    request::DELETE_TOPIC_IN_NAMESRV,
+    request::UPDATE_NAMESRV_CONFIG,
+];
 
 /// A response, or the error response that replaces it.
 type Reply = Result<RemotingCommand, RemotingCommand>;
@@ -74,7 +89,22 @@ impl NamesrvHandler {
             routes: RwLock::new(RouteTable::new()),
             kv: Mutex::new(kv),
             config: RwLock::new(config),
+            acl: None,
         }
+    }
+
+    /// The same NameServer with ACL 1.0 on its write requests.
+    pub fn with_acl(mut self, acl: Arc<crate::acl::Acl>) -> Self {
+        self.acl = Some(acl);
+        self
+    }
+
+    /// NO_PERMISSION when ACL is on, `cmd` writes, and its sender is not an admin account.
+    fn refused(&self, peer: std::net::IpAddr, cmd: &RemotingCommand) -> Option<RemotingCommand> {
+        let acl = self.acl.as_ref().filter(|_| WRITE_CODES.contains(&cmd.code))?;
+        let denied = acl.check(peer, cmd, &crate::acl::perm::Rule::Admin).err()?;
+        tracing::info!(%peer, code = cmd.code, reason = %denied, "ACL refused a NameServer write");
+        Some(cmd.error_response(response::NO_PERMISSION, denied.0))
     }
 
     fn routes(&self) -> RwLockReadGuard<'_, RouteTable> {
@@ -183,6 +213,9 @@ impl Handler for NamesrvHandler {
         conn: &Arc<Connection>,
         cmd: RemotingCommand,
     ) -> impl Future<Output = Option<Outbound>> + Send {
+        if let Some(no) = self.refused(conn.peer().ip(), &cmd) {
+            return std::future::ready(Some(Outbound::from(no)));
+        }
         let out = match self.process(Some(conn.id()), &cmd) {
             Some(resp) => Outbound::from(resp),
             None => {

@@ -21,6 +21,7 @@ use crate::error::{io_err, StoreError};
 use crate::flush::{FlushDiskType, Flusher};
 use crate::index::IndexService;
 use crate::meta::{Checkpoint, MetaStore};
+use crate::record::CrcCheck;
 
 fn lock_dir(root: &Path) -> Result<File, StoreError> {
     let path = root.join("lock");
@@ -84,11 +85,17 @@ impl MessageStore {
         let mut replay_err: Option<StoreError> = None;
         let mut pending: PendingUnits = Vec::new();
         let mut last_ts = checkpoint.logics_msg_timestamp;
-        let (commitlog, recovered) = CommitLog::open(
-            &root.join("commitlog"),
+        let crc = if config.check_crc_on_recover {
+            CrcCheck::Verify
+        } else {
+            CrcCheck::Skip
+        };
+        let (commitlog, recovered) = CommitLog::open_checked(
+            &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             scan_from,
             checkpoint.commitlog_flushed_offset,
+            crc,
             |offset, r| {
                 if replay_err.is_some() {
                     return;

@@ -55,6 +55,8 @@ options (defaults in brackets):
   --poll-ms MS          route refresh / rebalance interval of the client [2000]
                         (ali-ons defaults: 30000 / 10000; it ignores NOTIFY_CONSUMER_IDS_CHANGED)
   --no-preflight        do not check that the NameServer port accepts connections first
+  --access-key AK       ACL 1.0: ali-ons signs every request (accessKeyId/accessKeySecret)
+  --secret-key SK
 `;
 
 function fail(msg, code) {
@@ -92,6 +94,8 @@ function parse(argv) {
         fail: { type: 'boolean', default: false },
         'max-reconsume': { type: 'string' },
         'stop-at-reconsume': { type: 'string', default: '0' },
+        'access-key': { type: 'string' },
+        'secret-key': { type: 'string' },
       },
     });
   } catch (err) {
@@ -135,6 +139,8 @@ function parse(argv) {
     fail: v.fail,
     maxReconsume: v['max-reconsume'] === undefined ? null : num('max-reconsume', v['max-reconsume']),
     stopAtReconsume: num('stop-at-reconsume', v['stop-at-reconsume']),
+    accessKey: v['access-key'],
+    secretKey: v['secret-key'],
   };
   if (!o.delay.length) fail('--delay: empty list', 2);
   o.group = v.group || `interop_js_${o.scenario.replace(/-/g, '_')}`;
@@ -236,7 +242,9 @@ function withTimeout(promise, ms, what) {
 const noHttp = { request: async () => { throw new Error('http disabled in the interop driver'); } };
 
 function clientOptions(o, role) {
+  const acl = o.accessKey ? { accessKeyId: o.accessKey, accessKeySecret: o.secretKey || '' } : {};
   return {
+    ...acl,
     httpclient: noHttp,
     nameSrv: o.namesrv,
     logger,

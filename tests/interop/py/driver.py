@@ -74,6 +74,9 @@ def parse_args(argv):
                     help="HOME for the C++ library (its logs and local offsets)")
     ap.add_argument("--no-preflight", action="store_true",
                     help="do not check that the NameServer port accepts connections first")
+    ap.add_argument("--access-key", default=None,
+                    help="ACL 1.0: sign with set_session_credentials(AK, SK, 'ALIYUN')")
+    ap.add_argument("--secret-key", default="")
     a = ap.parse_args(argv)
     a.tags = [t.strip() for t in a.tags.split(",") if t.strip()]
     if not a.tags:
@@ -236,6 +239,8 @@ class Driver(object):
     def producer(self):
         p = self.rmq.Producer(self.a.group, timeout=3000)
         p.set_namesrv_addr(self.a.namesrv)
+        if self.a.access_key:
+            p.set_session_credentials(self.a.access_key, self.a.secret_key, "ALIYUN")
         p.start()
         return p
 
@@ -322,6 +327,8 @@ class Driver(object):
         c = self.rmq.PushConsumer(a.group, orderly=(a.scenario == "consume-orderly"),
                                   message_model=model)
         c.set_namesrv_addr(a.namesrv)
+        if a.access_key:
+            c.set_session_credentials(a.access_key, a.secret_key, "ALIYUN")
         c.set_instance_name("interop-c-%d" % os.getpid())
         lock = threading.Lock()
         distinct = {}

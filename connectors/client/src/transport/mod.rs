@@ -5,7 +5,7 @@ mod connection;
 mod pool;
 
 pub use connection::{Connection, WIRE_TARGET};
-pub use pool::ConnectionPool;
+pub use pool::{ConnectionPool, Credentials};
 
 use sluice_remoting::RemotingCommand;
 

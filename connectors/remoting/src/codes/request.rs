@@ -1,8 +1,8 @@
 //! Request codes, protocol.md §2.1 (every entry that has a number of its own).
 //!
-//! Left out on purpose: 50–53 (4.9 ACL admin; the spec names them only as a group), 901–908
-//! except the two numbered ones, 2001–2004 (cold data), 3001–3010 (auth 2.0) and the 5.x pop
-//! range 200050–200151 (see [`is_pop`]). The broker answers all of them with
+//! Left out on purpose: 52 and 54 (4.9 ACL version/config reads), 901–908 except the two
+//! numbered ones, 2001–2004 (cold data), 3001–3010 (auth 2.0) and the 5.x pop range
+//! 200050–200151 (see [`is_pop`]). The broker answers all of them with
 //! REQUEST_CODE_NOT_SUPPORTED anyway. The controller codes 1001–1013 (§9.4) are here, and so
 //! are sluice's own controller ↔ controller Raft codes ([`is_raft`]).
 
@@ -70,6 +70,13 @@ super::code_table! {
     GET_ALL_DELAY_OFFSET = 45;
     /// Validate a filter expression (SQL92 subscriptions only). §2.3.15
     CHECK_CLIENT_CONFIG = 46;
+    /// 4.9 ACL admin: create or update one account of plain_acl.yml (its fields in extFields;
+    /// `topicPerms`/`groupPerms` comma-separated). §8
+    UPDATE_AND_CREATE_ACL_CONFIG = 50;
+    /// 4.9 ACL admin: delete the account `accessKey`. §8
+    DELETE_ACL_CONFIG = 51;
+    /// 4.9 ACL admin: replace `globalWhiteRemoteAddresses` (`globalWhiteAddrs`, comma-separated). §8
+    UPDATE_GLOBAL_WHITE_ADDRS_CONFIG = 53;
     /// 5.x.
     GET_CLIENT_CONFIG = 47;
     /// 5.x timer sync.

@@ -35,6 +35,23 @@ fn text(r: &mut Reader<'_>, len: usize, what: &'static str) -> Result<String, He
         .map_err(|_| HeaderDecodeError::Utf8 { what })
 }
 
+/// The code, opaque and flag of a binary header that [`decode_rocketmq_header`] refused (they
+/// sit at fixed offsets): `None` when the header is shorter than 13 bytes.
+pub fn salvage_rocketmq_header(header: &[u8]) -> Option<RemotingCommand> {
+    let mut r = Reader::new(header);
+    let code = i32::from(r.i16("code").ok()?);
+    r.u8("language").ok()?;
+    r.i16("version").ok()?;
+    let opaque = r.i32("opaque").ok()?;
+    let flag = r.i32("flag").ok()?;
+    Some(RemotingCommand {
+        code,
+        opaque,
+        flag,
+        ..RemotingCommand::request(0)
+    })
+}
+
 /// Parses a ROCKETMQ binary header. The returned command has an empty body.
 pub fn decode_rocketmq_header(header: &[u8]) -> Result<RemotingCommand, HeaderDecodeError> {
     let mut r = Reader::new(header);

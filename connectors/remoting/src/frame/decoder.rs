@@ -7,10 +7,10 @@
 
 use bytes::{Buf, BytesMut};
 
-use super::binary_header::decode_rocketmq_header;
-use super::json_header::decode_json_header;
+use super::binary_header::{decode_rocketmq_header, salvage_rocketmq_header};
+use super::json_header::{decode_json_header, salvage_json_header};
 use super::{
-    FrameError, HeaderDecodeError, RemotingCommand, DEFAULT_MAX_BODY, DEFAULT_MAX_FRAME, MIN_JSON_HEADER_LEN,
+    FrameError, RemotingCommand, DEFAULT_MAX_BODY, DEFAULT_MAX_FRAME, MIN_JSON_HEADER_LEN,
     MIN_ROCKETMQ_HEADER_LEN, SERIALIZE_JSON, SERIALIZE_ROCKETMQ,
 };
 
@@ -191,11 +191,25 @@ fn reserve(buf: &mut BytesMut, needed: usize) {
     buf.reserve(missing.min(RESERVE_CHUNK));
 }
 
-fn decode_header(serialize_type: u8, header: &[u8]) -> Result<RemotingCommand, HeaderDecodeError> {
-    if serialize_type == SERIALIZE_ROCKETMQ {
+/// Decodes a header; when it does not parse, keeps what can still identify the request.
+fn decode_header(serialize_type: u8, header: &[u8]) -> Result<RemotingCommand, FrameError> {
+    let decoded = if serialize_type == SERIALIZE_ROCKETMQ {
         decode_rocketmq_header(header)
     } else {
         decode_json_header(header)
+    };
+    decoded.map_err(|source| FrameError::Header {
+        salvaged: salvage(serialize_type, header).map(Box::new),
+        source,
+    })
+}
+
+/// The code, opaque and flag of a header that did not decode, when they can be read.
+fn salvage(serialize_type: u8, header: &[u8]) -> Option<RemotingCommand> {
+    if serialize_type == SERIALIZE_ROCKETMQ {
+        salvage_rocketmq_header(header)
+    } else {
+        salvage_json_header(header)
     }
 }
 
@@ -304,7 +318,64 @@ mod tests {
         buf.extend_from_slice(&frame_of(&ok));
         let mut dec = FrameDecoder::default();
         let err = dec.decode(&mut buf).unwrap_err();
-        assert!(matches!(err, FrameError::Header(_)) && !err.must_close());
+        assert!(matches!(err, FrameError::Header { salvaged: None, .. }) && err.must_close());
         assert_eq!(dec.decode(&mut buf).unwrap(), Some(ok));
+    }
+
+    #[test]
+    fn malformed_header_salvages_the_opaque() {
+        let mut dec = FrameDecoder::default();
+        let json_frame = |junk: &[u8]| {
+            let mut buf = BytesMut::new();
+            buf.extend_from_slice(&((4 + junk.len()) as i32).to_be_bytes());
+            buf.extend_from_slice(&(junk.len() as u32).to_be_bytes());
+            buf.extend_from_slice(junk);
+            buf
+        };
+        let mut buf = json_frame(br#"{"code":"abc","opaque":77,"flag":2}"#);
+        match dec.decode(&mut buf).unwrap_err() {
+            e @ FrameError::Header {
+                salvaged: Some(_), ..
+            } => {
+                assert!(!e.must_close());
+                let FrameError::Header {
+                    salvaged: Some(c), ..
+                } = e
+                else {
+                    unreachable!()
+                };
+                assert_eq!((c.opaque, c.is_oneway()), (77, true));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for junk in [
+            &br#"{"code":"abc"}"#[..],
+            b"not json",
+            br#"{"code":10,"opaque":5"#,
+            br#"{"opaque":"x"}"#,
+        ] {
+            let mut buf = json_frame(junk);
+            let e = dec.decode(&mut buf).unwrap_err();
+            assert!(e.must_close(), "{junk:?}: {e}");
+        }
+        // Binary header: opaque and flag are at fixed offsets; the remark length is negative.
+        let mut head = Vec::new();
+        head.extend_from_slice(&10i16.to_be_bytes());
+        head.push(0);
+        head.extend_from_slice(&409i16.to_be_bytes());
+        head.extend_from_slice(&31i32.to_be_bytes());
+        head.extend_from_slice(&0i32.to_be_bytes());
+        head.extend_from_slice(&(-5i32).to_be_bytes());
+        head.extend_from_slice(&0i32.to_be_bytes());
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&((4 + head.len()) as i32).to_be_bytes());
+        buf.extend_from_slice(&(0x0100_0000u32 | head.len() as u32).to_be_bytes());
+        buf.extend_from_slice(&head);
+        match dec.decode(&mut buf).unwrap_err() {
+            FrameError::Header {
+                salvaged: Some(c), ..
+            } => assert_eq!((c.code, c.opaque), (10, 31)),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

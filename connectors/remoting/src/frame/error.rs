@@ -32,18 +32,31 @@ pub enum FrameError {
         max: usize,
     },
     /// The frame was well delimited but its header does not parse. The whole frame has been
-    /// consumed, so the stream stays in sync; nothing can be answered (the opaque is unknown).
-    /// Java closes the channel here; a server may do the same.
-    #[error("malformed header: {0}")]
-    Header(#[from] HeaderDecodeError),
+    /// consumed, so the stream stays in sync. `salvaged` holds the code, opaque and flag when
+    /// they could still be read (a JSON object with an integer `opaque`, a binary header of at
+    /// least 13 bytes): the request can then be answered. Without them nothing can be matched
+    /// to a request, and the connection must be closed as Java closes it.
+    #[error("malformed header: {source}")]
+    Header {
+        source: HeaderDecodeError,
+        salvaged: Option<Box<RemotingCommand>>,
+    },
 }
 
 impl FrameError {
-    /// True when the byte stream can no longer be trusted (or a hard limit was exceeded) and
-    /// the connection must be closed. False for [`FrameError::BodyTooLarge`] and
-    /// [`FrameError::Header`], after which decoding can continue.
+    /// True when the byte stream can no longer be trusted (or a hard limit was exceeded), or
+    /// the peer cannot be answered, and the connection must be closed. False for
+    /// [`FrameError::BodyTooLarge`] and for a [`FrameError::Header`] whose opaque was salvaged,
+    /// after which decoding can continue.
     pub fn must_close(&self) -> bool {
-        !matches!(self, FrameError::BodyTooLarge { .. } | FrameError::Header(_))
+        !matches!(
+            self,
+            FrameError::BodyTooLarge { .. }
+                | FrameError::Header {
+                    salvaged: Some(_),
+                    ..
+                }
+        )
     }
 }
 

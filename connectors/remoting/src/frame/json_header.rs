@@ -68,6 +68,29 @@ pub fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, HeaderDecode
     })
 }
 
+/// The code, opaque and flag of a JSON header that [`decode_json_header`] refused, when it is
+/// still a JSON object with an integer `opaque` (as a number or a numeric string); `code` and
+/// `flag` default to 0 when unreadable. `None` when nothing identifies the request.
+pub fn salvage_json_header(header: &[u8]) -> Option<RemotingCommand> {
+    let serde_json::Value::Object(map) = serde_json::from_slice(header).ok()? else {
+        return None;
+    };
+    let int = |key: &str| -> Option<i32> {
+        match map.get(key)? {
+            serde_json::Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    };
+    let opaque = int("opaque")?;
+    Some(RemotingCommand {
+        code: int("code").unwrap_or(0),
+        flag: int("flag").unwrap_or(0),
+        opaque,
+        ..RemotingCommand::request(0)
+    })
+}
+
 /// Writes `cmd`'s header as fastjson would (see the module docs). `extFields` is omitted when
 /// empty, `remark` when `None`.
 pub fn write_json_header(cmd: &RemotingCommand, out: &mut impl BufMut) {

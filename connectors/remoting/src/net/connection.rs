@@ -196,11 +196,12 @@ impl Connection {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        tracing::debug!(peer = %self.peer, error = %e, "bad frame");
+                        let closing = e.must_close();
+                        tracing::warn!(peer = %self.peer, error = %e, closing, "bad frame");
                         if let Some(reply) = error_reply(&e) {
                             self.send(reply);
                         }
-                        if e.must_close() {
+                        if closing {
                             self.close();
                             return;
                         }
@@ -222,17 +223,29 @@ impl Connection {
     }
 }
 
-/// The answer to a frame that could not be used, when the peer can still be told.
+/// The answer to a frame that could not be used, when the peer can still be told: a request
+/// (not oneway) whose opaque is known.
 fn error_reply(e: &crate::FrameError) -> Option<RemotingCommand> {
     use crate::codes::response;
     use crate::FrameError;
-    match e {
-        FrameError::BodyTooLarge { command, .. } if !command.is_oneway() => Some(command.error_response(
+    let (command, code, what) = match e {
+        FrameError::BodyTooLarge { command, .. } => (
+            command,
             response::MESSAGE_ILLEGAL,
-            format!("the request body is too large: {e}"),
-        )),
-        _ => None,
-    }
+            "the request body is too large",
+        ),
+        FrameError::Header {
+            salvaged: Some(command),
+            ..
+        } => (
+            command,
+            response::SYSTEM_ERROR,
+            "the request header cannot be decoded",
+        ),
+        _ => return None,
+    };
+    (!command.is_oneway() && !command.is_response())
+        .then(|| command.error_response(code, format!("{what}: {e}")))
 }
 
 async fn write_loop(

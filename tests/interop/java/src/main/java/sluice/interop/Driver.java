@@ -17,7 +17,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.rocketmq.client.QueryResult;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
+import org.apache.rocketmq.acl.common.AclClientRPCHook;
+import org.apache.rocketmq.acl.common.SessionCredentials;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
+import org.apache.rocketmq.remoting.RPCHook;
 import org.apache.rocketmq.client.consumer.MessageSelector;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
@@ -73,6 +77,8 @@ public final class Driver {
         "  --namespace NS --trace --assign --tx PLAN,... --linger-ms MS --raw (print bodies whole)",
         "  --key K --msg-id ID --uniq-id ID --expect N --at EPOCH_MS",
         "  --extra-key (keys \"<prefix>-k<i> <prefix>-x<i>\") --sql EXPR (a SQL92 subscription)",
+        "  --access-key AK --secret-key SK (ACL 1.0: AclClientRPCHook signs every request)",
+        "  create-topic         producer.createTopic(TBW102, --topic, 4): UPDATE_AND_CREATE_TOPIC",
         "");
 
     static final PrintStream OUT = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
@@ -114,6 +120,13 @@ public final class Driver {
     Long at;
     boolean extraKey = false;
     String sql;
+    String accessKey;
+    String secretKey;
+
+    /** ACL 1.0 signing (AclClientRPCHook) when --access-key is given. */
+    RPCHook hook() {
+        return accessKey == null ? null : new AclClientRPCHook(new SessionCredentials(accessKey, secretKey));
+    }
 
     static long now() {
         return System.currentTimeMillis();
@@ -197,6 +210,8 @@ public final class Driver {
                 case "--expect": expect = Long.parseLong(v); break;
                 case "--at": at = Long.parseLong(v); break;
                 case "--sql": sql = v; break;
+                case "--access-key": accessKey = v; break;
+                case "--secret-key": secretKey = v; break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -335,11 +350,25 @@ public final class Driver {
     // ---- producers ----
 
     DefaultMQProducer producer() throws Exception {
-        DefaultMQProducer p = new DefaultMQProducer(group, trace);
+        DefaultMQProducer p = new DefaultMQProducer(group, hook(), trace, null);
         common(p);
         p.setSendMsgTimeout(10000);
         p.start();
         return p;
+    }
+
+    boolean createTopic() throws Exception {
+        DefaultMQProducer p = producer();
+        try {
+            p.createTopic("TBW102", topic, 4);
+            emit(line("event", "created", "client", "java", "topic", topic));
+            return true;
+        } catch (Exception e) {
+            emit(line("event", "create_failed", "client", "java", "topic", topic, "error", e.toString()));
+            return false;
+        } finally {
+            p.shutdown();
+        }
     }
 
     boolean produce() throws Exception {
@@ -592,7 +621,7 @@ public final class Driver {
     }
 
     boolean consume() throws Exception {
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, trace);
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, hook(), new AllocateMessageQueueAveragely(), trace, null);
         common(c);
         c.setMessageModel(broadcasting ? MessageModel.BROADCASTING : MessageModel.CLUSTERING);
         c.setConsumeFromWhere(fromWhere(c));
@@ -839,6 +868,9 @@ public final class Driver {
                     break;
                 case "queue-offsets":
                     ok = d.queueOffsets();
+                    break;
+                case "create-topic":
+                    ok = d.createTopic();
                     break;
                 default:
                     System.err.println("java-driver: unknown scenario " + d.scenario + "\n\n" + USAGE);
