@@ -40,12 +40,16 @@
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
 //!   with its store deleted loses no SEND_OK;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
-//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
+//!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`;
+//! * `controller.rs` — three `sluice controller` processes as the controller group of two Java
+//!   5.3.3 brokers in controller mode: ids, first master, SyncStateSet, mqadmin 5.3.3, kill -9 of
+//!   the Java master (failover) and of the controller leader.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
 
 mod ali_ons;
+mod controller;
 mod cpp_client;
 mod durability;
 mod go_client;

@@ -157,6 +157,16 @@ pub fn parse_peers(v: &str) -> Result<Vec<Peer>, String> {
     Ok(peers)
 }
 
+/// A `controllerDLegerPeers` value naming the controllers at `addrs` `n0`, `n1`, … in order.
+pub fn peers_value(addrs: &[String]) -> String {
+    addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("n{i}-{a}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 #[derive(Default)]
 struct Builder {
     group: Option<String>,
@@ -367,5 +377,7 @@ mod tests {
         assert!(parse_peers("n0-127.0.0.1").is_err());
         assert!(parse_peers("n0-a:1;n0-b:2").is_err());
         assert!(parse_peers("").is_err());
+        let addrs = ["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()];
+        assert_eq!(parse_peers(&peers_value(&addrs)).unwrap()[1].addr, "127.0.0.1:2");
     }
 }

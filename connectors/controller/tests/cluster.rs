@@ -48,12 +48,7 @@ impl Group {
     async fn start() -> Group {
         let dir = tempfile::tempdir().unwrap();
         let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
-        let peers = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("n{i}-{a}"))
-            .collect::<Vec<_>>()
-            .join(";");
+        let peers = sluice_controller::config::peers_value(&addrs);
         let mut g = Group {
             dir,
             peers,
