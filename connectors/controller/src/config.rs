@@ -12,6 +12,7 @@
 //! | `enableElectUncleanMaster` | false | elect a replica outside the SyncStateSet when none inside is alive (may lose acknowledged messages) |
 //! | `electMasterMaxRetryCount` | 3 | elections tried per expired master |
 //! | `isProcessReadEvent` | false | true: reads confirm leadership with a quorum first (linearizable) |
+//! | `notifyBrokerRoleChanged` | true | after an election, tell each live broker of the group at once (NOTIFY_BROKER_ROLE_CHANGED) rather than leave it to the broker's next poll |
 //! | `listenPort` | the peer port | standalone only: one more port serving brokers and admin |
 //! | `bindAddress` | `0.0.0.0` | standalone only: local address of the listeners |
 //!
@@ -44,6 +45,7 @@ pub struct ControllerConfig {
     pub elect_unclean: bool,
     pub elect_max_retry: u32,
     pub linearizable_reads: bool,
+    pub notify_role_changed: bool,
     pub listen_port: Option<u16>,
     pub bind_address: IpAddr,
 }
@@ -72,7 +74,6 @@ const IGNORED_KEYS: &[&str] = &[
     "controllerThreadPoolNums",
     "controllerRequestThreadPoolQueueCapacity",
     "mappedFileSize",
-    "notifyBrokerRoleChanged",
     "scanInactiveMasterInterval",
     "metricsExporterType",
     "metricsGrpcExporterTarget",
@@ -177,6 +178,7 @@ struct Builder {
     elect_unclean: bool,
     elect_max_retry: Option<u32>,
     linearizable_reads: bool,
+    notify_role_changed: Option<bool>,
     listen_port: Option<u16>,
     bind_address: Option<IpAddr>,
 }
@@ -199,6 +201,7 @@ impl Builder {
             "enableElectUncleanMaster" => self.elect_unclean = parse_bool(key, v)?,
             "electMasterMaxRetryCount" => self.elect_max_retry = Some(parse_num(key, v)?),
             "isProcessReadEvent" => self.linearizable_reads = parse_bool(key, v)?,
+            "notifyBrokerRoleChanged" => self.notify_role_changed = Some(parse_bool(key, v)?),
             "listenPort" => self.listen_port = Some(parse_num(key, v)?),
             "bindAddress" => self.bind_address = Some(parse_num(key, v)?),
             "controllerType" => {
@@ -255,6 +258,7 @@ impl Builder {
             elect_unclean: self.elect_unclean,
             elect_max_retry: self.elect_max_retry.unwrap_or(3),
             linearizable_reads: self.linearizable_reads,
+            notify_role_changed: self.notify_role_changed.unwrap_or(true),
             listen_port: self.listen_port,
             bind_address: self.bind_address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         })

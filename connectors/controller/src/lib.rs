@@ -136,6 +136,7 @@ impl Controller {
             sm: shared,
             config: config.clone(),
             heartbeats: Default::default(),
+            notify_conns: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();

@@ -7,8 +7,9 @@
 //! metadata and retry. Changes go through the Raft log (`state::Command`) and are answered with
 //! what the state machine made of them.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use std::time::Instant;
 
 use openraft::error::{ClientWriteError, RaftError};
@@ -20,8 +21,9 @@ use sluice_remoting::body::controller::{
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::controller::*;
+use sluice_remoting::net::connect::refuse_requests;
 use sluice_remoting::net::{Connection, Handler, Outbound};
-use sluice_remoting::{HeaderError, RemotingCommand};
+use sluice_remoting::{DecoderLimits, HeaderError, RemotingCommand};
 
 use crate::config::ControllerConfig;
 use crate::heartbeats::Heartbeats;
@@ -35,6 +37,8 @@ pub struct ControllerService {
     pub(crate) sm: Arc<RwLock<StateMachineData>>,
     pub(crate) config: Arc<ControllerConfig>,
     pub(crate) heartbeats: Arc<Heartbeats>,
+    /// Connections to brokers for NOTIFY_BROKER_ROLE_CHANGED, by address.
+    pub(crate) notify_conns: Arc<Mutex<HashMap<String, Arc<Connection>>>>,
 }
 
 /// Why a request got no ordinary answer.
@@ -337,6 +341,9 @@ impl ControllerService {
         match new_master {
             Some(id) => {
                 tracing::info!(broker_name, master = id, epoch = after.master_epoch, old = ?g.master, why, "controller: master elected");
+                if self.config.notify_role_changed {
+                    self.notify_role_changed(broker_name, &after);
+                }
                 Ok(ok()
                     .with_header(&header(&after))
                     .with_body(body(&after).to_json()))
@@ -439,6 +446,63 @@ impl ControllerService {
                 }
             }
         }
+    }
+}
+
+impl ControllerService {
+    /// NOTIFY_BROKER_ROLE_CHANGED (oneway) to every live broker of the group, on a task of its
+    /// own: a broker that cannot be reached learns it at its next poll (1004) anyway.
+    fn notify_role_changed(&self, broker_name: &str, g: &GroupState) {
+        let now = Instant::now();
+        let targets: Vec<String> = g
+            .brokers
+            .iter()
+            .filter(|(id, _)| self.heartbeats.liveness(broker_name, **id, now).is_some())
+            .map(|(_, b)| b.addr.clone())
+            .collect();
+        let cmd = RemotingCommand::request(request::NOTIFY_BROKER_ROLE_CHANGED)
+            .with_header(&NotifyBrokerRoleChangedRequestHeader {
+                master_address: g.master.and_then(|m| g.addr_of(m)).map(str::to_owned),
+                master_epoch: Some(g.master_epoch),
+                sync_state_set_epoch: Some(g.sync_state_set_epoch),
+                master_broker_id: g.master,
+            })
+            .with_body(sync_state_set(g).to_json());
+        let conns = self.notify_conns.clone();
+        tokio::spawn(async move {
+            for addr in targets {
+                let cached = conns
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&addr)
+                    .filter(|c| !c.is_closed())
+                    .cloned();
+                let conn = match cached {
+                    Some(c) => c,
+                    None => match sluice_remoting::net::connect(
+                        &addr,
+                        Duration::from_secs(3),
+                        DecoderLimits::default(),
+                        refuse_requests,
+                    )
+                    .await
+                    {
+                        Ok(c) => {
+                            conns
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(addr.clone(), c.clone());
+                            c
+                        }
+                        Err(e) => {
+                            tracing::info!(broker = %addr, error = %e, "controller: cannot notify a broker of the role change");
+                            continue;
+                        }
+                    },
+                };
+                conn.send_oneway(cmd.clone());
+            }
+        });
     }
 }
 
