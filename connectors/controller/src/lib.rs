@@ -137,6 +137,7 @@ impl Controller {
             config: config.clone(),
             heartbeats: Default::default(),
             notify_conns: Default::default(),
+            leading_since: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();

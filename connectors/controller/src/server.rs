@@ -39,7 +39,13 @@ pub struct ControllerService {
     pub(crate) heartbeats: Arc<Heartbeats>,
     /// Connections to brokers for NOTIFY_BROKER_ROLE_CHANGED, by address.
     pub(crate) notify_conns: Arc<Mutex<HashMap<String, Arc<Connection>>>>,
+    /// When this controller's scan first saw itself leader (None while it is not).
+    pub(crate) leading_since: Mutex<Option<Instant>>,
 }
+
+/// How long a change may wait to be committed (a leader cut off from its quorum answers
+/// CONTROLLER_JRAFT_INTERNAL_ERROR instead of holding the request forever).
+pub const PROPOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request got no ordinary answer.
 enum Fail {
@@ -166,7 +172,10 @@ impl ControllerService {
 
     /// Appends `cmd` to the Raft log and returns what the state machine made of it.
     async fn propose(&self, cmd: Command) -> Result<GroupState, Fail> {
-        match self.raft.client_write(cmd).await {
+        let written = tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(cmd))
+            .await
+            .map_err(|_| Fail::Raft(format!("not committed within {PROPOSE_TIMEOUT:?} (no quorum?)")))?;
+        match written {
             Ok(resp) => Ok(resp.data?),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                 Err(Fail::NotLeader(f.leader_id))
@@ -423,21 +432,32 @@ impl ControllerService {
     /// One scan (every `scanNotActiveBrokerInterval`): forgets brokers whose heartbeat
     /// expired and, on the leader, elects anew where one of them was the master.
     pub(crate) async fn scan(&self) {
-        let expired = self.heartbeats.expire(Instant::now());
-        if expired.is_empty() || self.leader() != Some(self.config.self_node()) {
-            return;
-        }
-        for (broker_name, id) in expired {
-            let was_master = self.group(&broker_name).is_some_and(|g| g.master == Some(id));
+        let now = Instant::now();
+        let expired = self.heartbeats.expire(now);
+        for (broker_name, id) in &expired {
             tracing::info!(
                 broker_name,
                 broker_id = id,
-                was_master,
                 "controller: broker heartbeat expired"
             );
-            if !was_master {
-                continue;
+        }
+        let leading = self.leader() == Some(self.config.self_node());
+        let since = {
+            let mut since = self.leading_since.lock().unwrap_or_else(|p| p.into_inner());
+            if !leading {
+                *since = None;
+                return;
             }
+            *since.get_or_insert(now)
+        };
+        let settled = now.saturating_duration_since(since) >= crate::heartbeats::DEFAULT_TIMEOUT;
+        let lost = {
+            let sm = self.state();
+            let alive = |name: &str, id: i64| self.heartbeats.liveness(name, id, now).is_some();
+            crate::heartbeats::lost_masters(&sm.state, &alive, &expired, settled)
+        };
+        for broker_name in lost {
+            tracing::info!(broker_name, "controller: the master is not alive; electing");
             for attempt in 1..=self.config.elect_max_retry.max(1) {
                 match self.elect(&broker_name, None, None).await {
                     Ok(_) => break,

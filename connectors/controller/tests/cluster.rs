@@ -503,3 +503,42 @@ async fn leader_failover_time() {
         g.kill(i).await;
     }
 }
+
+/// A leader cut off from both followers answers a change with an error within the propose
+/// timeout (never success, never silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_without_quorum_refuses_changes_in_bounded_time() {
+    let mut g = Group::start().await;
+    let leader = g.leader(Duration::from_secs(20)).await;
+    let conn = client(&g.addrs[leader]).await;
+    for i in (0..3).filter(|i| *i != leader) {
+        g.kill(i).await;
+    }
+    let t0 = Instant::now();
+    let reply = conn
+        .request(
+            RemotingCommand::request(request::CONTROLLER_APPLY_BROKER_ID).with_header(
+                &ApplyBrokerIdRequestHeader {
+                    cluster_name: "c".into(),
+                    broker_name: "broker-q".into(),
+                    applied_broker_id: 1,
+                    register_check_code: "127.0.0.1:1;1".into(),
+                },
+            ),
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            reply.code,
+            response::CONTROLLER_JRAFT_INTERNAL_ERROR | response::CONTROLLER_NOT_LEADER
+        ),
+        "{} {:?}",
+        reply.code,
+        reply.remark
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert!(g.nodes[leader].as_ref().unwrap().group("broker-q").is_none());
+    g.kill(leader).await;
+}
