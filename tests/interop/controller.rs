@@ -316,6 +316,50 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
         registered.as_millis()
     );
 
+    // sluice admin getBrokerEpoch asks the Java broker for its epoch list (with no message
+    // written, the new epoch starts where epoch 1 did and Java keeps the one entry).
+    let epochs = rt
+        .block_on(async {
+            use clap::Parser;
+            #[derive(clap::Parser)]
+            struct Cli {
+                #[command(flatten)]
+                admin: sluice::admin::AdminArgs,
+            }
+            let cli = Cli::try_parse_from([
+                "admin",
+                "-n",
+                &namesrv,
+                "--json",
+                "getBrokerEpoch",
+                "-b",
+                "broker-a",
+            ])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            sluice::admin::execute(cli.admin).await
+        })
+        .unwrap_or_else(|e| panic!("getBrokerEpoch: {e:#}\n{}", logs(dir)));
+    let epochs: serde_json::Value = serde_json::from_str(&epochs).expect("JSON");
+    let cache = &epochs[0]["cache"];
+    assert_eq!(epochs[0]["brokerAddr"], brokers[1].as_str(), "{epochs}");
+    let list: Vec<i64> = cache["epochList"]
+        .as_array()
+        .expect("epochList")
+        .iter()
+        .filter_map(|e| e["epoch"].as_i64())
+        .collect();
+    assert!(
+        !list.is_empty() && list.iter().all(|e| (1..=2).contains(e)),
+        "{epochs}"
+    );
+    assert_eq!(
+        cache["epochList"]
+            .as_array()
+            .and_then(|l| l.last())
+            .map(|e| &e["endOffset"]),
+        Some(&cache["maxOffset"])
+    );
+
     // kill -9 of the controller leader: the other two keep the state and serve it.
     let leader = ask(
         &rt,
