@@ -3,8 +3,10 @@
 //! NameServer. The brokers take their ids from sluice, the first becomes master, the master
 //! adds its slave to the SyncStateSet; Java mqadmin 5.3.3 reads `getControllerMetaData` and
 //! `getSyncStateSet` from sluice; `kill -9` of the Java master → sluice elects the slave (in the
-//! set) and the slave registers as brokerId 0 at the NameServer; `kill -9` of the controller
-//! leader → the other two keep the state and keep serving.
+//! set) and the slave registers as brokerId 0 at the NameServer; the killed broker returns as a
+//! slave; SIGSTOP of the master → the other is elected (epoch 3), and when the paused one resumes
+//! brokerId 0 stays with the newer epoch; `kill -9` of the controller leader → the other two
+//! keep the state and keep serving.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -190,6 +192,10 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
         .prefix("sluice-interop-controller")
         .tempdir()
         .expect("temp dir");
+    // SLUICE_INTEROP_KEEP=1 keeps the logs (as the harness's own temp dirs do).
+    let kept = std::env::var_os("SLUICE_INTEROP_KEEP")
+        .is_some()
+        .then(|| tmp.path().to_owned());
     let dir = tmp.path();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -226,18 +232,19 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
     wait_port(&namesrv, "the NameServer", dir);
 
     // Two Java 5.3.3 brokers of broker-a in controller mode.
-    let mut brokers = Vec::new();
-    for b in 1..=2 {
-        let port = free_port();
+    let ports = [free_port(), free_port()];
+    let brokers: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let start_broker = |procs: &mut Procs, b: usize| {
         let bdir = dir.join(format!("broker{b}"));
         fs::create_dir_all(&bdir).expect("broker dir");
         fs::write(
             bdir.join("broker.conf"),
             format!(
                 "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerIP1=127.0.0.1\n\
-                 listenPort={port}\nnamesrvAddr={namesrv}\nstorePathRootDir={root}\n\
+                 listenPort={}\nnamesrvAddr={namesrv}\nstorePathRootDir={root}\n\
                  storePathCommitLog={root}/commitlog\nenableControllerMode=true\n\
                  controllerAddr={}\n",
+                ports[b - 1],
                 controllers.join(";"),
                 root = bdir.join("store").display()
             ),
@@ -251,7 +258,9 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
             .env("JAVA_HEAP", "-Xms256m -Xmx256m -XX:MaxDirectMemorySize=256m")
             .env("JAVA_OPTS_EXTRA", DISK_GUARD);
         procs.spawn(&format!("broker{b}"), cmd, dir);
-        brokers.push(format!("127.0.0.1:{port}"));
+    };
+    for b in 1..=2 {
+        start_broker(&mut procs, b);
         // The first broker to ask becomes the first master: start them one after the other.
         let want = b;
         wait_until(
@@ -360,6 +369,62 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
         Some(&cache["maxOffset"])
     );
 
+    // Broker 1 comes back: it rejoins as a slave and the master puts it back in the set.
+    start_broker(&mut procs, 1);
+    wait_until(
+        "broker 1 back in the SyncStateSet",
+        dir,
+        Duration::from_secs(120),
+        || {
+            replicas(&rt, &controllers)
+                .filter(|r| r.master_broker_id == Some(2) && r.in_sync_replicas.len() == 2)
+        },
+    );
+    // SIGSTOP of the master for longer than its heartbeat timeout: broker 1 is elected…
+    let paused = procs
+        .0
+        .get("broker2")
+        .map(|c| c.id() as libc::pid_t)
+        .expect("broker 2");
+    // SAFETY: signalling a child this test started.
+    unsafe { libc::kill(paused, libc::SIGSTOP) };
+    let t0 = Instant::now();
+    let r = wait_until(
+        "broker 1 elected while broker 2 is paused",
+        dir,
+        Duration::from_secs(60),
+        || replicas(&rt, &controllers).filter(|r| r.master_broker_id == Some(1)),
+    );
+    assert_eq!(r.master_epoch, 3);
+    wait_until(
+        "broker 1 as brokerId 0 at the NameServer",
+        dir,
+        Duration::from_secs(60),
+        || (routes(&rt, &namesrv).get(&0) == Some(&brokers[0])).then_some(()),
+    );
+    eprintln!(
+        "interop controller: Java master SIGSTOP → the other broker is brokerId 0 at epoch 3 in {} ms",
+        t0.elapsed().as_millis()
+    );
+    // …and when the paused one resumes (still believing it is master at epoch 2), brokerId 0
+    // stays with the epoch-3 master: the controller fences it, the NameServer keeps the newer
+    // stateVersion.
+    // SAFETY: as above.
+    unsafe { libc::kill(paused, libc::SIGCONT) };
+    let until = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < until {
+        let r = routes(&rt, &namesrv);
+        assert_eq!(
+            r.get(&0),
+            Some(&brokers[0]),
+            "brokerId 0 moved back to the resumed old master: {r:?}\n{}",
+            logs(dir)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = replicas(&rt, &controllers).expect("replica info");
+    assert_eq!((r.master_broker_id, r.master_epoch), (Some(1), 3));
+
     // kill -9 of the controller leader: the other two keep the state and serve it.
     let leader = ask(
         &rt,
@@ -379,11 +444,16 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
         "the surviving controllers serving",
         dir,
         Duration::from_secs(30),
-        || replicas(&rt, &rest).filter(|r| r.master_broker_id == Some(2)),
+        || replicas(&rt, &rest).filter(|r| r.master_broker_id == Some(1)),
     );
-    assert_eq!(r.master_epoch, 2);
+    assert_eq!(r.master_epoch, 3);
     assert!(
-        r.in_sync_replicas.iter().any(|x| x.broker_id == 2 && x.alive),
+        r.in_sync_replicas.iter().any(|x| x.broker_id == 1 && x.alive),
         "{r:?}"
     );
+    drop(procs);
+    if let Some(k) = kept {
+        let _ = tmp.keep();
+        eprintln!("interop: kept {}", k.display());
+    }
 }
