@@ -542,3 +542,45 @@ async fn a_leader_without_quorum_refuses_changes_in_bounded_time() {
     assert!(g.nodes[leader].as_ref().unwrap().group("broker-q").is_none());
     g.kill(leader).await;
 }
+
+/// A follower that was down while the leader snapshotted and purged its log gets the state as a
+/// snapshot, over the InstallSnapshot RPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_a_purged_log_is_sent_a_snapshot() {
+    let mut g = Group::start().await;
+    let leader = g.leader(Duration::from_secs(20)).await;
+    let f = (leader + 1) % 3;
+    g.kill(f).await;
+    let conn = client(&g.addrs[leader]).await;
+    for id in 1..=3 {
+        apply_id(&conn, id).await;
+    }
+    let l = g.nodes[leader].as_ref().unwrap();
+    l.raft().trigger().snapshot().await.unwrap();
+    let mut metrics = l.raft().metrics();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let snap = loop {
+        if let Some(s) = metrics.borrow().snapshot {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no snapshot");
+        let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+    };
+    l.raft().trigger().purge_log(snap.index).await.unwrap();
+    while metrics.borrow().purged.is_none_or(|p| p.index < snap.index) {
+        assert!(Instant::now() < deadline, "log not purged");
+        let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+    }
+    let back = g.boot(f).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while back.group("broker-a").map(|s| s.brokers.len()) != Some(3) {
+        assert!(Instant::now() < deadline, "the follower never got the state");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let installed = back.raft().metrics().borrow().snapshot;
+    assert!(installed.is_some_and(|s| s.index >= snap.index), "{installed:?}");
+    g.nodes[f] = Some(back);
+    for i in 0..3 {
+        g.kill(i).await;
+    }
+}
