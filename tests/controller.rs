@@ -73,12 +73,7 @@ async fn ok(addr: &str, cmd: RemotingCommand) -> RemotingCommand {
 async fn three_controller_processes_survive_kill_9_of_the_leader() {
     let dir = tempfile::tempdir().unwrap();
     let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
-    let peers = addrs
-        .iter()
-        .enumerate()
-        .map(|(i, a)| format!("n{i}-{a}"))
-        .collect::<Vec<_>>()
-        .join(";");
+    let peers = sluice_controller::config::peers_value(&addrs);
     let mut children = Vec::new();
     for i in 0..3 {
         let conf = dir.path().join(format!("controller{i}.conf"));

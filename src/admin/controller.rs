@@ -1,11 +1,12 @@
 //! Controller mode (RocketMQ 5.x): getControllerMetaData and getSyncStateSet, asked of a
 //! controller (`-a`), with mqadmin's names and flags. getSyncStateSet goes to the leader the
-//! named controller reports, as mqadmin does.
+//! named controller reports, as mqadmin does. getBrokerEpoch asks the brokers themselves
+//! (GET_BROKER_EPOCH_CACHE) for their epoch lists.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
-use sluice_remoting::body::controller::{BrokerNames, BrokerReplicasInfo};
+use sluice_remoting::body::controller::{BrokerNames, BrokerReplicasInfo, EpochEntryCache};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::request;
 use sluice_remoting::header::controller::GetMetaDataResponseHeader;
@@ -29,6 +30,65 @@ pub struct SyncStateSetArgs {
     /// Broker group name(s), comma-separated.
     #[arg(short = 'b', long = "brokerName")]
     pub broker_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerEpochArgs {
+    /// Every broker (master and slaves) of this broker name.
+    #[arg(short = 'b', long = "brokerName")]
+    pub broker_name: Option<String>,
+    /// Every broker of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster_name: Option<String>,
+}
+
+/// getBrokerEpoch: each broker's epochs (the last one ends at its max offset, as mqadmin shows).
+pub async fn get_broker_epoch(admin: &Admin, a: &BrokerEpochArgs) -> Result<Output> {
+    let info = admin.cluster_info().await?;
+    let names: Vec<String> = match (&a.broker_name, &a.cluster_name) {
+        (Some(b), _) => vec![b.clone()],
+        (None, Some(c)) => info
+            .cluster_addr_table
+            .get(c)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default(),
+        (None, None) => bail!("give a broker name (-b) or a cluster (-c)"),
+    };
+    let addrs: Vec<String> = names
+        .iter()
+        .filter_map(|n| info.broker_addr_table.get(n))
+        .flat_map(|d| d.broker_addrs.values().cloned())
+        .collect();
+    if addrs.is_empty() {
+        bail!("the NameServer knows no broker of {}", names.join(","));
+    }
+    let (mut text, mut json) = (Vec::new(), Vec::new());
+    for addr in addrs {
+        let cmd = RemotingCommand::request(request::GET_BROKER_EPOCH_CACHE);
+        let reply = admin.call_ok(&addr, cmd, "broker epoch").await?;
+        let mut cache = EpochEntryCache::from_json(&reply.body).context("reading the epoch list")?;
+        if let Some(last) = cache.epoch_list.last_mut() {
+            last.end_offset = cache.max_offset;
+        }
+        let mut rows = vec![
+            ("#clusterName".to_owned(), cache.cluster_name.clone()),
+            ("#brokerName".to_owned(), cache.broker_name.clone()),
+            ("#brokerAddr".to_owned(), addr.clone()),
+            ("#brokerId".to_owned(), cache.broker_id.to_string()),
+        ];
+        rows.extend(cache.epoch_list.iter().map(|e| {
+            (
+                "#Epoch".to_owned(),
+                format!(
+                    "epoch={}, startOffset={}, endOffset={}",
+                    e.epoch, e.start_offset, e.end_offset
+                ),
+            )
+        }));
+        text.push(key_values(&rows));
+        json.push(json!({ "brokerAddr": addr, "cache": cache }));
+    }
+    Ok(Output::text(text.join("\n"), serde_json::Value::Array(json)))
 }
 
 async fn metadata(admin: &Admin, addr: &str) -> Result<GetMetaDataResponseHeader> {

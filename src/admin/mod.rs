@@ -6,7 +6,7 @@
 //! | [`topic`] | updateTopic, deleteTopic, topicList, topicRoute, topicStatus |
 //! | [`cluster`] | clusterList, brokerStatus |
 //! | [`ha`] | haStatus |
-//! | [`controller`] | getControllerMetaData, getSyncStateSet (controller mode, `-a` a controller) |
+//! | [`controller`] | getControllerMetaData, getSyncStateSet (controller mode, `-a` a controller), getBrokerEpoch |
 //! | [`group`] | updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime |
 //! | [`message`] | queryMsgById, queryMsgByKey, queryMsgByOffset, sendMessage, consumeMessage, printMsg |
 //! | [`stats`] | statsAll |
@@ -99,6 +99,9 @@ pub enum AdminCommand {
     /// Controller mode: a broker group's master, epochs and in-sync replicas.
     #[command(name = "getSyncStateSet")]
     GetSyncStateSet(controller::SyncStateSetArgs),
+    /// Controller mode: each broker's epoch list (asked of the brokers).
+    #[command(name = "getBrokerEpoch")]
+    GetBrokerEpoch(controller::BrokerEpochArgs),
     /// Create or update a subscription group.
     #[command(name = "updateSubGroup")]
     UpdateSubGroup(group::UpdateSubGroupArgs),
@@ -174,6 +177,7 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::HaStatus(a) => ha::ha_status(&admin, a).await,
         AdminCommand::GetControllerMetaData(a) => controller::get_controller_metadata(&admin, a).await,
         AdminCommand::GetSyncStateSet(a) => controller::get_sync_state_set(&admin, a).await,
+        AdminCommand::GetBrokerEpoch(a) => controller::get_broker_epoch(&admin, a).await,
         AdminCommand::UpdateSubGroup(a) => group::update_sub_group(&admin, a).await,
         AdminCommand::ConsumerProgress(a) => group::consumer_progress(&admin, a).await,
         AdminCommand::ConsumerConnection(a) => group::consumer_connection(&admin, a).await,

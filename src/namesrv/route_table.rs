@@ -115,6 +115,30 @@ impl RouteTable {
         // The same address under another id: the broker switched roles (slave → master).
         data.broker_addrs
             .retain(|id, addr| *id == reg.broker_id || *addr != reg.broker_addr);
+        // Another address holds this id (controller mode: an old master that was paused or cut
+        // off still registers as brokerId 0): the one with the larger dataVersion.stateVersion
+        // (the master epoch) keeps it, as in RocketMQ 5.x (protocol.md §9.4).
+        if let Some(holder) = data
+            .broker_addrs
+            .get(&reg.broker_id)
+            .filter(|a| **a != reg.broker_addr)
+        {
+            let held = self.live.get(holder).map(|l| l.data_version.state_version);
+            let offered = reg.topic_config.data_version.state_version;
+            if held.is_some_and(|h| h > offered) {
+                tracing::warn!(
+                    broker_name = %reg.broker_name,
+                    broker_id = reg.broker_id,
+                    holder = %holder,
+                    held = ?held,
+                    refused = %reg.broker_addr,
+                    offered,
+                    "registration refused: another broker holds this id with a newer stateVersion"
+                );
+                self.live.remove(&reg.broker_addr);
+                return RegisterResult::default();
+            }
+        }
         let old = data.broker_addrs.insert(reg.broker_id, reg.broker_addr.clone());
         first |= old.is_none();
 
@@ -528,6 +552,27 @@ mod tests {
             route.broker_datas[0].broker_addrs,
             BTreeMap::from([(0, "h:1".to_string())])
         );
+    }
+
+    #[test]
+    fn the_newer_state_version_keeps_the_master_id() {
+        let mut t = RouteTable::new();
+        let now = Instant::now();
+        let versioned = |sv: i64| {
+            let mut w = wrapper(1, &[("T", 1)]);
+            w.data_version.state_version = sv;
+            w
+        };
+        t.register(reg("a", "h:2", 0, 2, versioned(2)), now);
+        // The old master (epoch 1) comes back and still claims brokerId 0: refused.
+        let r = t.register(reg("a", "h:1", 0, 1, versioned(1)), now);
+        assert!(!r.first);
+        let addrs = |t: &RouteTable| t.topic_route("T").unwrap().broker_datas[0].broker_addrs.clone();
+        assert_eq!(addrs(&t), BTreeMap::from([(0, "h:2".to_string())]));
+        assert_eq!(t.live_broker_count(), 1);
+        // A newer epoch takes it over.
+        t.register(reg("a", "h:1", 0, 1, versioned(3)), now);
+        assert_eq!(addrs(&t), BTreeMap::from([(0, "h:1".to_string())]));
     }
 
     #[test]

@@ -46,12 +46,16 @@
 //! * `acl.rs` — ACL 1.0: account × request matrix with the clients that sign (Java
 //!   `AclClientRPCHook`, ali-ons, the C++ client), a whitelist edit reloaded live, and an audit
 //!   that nothing refused was stored.
+//! * `controller.rs` — three `sluice controller` processes as the controller group of two Java
+//!   5.3.3 brokers in controller mode: ids, first master, SyncStateSet, mqadmin 5.3.3, kill -9 of
+//!   the Java master (failover) and of the controller leader.
 //!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
 
 mod acl;
 mod ali_ons;
+mod controller;
 mod cpp_client;
 mod differential;
 mod durability;

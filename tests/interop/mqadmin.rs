@@ -49,27 +49,35 @@ pub const DISK_GUARD: &str = "-Drocketmq.broker.diskSpaceWarningLevelRatio=0.98 
 /// The folder `scripts/rocketmq-reference.sh 4` installs (bin/mqadmin, bin/namesrv, bin/broker).
 pub fn rocketmq_home() -> Result<PathBuf, String> {
     static HOME: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let root = PathBuf::from(
-            std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-        );
-        let script = root.join("scripts/rocketmq-reference.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg("4")
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("running {}: {e}", script.display()))?;
-        if !out.status.success() {
-            return Err(format!("{} failed ({})", script.display(), out.status));
-        }
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("ROCKETMQ_JAVA_4="))
-            .map(|d| PathBuf::from(d.trim()))
-            .ok_or_else(|| format!("{} printed no ROCKETMQ_JAVA_4=", script.display()))
-    })
-    .clone()
+    HOME.get_or_init(|| reference_home("4")).clone()
+}
+
+/// The folder `scripts/rocketmq-reference.sh 5` installs (the 5.3 line: controller mode).
+pub fn rocketmq5_home() -> Result<PathBuf, String> {
+    static HOME: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    HOME.get_or_init(|| reference_home("5")).clone()
+}
+
+fn reference_home(line: &str) -> Result<PathBuf, String> {
+    let root = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    );
+    let script = root.join("scripts/rocketmq-reference.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(line)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed ({})", script.display(), out.status));
+    }
+    let key = format!("ROCKETMQ_JAVA_{line}=");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(key.as_str()))
+        .map(|d| PathBuf::from(d.trim()))
+        .ok_or_else(|| format!("{} printed no {key}", script.display()))
 }
 
 /// What one mqadmin run printed (stdout and stderr together) and how it ended.

@@ -12,6 +12,7 @@
 //! | `enableElectUncleanMaster` | false | elect a replica outside the SyncStateSet when none inside is alive (may lose acknowledged messages) |
 //! | `electMasterMaxRetryCount` | 3 | elections tried per expired master |
 //! | `isProcessReadEvent` | false | true: reads confirm leadership with a quorum first (linearizable) |
+//! | `notifyBrokerRoleChanged` | true | after an election, tell each live broker of the group at once (NOTIFY_BROKER_ROLE_CHANGED) rather than leave it to the broker's next poll |
 //! | `listenPort` | the peer port | standalone only: one more port serving brokers and admin |
 //! | `bindAddress` | `0.0.0.0` | standalone only: local address of the listeners |
 //!
@@ -44,6 +45,7 @@ pub struct ControllerConfig {
     pub elect_unclean: bool,
     pub elect_max_retry: u32,
     pub linearizable_reads: bool,
+    pub notify_role_changed: bool,
     pub listen_port: Option<u16>,
     pub bind_address: IpAddr,
 }
@@ -72,7 +74,6 @@ const IGNORED_KEYS: &[&str] = &[
     "controllerThreadPoolNums",
     "controllerRequestThreadPoolQueueCapacity",
     "mappedFileSize",
-    "notifyBrokerRoleChanged",
     "scanInactiveMasterInterval",
     "metricsExporterType",
     "metricsGrpcExporterTarget",
@@ -157,6 +158,16 @@ pub fn parse_peers(v: &str) -> Result<Vec<Peer>, String> {
     Ok(peers)
 }
 
+/// A `controllerDLegerPeers` value naming the controllers at `addrs` `n0`, `n1`, … in order.
+pub fn peers_value(addrs: &[String]) -> String {
+    addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("n{i}-{a}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 #[derive(Default)]
 struct Builder {
     group: Option<String>,
@@ -167,6 +178,7 @@ struct Builder {
     elect_unclean: bool,
     elect_max_retry: Option<u32>,
     linearizable_reads: bool,
+    notify_role_changed: Option<bool>,
     listen_port: Option<u16>,
     bind_address: Option<IpAddr>,
 }
@@ -189,6 +201,7 @@ impl Builder {
             "enableElectUncleanMaster" => self.elect_unclean = parse_bool(key, v)?,
             "electMasterMaxRetryCount" => self.elect_max_retry = Some(parse_num(key, v)?),
             "isProcessReadEvent" => self.linearizable_reads = parse_bool(key, v)?,
+            "notifyBrokerRoleChanged" => self.notify_role_changed = Some(parse_bool(key, v)?),
             "listenPort" => self.listen_port = Some(parse_num(key, v)?),
             "bindAddress" => self.bind_address = Some(parse_num(key, v)?),
             "controllerType" => {
@@ -245,6 +258,7 @@ impl Builder {
             elect_unclean: self.elect_unclean,
             elect_max_retry: self.elect_max_retry.unwrap_or(3),
             linearizable_reads: self.linearizable_reads,
+            notify_role_changed: self.notify_role_changed.unwrap_or(true),
             listen_port: self.listen_port,
             bind_address: self.bind_address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         })
@@ -367,5 +381,7 @@ mod tests {
         assert!(parse_peers("n0-127.0.0.1").is_err());
         assert!(parse_peers("n0-a:1;n0-b:2").is_err());
         assert!(parse_peers("").is_err());
+        let addrs = ["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()];
+        assert_eq!(parse_peers(&peers_value(&addrs)).unwrap()[1].addr, "127.0.0.1:2");
     }
 }

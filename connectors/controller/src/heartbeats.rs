@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sluice_remoting::header::controller::BrokerHeartbeatRequestHeader;
 
-use crate::state::Liveness;
+use crate::state::{ControllerState, Liveness};
 
 /// The heartbeat timeout when the broker does not send one (5.x `controllerHeartBeatTimeoutMills`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,9 +83,53 @@ impl Heartbeats {
     }
 }
 
+/// The broker groups whose master the leader must replace: the master is not alive, and either
+/// its heartbeat expired at this scan (`expired`) or this controller has led for a whole
+/// heartbeat timeout (`settled`) without hearing from it (it may have died while another
+/// controller led, or before this one started).
+pub fn lost_masters(
+    state: &ControllerState,
+    alive: &dyn Fn(&str, i64) -> bool,
+    expired: &[(String, i64)],
+    settled: bool,
+) -> Vec<String> {
+    state
+        .groups
+        .iter()
+        .filter_map(|(name, g)| {
+            let m = g.master?;
+            let just_expired = expired.iter().any(|(n, id)| n == name && *id == m);
+            (!alive(name, m) && (just_expired || settled)).then(|| name.clone())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::GroupState;
+
+    #[test]
+    fn a_silent_master_is_lost_once_the_leader_has_waited_a_timeout() {
+        let mut state = ControllerState::default();
+        for (name, master) in [("a", Some(1)), ("b", Some(1)), ("c", None)] {
+            state.groups.insert(
+                name.into(),
+                GroupState {
+                    master,
+                    master_epoch: 1,
+                    ..Default::default()
+                },
+            );
+        }
+        let alive = |name: &str, _id: i64| name == "b";
+        let expired = vec![("a".to_owned(), 1)];
+        assert_eq!(lost_masters(&state, &alive, &expired, false), ["a"]);
+        assert_eq!(lost_masters(&state, &alive, &[], false), Vec::<String>::new());
+        assert_eq!(lost_masters(&state, &alive, &[], true), ["a"]);
+        let all_alive = |_: &str, _: i64| true;
+        assert!(lost_masters(&state, &all_alive, &expired, true).is_empty());
+    }
 
     #[test]
     fn a_broker_lives_for_its_own_timeout() {

@@ -50,6 +50,8 @@ openraft::declare_raft_types!(
 /// stands for election.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 pub const ELECTION_TIMEOUT_MIN: Duration = Duration::from_millis(400);
+/// Snapshot bytes per InstallSnapshot RPC.
+pub const SNAPSHOT_CHUNK: usize = 512 * 1024;
 
 /// Why a controller could not start.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,8 @@ pub struct Controller {
     addrs: Vec<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The store, to know when openraft's tasks have let go of it.
+    db: std::sync::Weak<rocksdb::DB>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -103,6 +107,7 @@ impl Controller {
             path: config.store_path.display().to_string(),
             source,
         })?;
+        let weak_db = Arc::downgrade(&db);
         let log = store::LogStore::new(db.clone());
         let sm = store::StateMachineStore::new(db).map_err(|e| StartError::State(e.to_string()))?;
         let shared = sm.shared();
@@ -113,6 +118,9 @@ impl Controller {
             election_timeout_max: 2 * ELECTION_TIMEOUT_MIN.as_millis() as u64,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
             max_in_snapshot_log_to_keep: 1000,
+            // A chunk travels as a JSON array of numbers (≤ 4 bytes a byte) and must stay under
+            // the remoting frame's 4 MiB body limit.
+            snapshot_max_chunk_size: SNAPSHOT_CHUNK as u64,
             ..Default::default()
         }
         .validate()
@@ -136,6 +144,8 @@ impl Controller {
             sm: shared,
             config: config.clone(),
             heartbeats: Default::default(),
+            notify_conns: Default::default(),
+            leading_since: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -194,6 +204,7 @@ impl Controller {
             addrs,
             stop,
             tasks,
+            db: weak_db,
         })
     }
 
@@ -232,6 +243,17 @@ impl Controller {
         for t in self.tasks {
             let _ = t.await;
         }
-        tracing::info!(id = %self.service.config.self_id, "controller stopped");
+        // openraft's storage tasks end shortly after the core: wait for the store to close, so
+        // that a restart in this process can open it again.
+        drop(self.service);
+        drop(self.raft);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.db.strong_count() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if self.db.strong_count() > 0 {
+            tracing::warn!("controller: the store is still open 5 s after shutdown");
+        }
+        tracing::info!("controller stopped");
     }
 }

@@ -7,8 +7,9 @@
 //! metadata and retry. Changes go through the Raft log (`state::Command`) and are answered with
 //! what the state machine made of them.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use std::time::Instant;
 
 use openraft::error::{ClientWriteError, RaftError};
@@ -20,8 +21,9 @@ use sluice_remoting::body::controller::{
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::controller::*;
+use sluice_remoting::net::connect::refuse_requests;
 use sluice_remoting::net::{Connection, Handler, Outbound};
-use sluice_remoting::{HeaderError, RemotingCommand};
+use sluice_remoting::{DecoderLimits, HeaderError, RemotingCommand};
 
 use crate::config::ControllerConfig;
 use crate::heartbeats::Heartbeats;
@@ -35,7 +37,15 @@ pub struct ControllerService {
     pub(crate) sm: Arc<RwLock<StateMachineData>>,
     pub(crate) config: Arc<ControllerConfig>,
     pub(crate) heartbeats: Arc<Heartbeats>,
+    /// Connections to brokers for NOTIFY_BROKER_ROLE_CHANGED, by address.
+    pub(crate) notify_conns: Arc<Mutex<HashMap<String, Arc<Connection>>>>,
+    /// When this controller's scan first saw itself leader (None while it is not).
+    pub(crate) leading_since: Mutex<Option<Instant>>,
 }
+
+/// How long a change may wait to be committed (a leader cut off from its quorum answers
+/// CONTROLLER_JRAFT_INTERNAL_ERROR instead of holding the request forever).
+pub const PROPOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request got no ordinary answer.
 enum Fail {
@@ -162,7 +172,10 @@ impl ControllerService {
 
     /// Appends `cmd` to the Raft log and returns what the state machine made of it.
     async fn propose(&self, cmd: Command) -> Result<GroupState, Fail> {
-        match self.raft.client_write(cmd).await {
+        let written = tokio::time::timeout(PROPOSE_TIMEOUT, self.raft.client_write(cmd))
+            .await
+            .map_err(|_| Fail::Raft(format!("not committed within {PROPOSE_TIMEOUT:?} (no quorum?)")))?;
+        match written {
             Ok(resp) => Ok(resp.data?),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                 Err(Fail::NotLeader(f.leader_id))
@@ -337,6 +350,9 @@ impl ControllerService {
         match new_master {
             Some(id) => {
                 tracing::info!(broker_name, master = id, epoch = after.master_epoch, old = ?g.master, why, "controller: master elected");
+                if self.config.notify_role_changed {
+                    self.notify_role_changed(broker_name, &after);
+                }
                 Ok(ok()
                     .with_header(&header(&after))
                     .with_body(body(&after).to_json()))
@@ -416,21 +432,32 @@ impl ControllerService {
     /// One scan (every `scanNotActiveBrokerInterval`): forgets brokers whose heartbeat
     /// expired and, on the leader, elects anew where one of them was the master.
     pub(crate) async fn scan(&self) {
-        let expired = self.heartbeats.expire(Instant::now());
-        if expired.is_empty() || self.leader() != Some(self.config.self_node()) {
-            return;
-        }
-        for (broker_name, id) in expired {
-            let was_master = self.group(&broker_name).is_some_and(|g| g.master == Some(id));
+        let now = Instant::now();
+        let expired = self.heartbeats.expire(now);
+        for (broker_name, id) in &expired {
             tracing::info!(
                 broker_name,
                 broker_id = id,
-                was_master,
                 "controller: broker heartbeat expired"
             );
-            if !was_master {
-                continue;
+        }
+        let leading = self.leader() == Some(self.config.self_node());
+        let since = {
+            let mut since = self.leading_since.lock().unwrap_or_else(|p| p.into_inner());
+            if !leading {
+                *since = None;
+                return;
             }
+            *since.get_or_insert(now)
+        };
+        let settled = now.saturating_duration_since(since) >= crate::heartbeats::DEFAULT_TIMEOUT;
+        let lost = {
+            let sm = self.state();
+            let alive = |name: &str, id: i64| self.heartbeats.liveness(name, id, now).is_some();
+            crate::heartbeats::lost_masters(&sm.state, &alive, &expired, settled)
+        };
+        for broker_name in lost {
+            tracing::info!(broker_name, "controller: the master is not alive; electing");
             for attempt in 1..=self.config.elect_max_retry.max(1) {
                 match self.elect(&broker_name, None, None).await {
                     Ok(_) => break,
@@ -439,6 +466,63 @@ impl ControllerService {
                 }
             }
         }
+    }
+}
+
+impl ControllerService {
+    /// NOTIFY_BROKER_ROLE_CHANGED (oneway) to every live broker of the group, on a task of its
+    /// own: a broker that cannot be reached learns it at its next poll (1004) anyway.
+    fn notify_role_changed(&self, broker_name: &str, g: &GroupState) {
+        let now = Instant::now();
+        let targets: Vec<String> = g
+            .brokers
+            .iter()
+            .filter(|(id, _)| self.heartbeats.liveness(broker_name, **id, now).is_some())
+            .map(|(_, b)| b.addr.clone())
+            .collect();
+        let cmd = RemotingCommand::request(request::NOTIFY_BROKER_ROLE_CHANGED)
+            .with_header(&NotifyBrokerRoleChangedRequestHeader {
+                master_address: g.master.and_then(|m| g.addr_of(m)).map(str::to_owned),
+                master_epoch: Some(g.master_epoch),
+                sync_state_set_epoch: Some(g.sync_state_set_epoch),
+                master_broker_id: g.master,
+            })
+            .with_body(sync_state_set(g).to_json());
+        let conns = self.notify_conns.clone();
+        tokio::spawn(async move {
+            for addr in targets {
+                let cached = conns
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&addr)
+                    .filter(|c| !c.is_closed())
+                    .cloned();
+                let conn = match cached {
+                    Some(c) => c,
+                    None => match sluice_remoting::net::connect(
+                        &addr,
+                        Duration::from_secs(3),
+                        DecoderLimits::default(),
+                        refuse_requests,
+                    )
+                    .await
+                    {
+                        Ok(c) => {
+                            conns
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(addr.clone(), c.clone());
+                            c
+                        }
+                        Err(e) => {
+                            tracing::info!(broker = %addr, error = %e, "controller: cannot notify a broker of the role change");
+                            continue;
+                        }
+                    },
+                };
+                conn.send_oneway(cmd.clone());
+            }
+        });
     }
 }
 

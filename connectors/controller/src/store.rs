@@ -10,6 +10,10 @@
 //! The state machine itself lives in memory ([`StateMachineStore`]); on start it is the last
 //! snapshot, and openraft re-applies the committed entries after it.
 
+// openraft's storage traits return its `StorageError` (224 bytes); the helpers here return the
+// same so that `?` carries it unchanged. Storage errors are rare and end the Raft node anyway.
+#![allow(clippy::result_large_err)]
+
 use std::fmt::Debug;
 use std::io::Cursor;
 use std::ops::{Bound, RangeBounds};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use sluice_controller::{Controller, ControllerConfig};
@@ -13,8 +13,37 @@ use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::controller::*;
 use sluice_remoting::net::connect::refuse_requests;
-use sluice_remoting::net::{connect, Connection};
+use sluice_remoting::net::{connect, Connection, Handler, Outbound};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
+
+/// Broker 2 is a real listener (it records what the controllers send it); the others are
+/// addresses nobody listens on.
+static BROKER2_PORT: OnceLock<u16> = OnceLock::new();
+static RECEIVED: Mutex<Vec<RemotingCommand>> = Mutex::new(Vec::new());
+
+fn broker_addr(id: i64) -> String {
+    match (id, BROKER2_PORT.get()) {
+        (2, Some(p)) => format!("127.0.0.1:{p}"),
+        _ => format!("127.0.0.1:{}", 10900 + id),
+    }
+}
+
+struct Recorder;
+
+impl Handler for Recorder {
+    async fn handle(&self, _conn: &Arc<Connection>, cmd: RemotingCommand) -> Option<Outbound> {
+        RECEIVED.lock().unwrap().push(cmd);
+        None
+    }
+}
+
+async fn start_broker2() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    BROKER2_PORT.set(listener.local_addr().unwrap().port()).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    std::mem::forget(stop);
+    tokio::spawn(sluice_remoting::net::serve(listener, Arc::new(Recorder), stopped));
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -48,12 +77,7 @@ impl Group {
     async fn start() -> Group {
         let dir = tempfile::tempdir().unwrap();
         let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
-        let peers = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| format!("n{i}-{a}"))
-            .collect::<Vec<_>>()
-            .join(";");
+        let peers = sluice_controller::config::peers_value(&addrs);
         let mut g = Group {
             dir,
             peers,
@@ -124,7 +148,7 @@ async fn call(conn: &Connection, cmd: RemotingCommand) -> RemotingCommand {
 fn heartbeat(id: i64, timeout_ms: i64) -> RemotingCommand {
     RemotingCommand::request(request::BROKER_HEARTBEAT).with_header(&BrokerHeartbeatRequestHeader {
         cluster_name: "c".into(),
-        broker_addr: format!("127.0.0.1:{}", 10900 + id),
+        broker_addr: broker_addr(id),
         broker_name: "broker-a".into(),
         broker_id: Some(id),
         epoch: Some(1),
@@ -188,7 +212,7 @@ async fn apply_id(conn: &Connection, id: i64) {
                 cluster_name: "c".into(),
                 broker_name: "broker-a".into(),
                 applied_broker_id: id,
-                register_check_code: format!("127.0.0.1:{};{id}", 10900 + id),
+                register_check_code: format!("{};{id}", broker_addr(id)),
             },
         ),
     )
@@ -201,7 +225,7 @@ async fn apply_id(conn: &Connection, id: i64) {
                 cluster_name: "c".into(),
                 broker_name: "broker-a".into(),
                 broker_id: id,
-                broker_address: format!("127.0.0.1:{}", 10900 + id),
+                broker_address: broker_addr(id),
                 invoke_time: 0,
             },
         ),
@@ -246,6 +270,7 @@ fn alter(master_epoch: i32, set_epoch: i32, set: &[i64]) -> RemotingCommand {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_controllers_elect_serve_survive_the_leader_and_recover_from_disk() {
+    start_broker2().await;
     let mut g = Group::start().await;
     let leader = g.leader(Duration::from_secs(20)).await;
     let lconn = client(&g.addrs[leader]).await;
@@ -372,7 +397,32 @@ async fn three_controllers_elect_serve_survive_the_leader_and_recover_from_disk(
     };
     assert_eq!((h.master_broker_id, h.master_epoch), (Some(2), Some(2)));
     assert_eq!(set.sync_state_set, BTreeSet::from([2]));
-    assert_eq!(h.master_address.as_deref(), Some("127.0.0.1:10902"));
+    assert_eq!(h.master_address, Some(broker_addr(2)));
+    // The new master was told at once (NOTIFY_BROKER_ROLE_CHANGED), not left to its next poll
+    // (as every live broker of the group was told of the first election).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let notify = loop {
+        let got = RECEIVED
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.code == request::NOTIFY_BROKER_ROLE_CHANGED)
+            .find(|c| c.ext("masterEpoch") == Some("2"))
+            .cloned();
+        if let Some(n) = got {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "broker 2 was not notified");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(notify.is_oneway());
+    let n: NotifyBrokerRoleChangedRequestHeader = notify.decode_header().unwrap();
+    assert_eq!((n.master_broker_id, n.master_epoch), (Some(2), Some(2)));
+    assert_eq!(n.master_address, Some(broker_addr(2)));
+    assert_eq!(
+        SyncStateSet::from_json(&notify.body).unwrap().sync_state_set,
+        BTreeSet::from([2])
+    );
 
     // The old leader comes back and catches up from the others.
     let back = g.boot(leader).await;
@@ -449,6 +499,87 @@ async fn leader_failover_time() {
     }
     eprintln!("controller leader failover ms (kill → new leader agreed by both survivors): {times:?}");
     assert!(times.iter().all(|ms| *ms < 10_000), "{times:?}");
+    for i in 0..3 {
+        g.kill(i).await;
+    }
+}
+
+/// A leader cut off from both followers answers a change with an error within the propose
+/// timeout (never success, never silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_without_quorum_refuses_changes_in_bounded_time() {
+    let mut g = Group::start().await;
+    let leader = g.leader(Duration::from_secs(20)).await;
+    let conn = client(&g.addrs[leader]).await;
+    for i in (0..3).filter(|i| *i != leader) {
+        g.kill(i).await;
+    }
+    let t0 = Instant::now();
+    let reply = conn
+        .request(
+            RemotingCommand::request(request::CONTROLLER_APPLY_BROKER_ID).with_header(
+                &ApplyBrokerIdRequestHeader {
+                    cluster_name: "c".into(),
+                    broker_name: "broker-q".into(),
+                    applied_broker_id: 1,
+                    register_check_code: "127.0.0.1:1;1".into(),
+                },
+            ),
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            reply.code,
+            response::CONTROLLER_JRAFT_INTERNAL_ERROR | response::CONTROLLER_NOT_LEADER
+        ),
+        "{} {:?}",
+        reply.code,
+        reply.remark
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert!(g.nodes[leader].as_ref().unwrap().group("broker-q").is_none());
+    g.kill(leader).await;
+}
+
+/// A follower that was down while the leader snapshotted and purged its log gets the state as a
+/// snapshot, over the InstallSnapshot RPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_a_purged_log_is_sent_a_snapshot() {
+    let mut g = Group::start().await;
+    let leader = g.leader(Duration::from_secs(20)).await;
+    let f = (leader + 1) % 3;
+    g.kill(f).await;
+    let conn = client(&g.addrs[leader]).await;
+    for id in 1..=3 {
+        apply_id(&conn, id).await;
+    }
+    let l = g.nodes[leader].as_ref().unwrap();
+    l.raft().trigger().snapshot().await.unwrap();
+    let mut metrics = l.raft().metrics();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let snap = loop {
+        if let Some(s) = metrics.borrow().snapshot {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no snapshot");
+        let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+    };
+    l.raft().trigger().purge_log(snap.index).await.unwrap();
+    while metrics.borrow().purged.is_none_or(|p| p.index < snap.index) {
+        assert!(Instant::now() < deadline, "log not purged");
+        let _ = tokio::time::timeout(Duration::from_millis(100), metrics.changed()).await;
+    }
+    let back = g.boot(f).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while back.group("broker-a").map(|s| s.brokers.len()) != Some(3) {
+        assert!(Instant::now() < deadline, "the follower never got the state");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let installed = back.raft().metrics().borrow().snapshot;
+    assert!(installed.is_some_and(|s| s.index >= snap.index), "{installed:?}");
+    g.nodes[f] = Some(back);
     for i in 0..3 {
         g.kill(i).await;
     }

@@ -1,4 +1,4 @@
-//! Controller-mode bodies (RocketMQ 5.x, protocol.md §9.4).
+//! Controller-mode bodies (RocketMQ 5.x, protocol.md §9.4), and the broker's epoch list.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,7 +85,41 @@ pub struct BrokerReplicasInfo {
 #[serde(transparent)]
 pub struct BrokerNames(pub Vec<String>);
 
+/// One epoch of a broker's CommitLog: messages in `[startOffset, endOffset)` were written under
+/// master epoch `epoch` (the last entry's end is the log's end).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochEntry {
+    #[serde(default = "end_unbounded")]
+    pub end_offset: i64,
+    #[serde(default)]
+    pub epoch: i32,
+    #[serde(default)]
+    pub start_offset: i64,
+}
+
+fn end_unbounded() -> i64 {
+    i64::MAX
+}
+
+/// GET_BROKER_EPOCH_CACHE (1007) response body, broker → admin (mqadmin `getBrokerEpoch`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochEntryCache {
+    #[serde(default)]
+    pub broker_id: i64,
+    #[serde(default)]
+    pub broker_name: String,
+    #[serde(default)]
+    pub cluster_name: String,
+    #[serde(default)]
+    pub epoch_list: Vec<EpochEntry>,
+    #[serde(default)]
+    pub max_offset: i64,
+}
+
 serde_body!(
+    EpochEntryCache,
     SyncStateSet,
     ElectMasterResponseBody,
     BrokerReplicasInfo,
@@ -121,5 +155,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(info.replicas_info_table["broker-a"].master_epoch, 2);
+        let cache = EpochEntryCache::from_json(
+            br#"{"brokerId":2,"brokerName":"broker-a","clusterName":"c","epochList":[{"epoch":1,"startOffset":0,"endOffset":300},{"epoch":2,"startOffset":300}],"maxOffset":500}"#,
+        )
+        .unwrap();
+        assert_eq!(cache.epoch_list[1].end_offset, i64::MAX);
+        assert_eq!((cache.epoch_list[0].end_offset, cache.max_offset), (300, 500));
     }
 }

@@ -17,7 +17,7 @@
 //! | [`ha`] | HARuntimeInfo (GET_BROKER_HA_STATUS) |
 //! | [`lock`] | LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody |
 //! | [`offsets`] | consumerOffset.json, delayOffset.json (a slave's copies of its master's) |
-//! | [`controller`] | SyncStateSet, ElectMasterResponseBody, BrokerReplicasInfo, BrokerNames (5.x controller) |
+//! | [`controller`] | SyncStateSet, ElectMasterResponseBody, BrokerReplicasInfo, BrokerNames, EpochEntryCache (5.x controller mode) |
 //! | [`admin`] | TopicStatsTable, ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupWrapper, ResetOffsetBody |
 
 pub mod admin;

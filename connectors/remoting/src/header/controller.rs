@@ -146,6 +146,17 @@ ext_header! {
     }
 }
 
+ext_header! {
+    /// NOTIFY_BROKER_ROLE_CHANGED (1008), controller → each live broker of a group, oneway,
+    /// after an election; body [`SyncStateSet`](crate::body::controller::SyncStateSet).
+    pub struct NotifyBrokerRoleChangedRequestHeader {
+        master_address: opt String = "masterAddress";
+        master_epoch: opt i32 = "masterEpoch";
+        sync_state_set_epoch: opt i32 = "syncStateSetEpoch";
+        master_broker_id: opt i64 = "masterBrokerId";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

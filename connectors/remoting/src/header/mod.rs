@@ -15,7 +15,7 @@
 //! | transactions / send-back | [`transaction`] | 36, 37, 39 |
 //! | route (namesrv) | [`route`] | 100–105, 205, 216, 219, 224, 322, 327 |
 //! | admin | [`admin`] | 17, 26, 202, 203, 204, 208, 215, 220, 222, 300, 307, 309 |
-//! | controller (5.x) | [`controller`] | 904, 1001–1005, 1012, 1013 |
+//! | controller (5.x) | [`controller`] | 904, 1001–1005, 1008, 1012, 1013 |
 
 use crate::ext::{ExtFields, HeaderError};
 
