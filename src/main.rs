@@ -2,6 +2,7 @@
 //! (`src/lib.rs`). See README.md and ARCHITECTURE.md.
 
 mod bench_cmd;
+mod logging;
 
 use sluice::{admin, export_cmd, namesrv, standalone, store_cmd};
 
@@ -22,11 +23,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a NameServer (default 0.0.0.0:9876, every interface; `bindAddress` narrows it).
-    Namesrv(namesrv::NamesrvArgs),
+    Namesrv {
+        #[command(flatten)]
+        args: namesrv::NamesrvArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// Run a broker from a RocketMQ broker.conf (default port 10911).
-    Broker(standalone::BrokerArgs),
+    Broker {
+        #[command(flatten)]
+        args: standalone::BrokerArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// NameServer and broker in one process with embedded defaults (data in ./data).
-    Standalone(standalone::StandaloneArgs),
+    Standalone {
+        #[command(flatten)]
+        args: standalone::StandaloneArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// mqadmin's common commands (updateTopic, topicStatus, consumerProgress, …).
     Admin(admin::AdminArgs),
     /// Store maintenance: open (and so recover) a data directory and report on it.
@@ -41,13 +57,15 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let server = match &cli.command {
+        Command::Namesrv { log, .. } => Some((log, "namesrv")),
+        Command::Broker { log, .. } => Some((log, "broker")),
+        Command::Standalone { log, .. } => Some((log, "standalone")),
+        // Tools log to stderr, as they always did.
+        _ => None,
+    };
+    logging::init(server)?;
     match cli.command {
         Command::Store(cmd) => store_cmd::run(cmd),
         Command::Export(args) => export_cmd::run(args),
@@ -63,9 +81,9 @@ fn main() -> Result<()> {
                 .build()?;
             rt.block_on(async move {
                 match other {
-                    Command::Namesrv(args) => namesrv::run(args).await,
-                    Command::Broker(args) => standalone::run_broker(args).await,
-                    Command::Standalone(args) => standalone::run_standalone(args).await,
+                    Command::Namesrv { args, .. } => namesrv::run(args).await,
+                    Command::Broker { args, .. } => standalone::run_broker(args).await,
+                    Command::Standalone { args, .. } => standalone::run_standalone(args).await,
                     Command::Admin(args) => match admin::execute(args).await {
                         Ok(out) => {
                             if !out.is_empty() {

@@ -71,6 +71,12 @@ pub struct BrokerConfig {
     /// `analyticsHttpPort`: the analytics HTTP listener on 127.0.0.1 (absent or -1: off; 0: any
     /// free port).
     pub analytics_http_port: Option<u16>,
+    /// `metricsExporterType`: DISABLE (default) or PROM; RocketMQ's other values are refused.
+    pub metrics_exporter_type: crate::broker::metrics::ExporterType,
+    /// `metricsPromExporterHost`: where `/metrics` listens (blank: `bindAddress`).
+    pub metrics_prom_exporter_host: Option<IpAddr>,
+    /// `metricsPromExporterPort` (5557; 0: any free port).
+    pub metrics_prom_exporter_port: u16,
 }
 
 impl Default for BrokerConfig {
@@ -105,6 +111,9 @@ impl Default for BrokerConfig {
             schedule: ScheduleConfig::default(),
             reject_transaction_message: false,
             analytics_http_port: None,
+            metrics_exporter_type: crate::broker::metrics::ExporterType::Disable,
+            metrics_prom_exporter_host: None,
+            metrics_prom_exporter_port: 5557,
         }
     }
 }
@@ -217,6 +226,17 @@ impl BrokerConfig {
                     _ => Some(parse(key, v)?),
                 }
             }
+            "metricsExporterType" => {
+                self.metrics_exporter_type =
+                    crate::broker::metrics::ExporterType::parse(v).map_err(|reason| bad(key, v, reason))?
+            }
+            "metricsPromExporterHost" => {
+                self.metrics_prom_exporter_host = match v {
+                    "" => None,
+                    _ => Some(parse_ip(key, v)?),
+                }
+            }
+            "metricsPromExporterPort" => self.metrics_prom_exporter_port = parse(key, v)?,
             other => {
                 if self.store.set(other, v)? {
                     return Ok(None);
@@ -283,6 +303,19 @@ impl BrokerConfig {
             (
                 "analyticsHttpPort",
                 self.analytics_http_port.map_or("-1".into(), |p| p.to_string()),
+            ),
+            (
+                "metricsExporterType",
+                self.metrics_exporter_type.as_str().to_owned(),
+            ),
+            (
+                "metricsPromExporterHost",
+                self.metrics_prom_exporter_host
+                    .map_or(String::new(), |h| h.to_string()),
+            ),
+            (
+                "metricsPromExporterPort",
+                self.metrics_prom_exporter_port.to_string(),
             ),
         ];
         v.extend(self.store.properties());
@@ -485,6 +518,40 @@ mod tests {
         assert_eq!(c.schedule.transaction_check_max, 3);
         assert_eq!(c.store.max_delay_level(), 2);
         assert!(c.apply_properties("transactionCheckInterval=0").is_err());
+    }
+
+    #[test]
+    fn metrics_keys_are_honoured_or_refused() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(
+            c.metrics_exporter_type,
+            crate::broker::metrics::ExporterType::Disable
+        );
+        assert_eq!(c.metrics_prom_exporter_port, 5557);
+        c.apply_properties(
+            "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort=0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.metrics_exporter_type,
+            crate::broker::metrics::ExporterType::Prom
+        );
+        assert_eq!(
+            c.metrics_prom_exporter_host,
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        );
+        assert_eq!(c.metrics_prom_exporter_port, 0);
+        let err = c
+            .apply_properties("metricsExporterType=OTLP_GRPC")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("metricsExporterType") && err.contains("PROM"),
+            "{err}"
+        );
+        assert!(c
+            .properties()
+            .contains(&("metricsExporterType", "PROM".to_owned())));
     }
 
     #[test]

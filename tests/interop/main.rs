@@ -39,6 +39,9 @@
 //!   and all;
 //! * `replication.rs` — master/slave groups of separate processes: `kill -9` of a SYNC_MASTER
 //!   with its store deleted loses no SEND_OK;
+//! * `metrics.rs` — `/metrics` (`metricsExporterType=PROM`) after a known Java workload, the
+//!   requests apache/rocketmq-exporter makes (runtime info keys by its parsing rules, stats,
+//!   producer info, the broker → client forwards 307 / 309) and the server's log formats;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
 //!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`.
 //!
@@ -51,6 +54,7 @@ mod durability;
 mod go_client;
 mod harness;
 mod java_client;
+mod metrics;
 mod migration;
 mod mqadmin;
 mod replication;

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod broker_config;
+pub mod client_forward;
 pub mod consumer_admin;
 pub mod ha;
 pub mod heartbeat;
@@ -17,6 +18,7 @@ pub mod stats;
 pub mod transaction;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use sluice_remoting::RemotingCommand;
 
@@ -43,12 +45,31 @@ pub fn dispatch_now(
     if !state.submitter.appends_in_caller() || state.replica_wait.is_some() {
         return Err(cmd);
     }
+    let started = state.stats.metrics().map(|_| Instant::now());
     let out = match (route.decode)(&cmd) {
         Ok(Request::Send(h)) => send::send_now(state, conn, &cmd, *h),
         Ok(_) => return Err(cmd),
         Err(e) => Err(e),
     };
-    Ok(reply(&cmd, out.map(Some)))
+    let out = reply(&cmd, out.map(Some));
+    observe(state, &cmd, &out, started);
+    Ok(out)
+}
+
+/// `rocketmq_rpc_latency`: one request answered `started` ago (metrics on only).
+fn observe(state: &BrokerState, cmd: &RemotingCommand, out: &Option<Outbound>, started: Option<Instant>) {
+    let (Some(m), Some(started)) = (state.stats.metrics(), started) else {
+        return;
+    };
+    let response_code = out.as_ref().map_or(-1, |o| o.cmd.code);
+    let long_poll = cmd.code == sluice_remoting::codes::request::PULL_MESSAGE
+        || cmd.code == sluice_remoting::codes::request::LITE_PULL_MESSAGE;
+    m.rpc(
+        cmd.code,
+        response_code,
+        long_poll,
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
 }
 
 /// Routes one request. `None` = no reply now (oneway, or answered later).
@@ -60,6 +81,7 @@ pub async fn dispatch(
     let Some(route) = route_of(cmd.code) else {
         return (!cmd.is_oneway()).then(|| sluice_remoting::net::not_supported(&cmd));
     };
+    let started = state.stats.metrics().map(|_| Instant::now());
     if route.reads_queue_state {
         state.dispatch_caught_up().await;
     }
@@ -67,7 +89,9 @@ pub async fn dispatch(
         Ok(req) => handle(state, conn, &cmd, req).await,
         Err(e) => Err(e),
     };
-    reply(&cmd, handled)
+    let out = reply(&cmd, handled);
+    observe(state, &cmd, &out, started);
+    out
 }
 
 /// The reply to send for a handled request (none for oneways).
@@ -90,7 +114,7 @@ async fn handle(
 ) -> Handled {
     let out = match req {
         Request::Send(h) => send::send(state, conn, cmd, *h).await?,
-        Request::Pull(h) => pull::pull(state, cmd, *h).await,
+        Request::Pull(h) => pull::pull(state, conn, cmd, *h).await,
         Request::Heartbeat(data) => heartbeat::heartbeat(state, conn, cmd, *data)?,
         Request::UnregisterClient(h) => heartbeat::unregister_client(state, cmd, h),
         Request::ConsumerList(h) => heartbeat::consumer_list(state, cmd, h)?,
@@ -127,6 +151,9 @@ async fn handle(
         Request::AllDelayOffsets => offsets::all_delay_offsets(state, cmd)?,
         Request::HaStatus => ha::ha_status(state, cmd),
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
+        Request::AllProducers => consumer_admin::all_producers(state, cmd),
+        Request::ConsumerRunningInfo(h) => client_forward::running_info(state, cmd, *h).await?,
+        Request::ConsumeDirectly(h) => client_forward::consume_directly(state, cmd, *h).await?,
         Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
         Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,
     };
