@@ -58,6 +58,9 @@ fn single(encoder: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> Re
     ConstGauge::new(v).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)
 }
 
+/// A lag gauge: name, help, and which figure of [`GroupLag`] it shows.
+type LagFamily = (&'static str, &'static str, fn(&GroupLag) -> f64);
+
 /// One group's position on one topic, summed over its queues.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct GroupLag {
@@ -183,7 +186,7 @@ impl Collector for StateCollector {
 
         // Each group's lag per topic.
         let lags = group_lags(&state);
-        let families: [(&'static str, &'static str, fn(&GroupLag) -> f64); 4] = [
+        let families: [LagFamily; 4] = [
             (
                 "rocketmq_consumer_lag_messages",
                 "Messages stored and not yet committed by the group",
