@@ -709,6 +709,21 @@ fn java_prometheus_metrics_and_exporter_requests() {
     );
 }
 
+/// `--namesrv-port N --broker-port B`, free, with B's neighbours (VIP B − 2, HA B + 1) clear of N.
+fn ports() -> [String; 4] {
+    let np = harness::free_port();
+    let mut bp = harness::free_port();
+    while bp.abs_diff(np) <= 2 {
+        bp = harness::free_port();
+    }
+    [
+        "--namesrv-port".into(),
+        np.to_string(),
+        "--broker-port".into(),
+        bp.to_string(),
+    ]
+}
+
 #[test]
 fn metrics_exporter_types_sluice_cannot_serve_are_refused_at_start() {
     let Some(_serial) = harness::serial("metrics_refused_exporter") else {
@@ -721,8 +736,7 @@ fn metrics_exporter_types_sluice_cannot_serve_are_refused_at_start() {
         .arg("standalone")
         .arg("--data-dir")
         .arg(tmp.path().join("data"))
-        .args(["--namesrv-port", &harness::free_port().to_string()])
-        .args(["--broker-port", &harness::free_port().to_string()])
+        .args(ports())
         .arg("-c")
         .arg(&conf)
         .stdin(Stdio::null())
@@ -745,8 +759,7 @@ fn start_logging(dir: &Path, label: &str, args: &[&str]) -> (Child, PathBuf) {
         .arg("standalone")
         .arg("--data-dir")
         .arg(dir.join(format!("{label}-data")))
-        .args(["--namesrv-port", &harness::free_port().to_string()])
-        .args(["--broker-port", &harness::free_port().to_string()])
+        .args(ports())
         .args(args)
         .env("RUST_LOG", "info")
         .env_remove("ROCKETMQ_HOME")
