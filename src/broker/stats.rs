@@ -61,22 +61,48 @@ const MINUTE: Duration = Duration::from_secs(60);
 /// One sample: (when, cumulative value, cumulative number of events).
 type Sample = (Instant, u64, u64);
 
+const DAY_MS: i64 = 86_400_000;
+
+/// A local calendar day.
+type Day = (i32, u32, u32);
+
 #[derive(Debug)]
 struct Item {
     value: u64,
     times: u64,
     /// Oldest first; spans at most a day (one sample per 10 s → ≤ 8,641).
     samples: VecDeque<Sample>,
+    /// The local day of the last sample, and when (ms since the epoch) it was taken.
+    day: (Day, i64),
+    /// The value at the last local midnight and at the one before (Java's "today morning",
+    /// "yesterday morning"); 0 until the broker has run through them. Taken with the first
+    /// sample of a new day, so up to [`SAMPLE_EVERY`] of the new day's events count to the old.
+    today_morning: u64,
+    yesterday_morning: u64,
+}
+
+/// The local day of `ms` and the milliseconds since its midnight.
+fn local_day(ms: i64) -> (Day, i64) {
+    let t = sluice_storage::clock::local_time(ms);
+    let since = i64::from(t.hour) * 3_600_000
+        + i64::from(t.minute) * 60_000
+        + i64::from(t.second) * 1000
+        + i64::from(t.millis);
+    ((t.year, t.month, t.day), since)
 }
 
 impl Item {
     fn new(now: Instant) -> Item {
         let mut samples = VecDeque::new();
         samples.push_back((now, 0, 0));
+        let ms = sluice_storage::clock::now_millis();
         Item {
             value: 0,
             times: 0,
             samples,
+            day: (local_day(ms).0, ms),
+            today_morning: 0,
+            yesterday_morning: 0,
         }
     }
 
@@ -87,6 +113,7 @@ impl Item {
             .is_none_or(|(at, _, _)| now.duration_since(*at) >= SAMPLE_EVERY);
         if due {
             self.samples.push_back((now, self.value, self.times));
+            self.roll_day(sluice_storage::clock::now_millis());
         }
         while self
             .samples
@@ -95,6 +122,23 @@ impl Item {
         {
             self.samples.pop_front();
         }
+    }
+
+    /// At the first sample of a new local day, the mornings move on: nothing was added between
+    /// the last sample and now but what the value already holds.
+    fn roll_day(&mut self, ms: i64) {
+        let (day, since_midnight) = local_day(ms);
+        if day == self.day.0 {
+            return;
+        }
+        // More than one midnight since the last sample: both mornings saw today's value.
+        if ms - self.day.1 > since_midnight + DAY_MS {
+            self.yesterday_morning = self.value;
+        } else {
+            self.yesterday_morning = self.today_morning;
+        }
+        self.today_morning = self.value;
+        self.day = (day, ms);
     }
 
     /// The window ending now and starting at the oldest sample not older than `span`.
@@ -326,6 +370,22 @@ impl BrokerStats {
             .unwrap_or(0)
     }
 
+    /// `name`/`key`'s value at the last local midnight and at the one before (0 before the
+    /// broker ran through them).
+    pub fn mornings(&self, name: &'static str, key: &str) -> (u64, u64) {
+        let now = Instant::now();
+        let Ok(mut items) = self.items.lock() else {
+            return (0, 0);
+        };
+        match items.items.get_mut(name).and_then(|k| k.get_mut(key)) {
+            Some(item) => {
+                item.sample(now);
+                (item.today_morning, item.yesterday_morning)
+            }
+            None => (0, 0),
+        }
+    }
+
     /// The cumulative value of `name` over all its keys.
     pub fn sum(&self, name: &'static str) -> u64 {
         self.items
@@ -372,6 +432,25 @@ impl BrokerStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mornings_move_at_local_midnight() {
+        let mut item = Item::new(Instant::now());
+        let now = sluice_storage::clock::now_millis();
+        item.value = 10;
+        item.roll_day(now);
+        assert_eq!((item.today_morning, item.yesterday_morning), (0, 0));
+        // The first sample of the next day, then of the day after.
+        item.roll_day(now + DAY_MS);
+        assert_eq!((item.today_morning, item.yesterday_morning), (10, 0));
+        item.value = 25;
+        item.roll_day(now + 2 * DAY_MS);
+        assert_eq!((item.today_morning, item.yesterday_morning), (25, 10));
+        // Idle for days: both mornings are the value.
+        item.value = 30;
+        item.roll_day(now + 5 * DAY_MS);
+        assert_eq!((item.today_morning, item.yesterday_morning), (30, 30));
+    }
 
     #[test]
     fn puts_and_gets_count_once_under_one_lock() {

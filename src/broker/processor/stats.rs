@@ -97,6 +97,8 @@ pub fn runtime_table(state: &BrokerState) -> Vec<(String, String)> {
         stats.total(BROKER_GET_NUMS, cluster),
     );
     let put_bytes = stats.sum(TOPIC_PUT_SIZE);
+    let put_mornings = stats.mornings(BROKER_PUT_NUMS, cluster);
+    let get_mornings = stats.mornings(BROKER_GET_NUMS, cluster);
     let (put_max_ms, get_max_ms) = stats.time_max_ms();
     let flushed = store.flusher().durable_offset();
     let runtime = (now - state.boot_timestamp).max(0) / 1000;
@@ -105,12 +107,12 @@ pub fn runtime_table(state: &BrokerState) -> Vec<(String, String)> {
     let mut entries: Vec<(&str, String)> = vec![
         ("brokerVersionDesc", version::describe(version)),
         ("brokerVersion", version.to_string()),
-        // Counted since boot: "yesterday" and "this morning" start at the boot.
-        ("msgPutTotalYesterdayMorning", "0".into()),
-        ("msgPutTotalTodayMorning", "0".into()),
+        // Counted since boot: mornings before the boot are 0.
+        ("msgPutTotalYesterdayMorning", put_mornings.1.to_string()),
+        ("msgPutTotalTodayMorning", put_mornings.0.to_string()),
         ("msgPutTotalTodayNow", put.to_string()),
-        ("msgGetTotalYesterdayMorning", "0".into()),
-        ("msgGetTotalTodayMorning", "0".into()),
+        ("msgGetTotalYesterdayMorning", get_mornings.1.to_string()),
+        ("msgGetTotalTodayMorning", get_mornings.0.to_string()),
         ("msgGetTotalTodayNow", get.to_string()),
         ("putMessageTimesTotal", put.to_string()),
         ("putMessageSizeTotal", put_bytes.to_string()),
