@@ -29,7 +29,7 @@ const T: Duration = Duration::from_secs(15);
 type Sample = (String, BTreeMap<String, String>, f64);
 
 /// GET `path` over HTTP/1.1 from 127.0.0.1:`port`: (status, body).
-fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+pub(crate) fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect :{port}: {e}"))?;
     s.set_read_timeout(Some(T)).map_err(|e| e.to_string())?;
     write!(
@@ -49,7 +49,7 @@ fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
 }
 
 /// Parses the Prometheus text format (label values without escaped quotes or commas).
-fn parse_page(page: &str) -> Vec<Sample> {
+pub(crate) fn parse_page(page: &str) -> Vec<Sample> {
     page.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| {
@@ -89,7 +89,7 @@ fn matching<'s>(
     })
 }
 
-fn sum(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
+pub(crate) fn sum(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
     matching(samples, name, want).map(|(_, _, v)| v).sum()
 }
 
@@ -108,13 +108,13 @@ fn scrape(ctx: &Ctx, port: u16) -> (String, Vec<Sample>) {
 }
 
 /// A remoting connection of the test's own (admin requests to the broker).
-struct Admin {
+pub(crate) struct Admin {
     rt: tokio::runtime::Runtime,
     conn: Arc<Connection>,
 }
 
 impl Admin {
-    fn connect(addr: &str) -> Admin {
+    pub(crate) fn connect(addr: &str) -> Admin {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -126,7 +126,7 @@ impl Admin {
         Admin { rt, conn }
     }
 
-    fn request(&self, code: i32, ext: &[(&str, &str)]) -> RemotingCommand {
+    pub(crate) fn request(&self, code: i32, ext: &[(&str, &str)]) -> RemotingCommand {
         let mut cmd = RemotingCommand::request(code);
         for (k, v) in ext {
             cmd.ext_fields.insert((*k).into(), (*v).into());
