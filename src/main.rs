@@ -2,6 +2,7 @@
 //! (`src/lib.rs`). See README.md and ARCHITECTURE.md.
 
 mod bench_cmd;
+mod logging;
 
 use sluice::{admin, controller_cmd, export_cmd, namesrv, standalone, store_cmd};
 
@@ -22,14 +23,34 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a NameServer (default 0.0.0.0:9876, every interface; `bindAddress` narrows it).
-    Namesrv(namesrv::NamesrvArgs),
+    Namesrv {
+        #[command(flatten)]
+        args: namesrv::NamesrvArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// Run a controller of RocketMQ 5.x controller mode (controller.conf with its
     /// controllerDLeger* keys; serves on its peer address).
-    Controller(controller_cmd::ControllerArgs),
+    Controller {
+        #[command(flatten)]
+        args: controller_cmd::ControllerArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// Run a broker from a RocketMQ broker.conf (default port 10911).
-    Broker(standalone::BrokerArgs),
+    Broker {
+        #[command(flatten)]
+        args: standalone::BrokerArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// NameServer and broker in one process with embedded defaults (data in ./data).
-    Standalone(standalone::StandaloneArgs),
+    Standalone {
+        #[command(flatten)]
+        args: standalone::StandaloneArgs,
+        #[command(flatten)]
+        log: logging::LogArgs,
+    },
     /// mqadmin's common commands (updateTopic, topicStatus, consumerProgress, …).
     Admin(admin::AdminArgs),
     /// Store maintenance: open (and so recover) a data directory and report on it.
@@ -44,13 +65,16 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let server = match &cli.command {
+        Command::Namesrv { log, .. } => Some((log, "namesrv")),
+        Command::Controller { log, .. } => Some((log, "controller")),
+        Command::Broker { log, .. } => Some((log, "broker")),
+        Command::Standalone { log, .. } => Some((log, "standalone")),
+        // Tools log to stderr, as they always did.
+        _ => None,
+    };
+    logging::init(server)?;
     match cli.command {
         Command::Store(cmd) => store_cmd::run(cmd),
         Command::Export(args) => export_cmd::run(args),
@@ -66,10 +90,10 @@ fn main() -> Result<()> {
                 .build()?;
             rt.block_on(async move {
                 match other {
-                    Command::Namesrv(args) => namesrv::run(args).await,
-                    Command::Controller(args) => controller_cmd::run(args).await,
-                    Command::Broker(args) => standalone::run_broker(args).await,
-                    Command::Standalone(args) => standalone::run_standalone(args).await,
+                    Command::Namesrv { args, .. } => namesrv::run(args).await,
+                    Command::Controller { args, .. } => controller_cmd::run(args).await,
+                    Command::Broker { args, .. } => standalone::run_broker(args).await,
+                    Command::Standalone { args, .. } => standalone::run_standalone(args).await,
                     Command::Admin(args) => match admin::execute(args).await {
                         Ok(out) => {
                             if !out.is_empty() {

@@ -173,6 +173,31 @@ impl ClientManager {
         }
     }
 
+    /// Every consumer group with its clients (scrape time, admin; clones).
+    pub fn consumer_groups(&self) -> Vec<(String, ConsumerGroup)> {
+        self.consumers
+            .read()
+            .map(|g| g.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every producer group with its live clients by client id (GET_ALL_PRODUCER_INFO, metrics).
+    pub fn producer_groups(&self) -> Vec<(String, Vec<(String, GroupClient)>)> {
+        let Ok(p) = self.producers.read() else {
+            return Vec::new();
+        };
+        p.iter()
+            .map(|(group, clients)| {
+                let live = clients
+                    .iter()
+                    .filter(|(_, c)| !c.conn.is_closed())
+                    .map(|(id, c)| (id.clone(), c.clone()))
+                    .collect();
+                (group.clone(), live)
+            })
+            .collect()
+    }
+
     pub fn group(&self, group: &str) -> Option<ConsumerGroup> {
         self.consumers.read().ok()?.get(group).cloned()
     }

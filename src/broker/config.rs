@@ -86,6 +86,12 @@ pub struct BrokerConfig {
     /// Values given for [`FIXED_PATHS`] keys, checked by [`BrokerConfig::check_placement`] once
     /// `storePathRootDir` is final.
     pub fixed_paths: Vec<(&'static str, PathBuf)>,
+    /// `metricsExporterType`: DISABLE (default) or PROM; RocketMQ's other values are refused.
+    pub metrics_exporter_type: crate::broker::metrics::ExporterType,
+    /// `metricsPromExporterHost`: where `/metrics` listens (blank: `bindAddress`).
+    pub metrics_prom_exporter_host: Option<IpAddr>,
+    /// `metricsPromExporterPort` (5557; 0: any free port).
+    pub metrics_prom_exporter_port: u16,
 }
 
 impl Default for BrokerConfig {
@@ -126,6 +132,9 @@ impl Default for BrokerConfig {
             analytics_http_port: None,
             fixed_paths: Vec::new(),
             acl: AclSettings::default(),
+            metrics_exporter_type: crate::broker::metrics::ExporterType::Disable,
+            metrics_prom_exporter_host: None,
+            metrics_prom_exporter_port: 5557,
         }
     }
 }
@@ -329,6 +338,17 @@ impl BrokerConfig {
                     _ => Some(parse(key, v)?),
                 }
             }
+            "metricsExporterType" => {
+                self.metrics_exporter_type =
+                    crate::broker::metrics::ExporterType::parse(v).map_err(|reason| bad(key, v, reason))?
+            }
+            "metricsPromExporterHost" => {
+                self.metrics_prom_exporter_host = match v {
+                    "" => None,
+                    _ => Some(parse_ip(key, v)?),
+                }
+            }
+            "metricsPromExporterPort" => self.metrics_prom_exporter_port = parse(key, v)?,
             other => {
                 if self.store.set(other, v)? {
                     return Ok(None);
@@ -413,6 +433,19 @@ impl BrokerConfig {
                 self.analytics_http_port.map_or("-1".into(), |p| p.to_string()),
             ),
             ("aclEnable", self.acl.enable.to_string()),
+            (
+                "metricsExporterType",
+                self.metrics_exporter_type.as_str().to_owned(),
+            ),
+            (
+                "metricsPromExporterHost",
+                self.metrics_prom_exporter_host
+                    .map_or(String::new(), |h| h.to_string()),
+            ),
+            (
+                "metricsPromExporterPort",
+                self.metrics_prom_exporter_port.to_string(),
+            ),
         ];
         v.extend(self.store.properties());
         v
@@ -733,6 +766,40 @@ mod tests {
             .apply_properties("sendMessageThreadPoolNums=4\ntransientStorePoolEnable=true\n")
             .unwrap();
         assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn metrics_keys_are_honoured_or_refused() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(
+            c.metrics_exporter_type,
+            crate::broker::metrics::ExporterType::Disable
+        );
+        assert_eq!(c.metrics_prom_exporter_port, 5557);
+        c.apply_properties(
+            "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort=0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.metrics_exporter_type,
+            crate::broker::metrics::ExporterType::Prom
+        );
+        assert_eq!(
+            c.metrics_prom_exporter_host,
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        );
+        assert_eq!(c.metrics_prom_exporter_port, 0);
+        let err = c
+            .apply_properties("metricsExporterType=OTLP_GRPC")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("metricsExporterType") && err.contains("PROM"),
+            "{err}"
+        );
+        assert!(c
+            .properties()
+            .contains(&("metricsExporterType", "PROM".to_owned())));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! * [`schedule`] — messages that wait (delay levels, timers, half messages) and the retry /
 //!   DLQ copies: the `sluice-schedule` thread, fed by the pipeline's stage (D).
 //! * [`analytics_http`] — the analytics runtime's HTTP/JSON listener (`analyticsHttpPort`).
+//! * [`metrics`] — Prometheus metrics (`metricsExporterType=PROM`), served by [`http`] (axum).
 
 pub mod analytics_http;
 pub mod clients;
@@ -19,8 +20,10 @@ pub mod config;
 pub mod error;
 pub mod filter;
 pub mod ha;
+pub mod http;
 pub mod locks;
 pub mod long_poll;
+pub mod metrics;
 pub mod migrate;
 pub mod processor;
 pub mod put;
@@ -151,6 +154,7 @@ pub struct BrokerHandle {
     pub state: Arc<BrokerState>,
     local_addr: SocketAddr,
     analytics_http: Option<SocketAddr>,
+    metrics_http: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -174,6 +178,11 @@ impl BrokerHandle {
     /// Where the analytics HTTP listener is bound, if `analyticsHttpPort` is set.
     pub fn analytics_http_addr(&self) -> Option<SocketAddr> {
         self.analytics_http
+    }
+
+    /// Where `/metrics` is served, with `metricsExporterType=PROM`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_http
     }
 
     /// Waits for the server tasks (after shutdown was signalled), then stops the pipeline,
@@ -349,7 +358,9 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         None => None,
     };
     let transactions = Arc::new(TransactionLog::new(store.meta().clone()));
-    let state = Arc::new(BrokerState {
+    let prom = config.metrics_exporter_type == metrics::ExporterType::Prom;
+    let (cluster, node_id) = (config.broker_cluster_name.clone(), config.broker_name.clone());
+    let state = Arc::new_cyclic(|weak| BrokerState {
         config,
         store,
         pipeline: std::sync::Mutex::new(Some(pipeline)),
@@ -361,7 +372,9 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         long_polls,
         locks: QueueLocks::default(),
         register_now: Notify::new(),
-        stats: stats::BrokerStats::default(),
+        stats: stats::BrokerStats::new(
+            prom.then(|| Arc::new(metrics::BrokerMetrics::new(&cluster, &node_id, weak.clone()))),
+        ),
         boot_timestamp: sluice_storage::clock::now_millis(),
         analytics,
         archiver,
@@ -414,6 +427,18 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         }
         None => None,
     };
+    let metrics_http = match state.stats.metrics() {
+        Some(m) => {
+            let cfg = &state.config;
+            let ip = cfg.metrics_prom_exporter_host.unwrap_or(cfg.bind_address);
+            let listener = http::bind(SocketAddr::new(ip, cfg.metrics_prom_exporter_port)).await?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "metrics (Prometheus) listening on /metrics");
+            tasks.push(tokio::spawn(http::serve(listener, m.clone(), shutdown.clone())));
+            Some(addr)
+        }
+        None => None,
+    };
     tasks.push(tokio::spawn(register::run(state.clone(), shutdown.clone())));
     if state.config.broker_role.is_slave() {
         tasks.push(tokio::spawn(ha::sync::run(state.clone(), shutdown.clone())));
@@ -430,6 +455,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         state,
         local_addr,
         analytics_http,
+        metrics_http,
         tasks,
     })
 }

@@ -12,7 +12,6 @@ use sluice_storage::meta::perm;
 use sluice_storage::{Appended, MessageToStore};
 
 use super::error::BrokerError;
-use super::stats;
 use super::BrokerState;
 
 /// A stored unit: where each message went, and the response code its producer gets: SUCCESS,
@@ -127,10 +126,13 @@ fn stored(answer: Result<AppendReply, PipelineError>) -> Result<Stored, BrokerEr
     Ok(Stored { appended, code })
 }
 
-/// Counts `n` messages put to `topic` (statsAll, runtime info).
-pub fn count(state: &BrokerState, topic: &str, n: u64) {
-    state.stats.add(stats::TOPIC_PUT_NUMS, topic, n);
-    state
-        .stats
-        .add(stats::BROKER_PUT_NUMS, &state.config.broker_cluster_name, n);
+/// Counts a stored send to `topic` (statsAll, runtime info, `/metrics`): its messages and their
+/// stored sizes, and `elapsed` from its arrival to its ack.
+pub fn count(state: &BrokerState, topic: &str, appended: &[Appended], elapsed: std::time::Duration) {
+    state.stats.record_put(
+        topic,
+        &state.config.broker_cluster_name,
+        appended.iter().map(|a| u64::from(a.size)),
+        elapsed,
+    );
 }

@@ -11,8 +11,9 @@ use sluice_remoting::body::lock::{LockBatchRequestBody, UnlockBatchRequestBody};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::request as code;
 use sluice_remoting::header::admin::{
-    CloneGroupOffsetRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
-    GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    CloneGroupOffsetRequestHeader, ConsumeMessageDirectlyRequestHeader, CreateTopicRequestHeader,
+    DeleteSubscriptionGroupRequestHeader, GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetConsumerRunningInfoRequestHeader,
     GetProducerConnectionListRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
     ViewBrokerStatsDataRequestHeader,
 };
@@ -80,6 +81,12 @@ pub enum Request {
     /// UPDATE_BROKER_CONFIG: the properties text stays in the command's body.
     UpdateBrokerConfig,
     ResetOffset(Box<ResetOffsetRequestHeader>),
+    /// GET_ALL_PRODUCER_INFO.
+    AllProducers,
+    /// GET_CONSUMER_RUNNING_INFO: forwarded to the client.
+    ConsumerRunningInfo(Box<GetConsumerRunningInfoRequestHeader>),
+    /// CONSUME_MESSAGE_DIRECTLY: the message looked up, then forwarded to the client.
+    ConsumeDirectly(Box<ConsumeMessageDirectlyRequestHeader>),
     SendBack(Box<ConsumerSendMsgBackRequestHeader>),
     EndTransaction(Box<EndTransactionRequestHeader>),
     /// UPDATE_AND_CREATE_ACL_CONFIG (4.9 ACL admin).
@@ -385,6 +392,17 @@ pub static ROUTES: &[Route] = &[
     reads(code::INVOKE_BROKER_TO_RESET_OFFSET, |c| {
         Ok(Request::ResetOffset(Box::new(
             ResetOffsetRequestHeader::from_ext(&c.ext_fields)?,
+        )))
+    }),
+    route(code::GET_ALL_PRODUCER_INFO, |_| Ok(Request::AllProducers)),
+    route(code::GET_CONSUMER_RUNNING_INFO, |c| {
+        Ok(Request::ConsumerRunningInfo(Box::new(
+            GetConsumerRunningInfoRequestHeader::from_ext(&c.ext_fields)?,
+        )))
+    }),
+    route(code::CONSUME_MESSAGE_DIRECTLY, |c| {
+        Ok(Request::ConsumeDirectly(Box::new(
+            ConsumeMessageDirectlyRequestHeader::from_ext(&c.ext_fields)?,
         )))
     }),
     route(code::CONSUMER_SEND_MSG_BACK, |c| {

@@ -46,6 +46,23 @@ pub struct RetentionReport {
 
 /// Used share of the file system holding `path`, in percent.
 pub fn disk_used_percent(path: &Path) -> Result<f64, StoreError> {
+    let space = disk_space(path)?;
+    if space.total == 0 {
+        return Ok(0.0);
+    }
+    Ok((space.total - space.free.min(space.total)) as f64 / space.total as f64 * 100.0)
+}
+
+/// Size and free bytes of a file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    pub total: u64,
+    /// Free blocks, including those reserved for root (Java's `File.getFreeSpace`).
+    pub free: u64,
+}
+
+/// The size and free space of the file system holding `path` (statvfs).
+pub fn disk_space(path: &Path) -> Result<DiskSpace, StoreError> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| StoreError::Config(format!("path {} has a NUL byte", path.display())))?;
     // SAFETY: statvfs writes into the zeroed struct; `c` is a valid NUL-terminated path.
@@ -55,11 +72,26 @@ pub fn disk_used_percent(path: &Path) -> Result<f64, StoreError> {
             std::io::Error::last_os_error(),
         ));
     }
-    let total = st.f_blocks as f64;
-    if total <= 0.0 {
-        return Ok(0.0);
-    }
-    Ok((total - st.f_bfree as f64) / total * 100.0)
+    let unit = st.f_frsize as u64;
+    Ok(DiskSpace {
+        total: st.f_blocks as u64 * unit,
+        free: st.f_bfree as u64 * unit,
+    })
+}
+
+/// Bytes of the regular files under `dir`, recursively (what a store takes on disk, by length).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 impl MessageStore {

@@ -41,6 +41,9 @@
 //!   with its store deleted loses no SEND_OK;
 //! * `differential.rs` — one scenario per client against sluice and against Apache RocketMQ's
 //!   broker (4.9.7): what the client observes, normalised, must be the same;
+//! * `metrics.rs` — `/metrics` (`metricsExporterType=PROM`) after a known Java workload, the
+//!   requests apache/rocketmq-exporter makes (runtime info keys by its parsing rules, stats,
+//!   producer info, the broker → client forwards 307 / 309) and the server's log formats;
 //! * `mqadmin.rs` — Apache RocketMQ's `mqadmin` (4.9.8) against sluice and against Apache
 //!   RocketMQ's broker (4.9.7), both installed by `scripts/rocketmq-reference.sh`;
 //! * `acl.rs` — ACL 1.0: account × request matrix with the clients that sign (Java
@@ -62,6 +65,7 @@ mod durability;
 mod go_client;
 mod harness;
 mod java_client;
+mod metrics;
 mod migration;
 mod mqadmin;
 mod replication;

@@ -24,7 +24,11 @@ const SEND_BACK_MS: i64 = 1500;
 /// another group reads it.
 pub fn scenario_retry_dlq(client: Client) {
     let test = format!("{}_retry_dlq", client.name());
-    let conf = format!("messageDelayLevel={RETRY_LEVELS}\n");
+    let metrics_port = crate::harness::free_port();
+    let conf = format!(
+        "messageDelayLevel={RETRY_LEVELS}\nmetricsExporterType=PROM\n\
+         metricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort={metrics_port}\n"
+    );
     let levels = delay_levels_ms(RETRY_LEVELS);
     let Some(mut ctx) = Ctx::start(&test, Some(conf.as_str())) else {
         return;
@@ -203,6 +207,31 @@ pub fn scenario_retry_dlq(client: Client) {
         queues.len() <= 1,
         || format!("{dlq} should have one queue; messages came from queues {queues:?}"),
         &[&d],
+    );
+    // `/metrics` counted each message moved to the DLQ once: as many as the DLQ holds.
+    let admin = crate::metrics::Admin::connect(&ctx.broker.addr());
+    let r = admin.request(
+        sluice_remoting::codes::request::GET_MAX_OFFSET,
+        &[("topic", dlq.as_str()), ("queueId", "0")],
+    );
+    let stored: f64 = r
+        .ext_fields
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(-1.0);
+    let page = crate::metrics::http_get(metrics_port, "/metrics")
+        .map(|(_, p)| p)
+        .unwrap_or_default();
+    let samples = crate::metrics::parse_page(&page);
+    let moved = crate::metrics::sum(
+        &samples,
+        "rocketmq_send_to_dlq_messages_total",
+        &[("consumer_group", group)],
+    );
+    ctx.check(
+        stored >= want.len() as f64 && moved == stored,
+        || format!("{dlq} holds {stored} messages; rocketmq_send_to_dlq_messages_total says {moved}"),
+        &[],
     );
 }
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use sluice_remoting::body::admin::{
     Connection, ConsumeStats, ConsumeStatsList, ConsumerConnection, OffsetWrapper, ProducerConnection,
-    ResetOffsetBody, SubscriptionGroupConfig as WireGroup, SubscriptionGroupWrapper,
+    ProducerInfo, ProducerTableInfo, ResetOffsetBody, SubscriptionGroupConfig as WireGroup,
+    SubscriptionGroupWrapper,
 };
 use sluice_remoting::body::{GroupList, JsonBody, MessageQueue};
 use sluice_remoting::codes::{request, response};
@@ -198,6 +199,34 @@ pub fn producer_connections(
             .collect(),
     };
     Ok(super::ok_with(cmd, body.to_json()))
+}
+
+/// GET_ALL_PRODUCER_INFO (328): every producer group's live clients.
+pub fn all_producers(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let now = std::time::Instant::now();
+    let epoch_now = sluice_storage::clock::now_millis();
+    let body = ProducerTableInfo {
+        data: state
+            .clients
+            .producer_groups()
+            .into_iter()
+            .map(|(group, clients)| {
+                let infos = clients
+                    .into_iter()
+                    .map(|(id, c)| ProducerInfo {
+                        client_id: id,
+                        remote_ip: c.conn.peer().to_string(),
+                        language: c.language,
+                        version: c.version,
+                        last_update_timestamp: epoch_now
+                            - now.duration_since(c.last_heartbeat).as_millis() as i64,
+                    })
+                    .collect();
+                (group, infos)
+            })
+            .collect(),
+    };
+    super::ok_with(cmd, body.to_json())
 }
 
 /// Removes the group's config (and, with `cleanOffset`, its committed offsets). Deleting a

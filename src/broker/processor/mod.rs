@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod admin;
 pub mod broker_config;
+pub mod client_forward;
 pub mod consumer_admin;
 pub mod ha;
 pub mod heartbeat;
@@ -18,6 +19,7 @@ pub mod stats;
 pub mod transaction;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use sluice_remoting::RemotingCommand;
 
@@ -45,6 +47,7 @@ pub fn dispatch_now(
     if !state.submitter.appends_in_caller() || state.replica_wait.is_some() {
         return Err(cmd);
     }
+    let started = state.stats.metrics().map(|_| Instant::now());
     let out = match (route.decode)(&cmd) {
         Ok(req) => {
             let allowed = authorise(state, conn, &cmd, || (route.acl)(&cmd, &req));
@@ -55,7 +58,25 @@ pub fn dispatch_now(
         }
         Err(e) => authenticate(state, conn, &cmd).and(Err(e)),
     };
-    Ok(reply(&cmd, out.map(Some)))
+    let out = reply(&cmd, out.map(Some));
+    observe(state, &cmd, &out, started);
+    Ok(out)
+}
+
+/// `rocketmq_rpc_latency`: one request answered `started` ago (metrics on only).
+fn observe(state: &BrokerState, cmd: &RemotingCommand, out: &Option<Outbound>, started: Option<Instant>) {
+    let (Some(m), Some(started)) = (state.stats.metrics(), started) else {
+        return;
+    };
+    let response_code = out.as_ref().map_or(-1, |o| o.cmd.code);
+    let long_poll = cmd.code == sluice_remoting::codes::request::PULL_MESSAGE
+        || cmd.code == sluice_remoting::codes::request::LITE_PULL_MESSAGE;
+    m.rpc(
+        cmd.code,
+        response_code,
+        long_poll,
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
 }
 
 /// ACL 1.0, when enabled: `cmd` must come from an account (or address) allowed what `acl`
@@ -97,6 +118,7 @@ pub async fn dispatch(
         }
         return (!cmd.is_oneway()).then(|| sluice_remoting::net::not_supported(&cmd));
     };
+    let started = state.stats.metrics().map(|_| Instant::now());
     let handled = match (route.decode)(&cmd) {
         Ok(req) => match authorise(state, conn, &cmd, || (route.acl)(&cmd, &req)) {
             Ok(()) => {
@@ -109,7 +131,9 @@ pub async fn dispatch(
         },
         Err(e) => authenticate(state, conn, &cmd).and(Err(e)),
     };
-    reply(&cmd, handled)
+    let out = reply(&cmd, handled);
+    observe(state, &cmd, &out, started);
+    out
 }
 
 /// The reply to send for a handled request (none for oneways).
@@ -132,7 +156,7 @@ async fn handle(
 ) -> Handled {
     let out = match req {
         Request::Send(h) => send::send(state, conn, cmd, *h).await?,
-        Request::Pull(h) => pull::pull(state, cmd, *h).await,
+        Request::Pull(h) => pull::pull(state, conn, cmd, *h).await,
         Request::Heartbeat(data) => heartbeat::heartbeat(state, conn, cmd, *data)?,
         Request::UnregisterClient(h) => heartbeat::unregister_client(state, cmd, h),
         Request::ConsumerList(h) => heartbeat::consumer_list(state, cmd, h)?,
@@ -169,6 +193,9 @@ async fn handle(
         Request::AllDelayOffsets => offsets::all_delay_offsets(state, cmd)?,
         Request::HaStatus => ha::ha_status(state, cmd),
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
+        Request::AllProducers => consumer_admin::all_producers(state, cmd),
+        Request::ConsumerRunningInfo(h) => client_forward::running_info(state, cmd, *h).await?,
+        Request::ConsumeDirectly(h) => client_forward::consume_directly(state, cmd, *h).await?,
         Request::SendBack(h) => retry::send_back(state, cmd, *h).await?,
         Request::EndTransaction(h) => return transaction::end_transaction(state, conn, cmd, *h).await,
         Request::AclUpsert(a) => acl::upsert(state, cmd, &a)?,

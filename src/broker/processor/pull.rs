@@ -15,9 +15,8 @@ use sluice_storage::meta::perm;
 use sluice_storage::pull::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::filter::PullFilter;
-use crate::broker::stats;
 use crate::broker::BrokerState;
-use sluice_remoting::net::Outbound;
+use sluice_remoting::net::{Connection, Outbound};
 
 /// PullSysFlag bits.
 pub mod pull_flag {
@@ -47,7 +46,12 @@ fn error(cmd: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outboun
 
 /// Handles one pull. Its refusals carry the four offset fields Java clients unbox whatever
 /// the code, so they are built here rather than from a `BrokerError`.
-pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessageRequestHeader) -> Outbound {
+pub async fn pull(
+    state: &Arc<BrokerState>,
+    conn: &Connection,
+    cmd: &RemotingCommand,
+    h: PullMessageRequestHeader,
+) -> Outbound {
     if state.config.broker_permission & perm::READ == 0 {
         return error(
             cmd,
@@ -125,15 +129,19 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
     let queue_id = h.queue_id as u32;
     let offset = h.queue_offset.max(0) as u64;
     let max = h.max_msg_nums.clamp(1, 1024) as usize;
-    let read = || {
-        state.store.get_messages_matching(
+    let mut read_time = std::time::Duration::ZERO;
+    let mut read = || {
+        let started = std::time::Instant::now();
+        let res = state.store.get_messages_matching(
             &h.topic,
             queue_id,
             offset,
             max,
             &|code| filter.by_tags_code(code),
             &|record| filter.by_record(record),
-        )
+        );
+        read_time = read_time.max(started.elapsed());
+        res
     };
     let mut res = read();
     if not_found(&res, offset) && state.dispatch_caught_up().await {
@@ -153,6 +161,11 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
             // Re-check after parking: a dispatch between the read and the park is not lost.
             let timed_out = state.store.max_queue_offset(&h.topic, queue_id) <= at
                 && tokio::time::timeout_at(deadline, wake).await.is_err();
+            if conn.is_closed() {
+                // The consumer left while its pull was parked: nobody gets this answer, so
+                // nothing is read (or counted as delivered).
+                return error(cmd, response::SYSTEM_ERROR, "the connection closed");
+            }
             res = read();
             // Woken by messages this subscription does not want: wait on for one it does.
             match res.status {
@@ -167,14 +180,19 @@ pub async fn pull(state: &Arc<BrokerState>, cmd: &RemotingCommand, h: PullMessag
             }
         }
     }
-    if !res.messages.is_empty() {
-        let n = res.messages.len() as u64;
-        let key = format!("{}@{}", h.topic, h.consumer_group);
-        state.stats.add(stats::GROUP_GET_NUMS, &key, n);
-        state
-            .stats
-            .add(stats::BROKER_GET_NUMS, &state.config.broker_cluster_name, n);
-    }
+    let next = match res.status {
+        GetMessageStatus::Found => res.next_begin_offset,
+        _ => offset,
+    };
+    state.stats.record_get(
+        &h.topic,
+        &h.consumer_group,
+        &state.config.broker_cluster_name,
+        queue_id,
+        (res.messages.len() as u64, res.bytes() as u64),
+        next,
+        read_time,
+    );
     respond(cmd, res, offset)
 }
 

@@ -15,6 +15,7 @@ use sluice_storage::StoreError;
 use super::heartbeat::ensure_group;
 use crate::broker::error::BrokerError;
 use crate::broker::put;
+use crate::broker::stats;
 use crate::broker::topics::{DLQ_PREFIX, RETRY_PREFIX};
 use crate::broker::BrokerState;
 use sluice_remoting::net::Outbound;
@@ -95,5 +96,13 @@ pub async fn send_back(
         tracing::info!(group = %h.group, offset, "message moved to the dead-letter queue");
     }
     put::store(state, unit).await?;
+    // Java's key: the topic the message went to, `@`, the group.
+    let key = format!("{}@{}", to.topic, h.group);
+    state.stats.add(stats::SNDBCK_PUT_NUMS, &key, 1);
+    if to.topic.starts_with(DLQ_PREFIX) {
+        if let Some(m) = state.stats.metrics() {
+            m.sent_to_dlq(&h.group, 1);
+        }
+    }
     Ok(super::ok(cmd))
 }

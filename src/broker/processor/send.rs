@@ -5,6 +5,7 @@
 //! carries the offsetMsgId.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use sluice_remoting::batch::decode_batch;
@@ -69,6 +70,8 @@ struct SendPlan {
     topic: String,
     queue_id: u32,
     transaction_id: Option<String>,
+    /// The group whose `%DLQ%` topic the unit was moved to (a retry past its maximum).
+    dlq_of: Option<String>,
 }
 
 /// Handles the three send codes.
@@ -78,9 +81,10 @@ pub async fn send(
     cmd: &RemotingCommand,
     h: SendMessageRequestHeader,
 ) -> Result<Outbound, BrokerError> {
+    let arrived = Instant::now();
     let mut plan = prepare(state, conn, cmd, h)?;
     let stored = put::store(state, std::mem::take(&mut plan.unit)).await?;
-    Ok(finish(state, cmd, plan, stored))
+    Ok(finish(state, cmd, plan, stored, arrived))
 }
 
 /// The same, finished on the calling thread; only when the unit is appended by its caller
@@ -91,14 +95,24 @@ pub fn send_now(
     cmd: &RemotingCommand,
     h: SendMessageRequestHeader,
 ) -> Result<Outbound, BrokerError> {
+    let arrived = Instant::now();
     let mut plan = prepare(state, conn, cmd, h)?;
     let stored = put::store_now(state, std::mem::take(&mut plan.unit))?;
-    Ok(finish(state, cmd, plan, stored))
+    Ok(finish(state, cmd, plan, stored, arrived))
 }
 
-fn finish(state: &BrokerState, cmd: &RemotingCommand, plan: SendPlan, stored: put::Stored) -> Outbound {
+fn finish(
+    state: &BrokerState,
+    cmd: &RemotingCommand,
+    plan: SendPlan,
+    stored: put::Stored,
+    arrived: Instant,
+) -> Outbound {
     let code = stored.code;
-    put::count(state, &plan.topic, stored.appended.len() as u64);
+    put::count(state, &plan.topic, &stored.appended, arrived.elapsed());
+    if let (Some(group), Some(m)) = (&plan.dlq_of, state.stats.metrics()) {
+        m.sent_to_dlq(group, stored.appended.len() as u64);
+    }
     success(
         state,
         cmd,
@@ -234,6 +248,7 @@ fn prepare(
     }
     // Retry topics: past the consumer's maximum, the message goes to the group's DLQ (§2.3.1 step 7).
     let mut unit = unit;
+    let mut dlq_of = None;
     if let Some(group) = h.topic.strip_prefix(RETRY_PREFIX) {
         let max = match h.max_reconsume_times {
             Some(m) => m,
@@ -246,6 +261,7 @@ fn prepare(
                 m.queue_id = 0;
                 m.properties = properties::rewrite(&m.properties, &[names::DELAY], &[]);
             }
+            dlq_of = Some(group.to_owned());
         }
     }
     let is_half =
@@ -269,6 +285,7 @@ fn prepare(
         topic: h.topic,
         queue_id,
         transaction_id,
+        dlq_of,
     })
 }
 

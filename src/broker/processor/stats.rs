@@ -11,7 +11,9 @@ use sluice_remoting::header::admin::{TopicRequestHeader, ViewBrokerStatsDataRequ
 use sluice_remoting::RemotingCommand;
 
 use crate::broker::error::BrokerError;
-use crate::broker::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
+use crate::broker::stats::{
+    BROKER_GET_NUMS, BROKER_PUT_NUMS, PULL_FOUND, PULL_MISS, PULL_TOTAL, TOPIC_PUT_SIZE,
+};
 use crate::broker::BrokerState;
 use sluice_remoting::net::Outbound;
 
@@ -49,8 +51,29 @@ pub fn topic_stats(
     Ok(super::ok_with(cmd, table.to_json()))
 }
 
+/// Java's `humanReadableByteCount(bytes, false)`: `512 B`, `1.5 KiB`, `45.3 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let exp = ((bytes as f64).ln() / 1024f64.ln()).floor().min(6.0) as i32;
+    let unit = ["K", "M", "G", "T", "P", "E"][(exp - 1) as usize];
+    format!("{:.1} {unit}iB", bytes as f64 / 1024f64.powi(exp))
+}
+
+/// GET_BROKER_RUNTIME_INFO: every key mqadmin `brokerStatus` / `clusterList` and
+/// apache/rocketmq-exporter read (protocol.md §2.3.20, §12.2), with sluice's values. sluice has
+/// no request thread pools (handlers run on the connection's I/O task), so their queue sizes and
+/// head waits are truly 0.
 pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound {
+    let table: BTreeMap<String, String> = runtime_table(state).into_iter().collect();
+    super::ok_with(cmd, KvTable { table }.to_json())
+}
+
+/// The GET_BROKER_RUNTIME_INFO table (key, value).
+pub fn runtime_table(state: &BrokerState) -> Vec<(String, String)> {
     let store = &state.store;
+    let stats = &state.stats;
     let cluster = &state.config.broker_cluster_name;
     let now = sluice_storage::clock::now_millis();
     let log = store.commitlog();
@@ -61,35 +84,59 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         .ok()
         .and_then(|s| sluice_storage::record::store_timestamp_at(s.as_ref()).ok())
         .unwrap_or(0);
-    let disk = sluice_storage::retention::disk_used_percent(store.root()).unwrap_or(0.0) / 100.0;
+    let space = sluice_storage::retention::disk_space(store.root()).ok();
+    let disk = space.map_or(0.0, |d| {
+        if d.total == 0 {
+            0.0
+        } else {
+            (d.total - d.free.min(d.total)) as f64 / d.total as f64
+        }
+    });
     let (put, get) = (
-        state.stats.total(BROKER_PUT_NUMS, cluster),
-        state.stats.total(BROKER_GET_NUMS, cluster),
+        stats.total(BROKER_PUT_NUMS, cluster),
+        stats.total(BROKER_GET_NUMS, cluster),
     );
+    let put_bytes = stats.sum(TOPIC_PUT_SIZE);
+    let put_mornings = stats.mornings(BROKER_PUT_NUMS, cluster);
+    let get_mornings = stats.mornings(BROKER_GET_NUMS, cluster);
+    let (put_max_ms, get_max_ms) = stats.time_max_ms();
+    let flushed = store.flusher().durable_offset();
     let runtime = (now - state.boot_timestamp).max(0) / 1000;
-    let entries: Vec<(&str, String)> = vec![
-        (
-            "brokerVersionDesc",
-            version::describe(version::DEFAULT_SERVER_VERSION),
-        ),
-        ("brokerVersion", version::DEFAULT_SERVER_VERSION.to_string()),
-        // Counted since boot: "yesterday" and "this morning" start at the boot.
-        ("msgPutTotalYesterdayMorning", "0".into()),
-        ("msgPutTotalTodayMorning", "0".into()),
+    let version = version::DEFAULT_SERVER_VERSION;
+    let get_tps = stats.tps_triple(BROKER_GET_NUMS, cluster);
+    let mut entries: Vec<(&str, String)> = vec![
+        ("brokerVersionDesc", version::describe(version)),
+        ("brokerVersion", version.to_string()),
+        // Counted since boot: mornings before the boot are 0.
+        ("msgPutTotalYesterdayMorning", put_mornings.1.to_string()),
+        ("msgPutTotalTodayMorning", put_mornings.0.to_string()),
         ("msgPutTotalTodayNow", put.to_string()),
-        ("msgGetTotalYesterdayMorning", "0".into()),
-        ("msgGetTotalTodayMorning", "0".into()),
+        ("msgGetTotalYesterdayMorning", get_mornings.1.to_string()),
+        ("msgGetTotalTodayMorning", get_mornings.0.to_string()),
         ("msgGetTotalTodayNow", get.to_string()),
-        ("putTps", state.stats.tps_triple(BROKER_PUT_NUMS, cluster)),
+        ("putMessageTimesTotal", put.to_string()),
+        ("putMessageSizeTotal", put_bytes.to_string()),
         (
-            "getTransferedTps",
-            state.stats.tps_triple(BROKER_GET_NUMS, cluster),
+            "putMessageAverageSize",
+            format!(
+                "{:.1}",
+                if put == 0 {
+                    0.0
+                } else {
+                    put_bytes as f64 / put as f64
+                }
+            ),
         ),
+        ("putMessageDistributeTime", stats.put_distribution()),
+        ("putMessageEntireTimeMax", put_max_ms.to_string()),
+        ("getMessageEntireTimeMax", get_max_ms.to_string()),
+        ("putTps", stats.tps_triple(BROKER_PUT_NUMS, cluster)),
+        ("getTransferedTps", get_tps.clone()),
         // 5.x tools read the corrected spelling, the ack pool and whether the broker is active.
-        (
-            "getTransferredTps",
-            state.stats.tps_triple(BROKER_GET_NUMS, cluster),
-        ),
+        ("getTransferredTps", get_tps),
+        ("getFoundTps", stats.tps_triple(PULL_FOUND, cluster)),
+        ("getMissTps", stats.tps_triple(PULL_MISS, cluster)),
+        ("getTotalTps", stats.tps_triple(PULL_TOTAL, cluster)),
         ("ackThreadPoolQueueSize", "0".into()),
         ("ackThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("brokerActive", "true".into()),
@@ -98,11 +145,14 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         ("commitLogMinOffset", min.to_string()),
         ("commitLogMaxOffset", max.to_string()),
         ("earliestMessageTimeStamp", earliest.to_string()),
+        // The CommitLog is never locked against readers in sluice.
         ("pageCacheLockTimeMills", "0".into()),
         (
             "dispatchBehindBytes",
             max.saturating_sub(store.dispatched_offset()).to_string(),
         ),
+        // No dispatch buffer between the log and the queues: stage (C) reads the log itself.
+        ("dispatchMaxBuffer", "0".into()),
         ("bootTimestamp", state.boot_timestamp.to_string()),
         (
             "runtime",
@@ -116,19 +166,39 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         ),
         ("sendThreadPoolQueueSize", "0".into()),
         ("sendThreadPoolQueueCapacity", "10000".into()),
-        // clusterList prints these beside the queue sizes ("0,0ms"); sluice has no such queues.
         ("sendThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("pullThreadPoolQueueSize", "0".into()),
         ("pullThreadPoolQueueCapacity", "100000".into()),
         ("pullThreadPoolQueueHeadWaitTimeMills", "0".into()),
+        ("queryThreadPoolQueueSize", "0".into()),
+        ("queryThreadPoolQueueCapacity", "20000".into()),
+        ("queryThreadPoolQueueHeadWaitTimeMills", "0".into()),
         ("startAcceptSendRequestTimeStamp", "0".into()),
-        ("remainHowManyDataToFlush", "0 B".into()),
+        (
+            "remainHowManyDataToFlush",
+            human_bytes(max.saturating_sub(flushed)),
+        ),
         ("remainHowManyDataToCommit", "0 B".into()),
         ("remainTransientStoreBufferNumbs", "0".into()),
-        ("commitLogDirCapacity", format!("Used: {:.2}%", disk * 100.0)),
+        (
+            "commitLogDirCapacity",
+            match space {
+                Some(d) => format!(
+                    "Total : {}, Free : {}.",
+                    human_bytes(d.total),
+                    human_bytes(d.free)
+                ),
+                None => "Total : 0 B, Free : 0 B.".into(),
+            },
+        ),
         ("brokerRole", state.config.broker_role.as_str().to_owned()),
     ];
-    let mut entries = entries;
+    let mut owned: Vec<(String, String)> = Vec::new();
+    // Delay levels: the scheduler's next offset and the level queue's end.
+    for (level, next) in crate::broker::schedule::delay::offsets(store) {
+        let end = store.max_queue_offset(sluice_storage::system_topics::SCHEDULE_TOPIC, (level - 1) as u32);
+        owned.push((format!("scheduleMessageOffset_{level}"), format!("{next},{end}")));
+    }
     // Replication: the slowest slave's lag (master), or this slave's lag and master.
     let ha = super::ha::runtime_info(state);
     if ha.master {
@@ -140,8 +210,8 @@ pub fn runtime_info(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Outbound
         entries.push(("haMasterAddress", ha.ha_client_runtime_info.master_addr.clone()));
         entries.push(("haReplicationLagBytes", lag.max(0).to_string()));
     }
-    let table: BTreeMap<String, String> = entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    super::ok_with(cmd, KvTable { table }.to_json())
+    owned.extend(entries.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    owned
 }
 
 pub fn view_stats(
@@ -155,5 +225,18 @@ pub fn view_stats(
             "The stats <{}> <{}> not exist",
             h.stats_name, h.stats_key
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn byte_counts_print_as_java_does() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes((45 << 30) + (300 << 20)), "45.3 GiB");
     }
 }

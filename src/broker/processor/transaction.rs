@@ -109,6 +109,9 @@ async fn end(
     let now = sluice_storage::clock::now_millis();
     unit.push(rebuild::op_record(half_offset, state.broker_addr(), now));
     put::store(state, unit).await?;
+    if let Some(m) = state.stats.metrics() {
+        m.transaction_ended(resolution == TransactionResolution::Commit);
+    }
     if let Err(e) = log.set(half_offset, wanted) {
         // The op record is stored: the checker replays it.
         tracing::warn!(half_offset, error = %e, "recording a transaction end failed");

@@ -256,6 +256,31 @@ pub struct ProducerConnection {
     pub connection_set: Vec<Connection>,
 }
 
+/// One producer client (GET_ALL_PRODUCER_INFO 328, RocketMQ 5.x).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProducerInfo {
+    #[serde(rename = "clientId", default, deserialize_with = "lenient::string")]
+    pub client_id: String,
+    /// `ip:port` of the client's connection.
+    #[serde(rename = "remoteIP", default, deserialize_with = "lenient::string")]
+    pub remote_ip: String,
+    /// The [`LanguageCode`](crate::LanguageCode) name.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub language: String,
+    #[serde(default, deserialize_with = "lenient::i32")]
+    pub version: i32,
+    /// Its last heartbeat (ms since the epoch).
+    #[serde(rename = "lastUpdateTimestamp", default)]
+    pub last_update_timestamp: i64,
+}
+
+/// The GET_ALL_PRODUCER_INFO (328) body: producer group → its clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProducerTableInfo {
+    #[serde(default)]
+    pub data: BTreeMap<String, Vec<ProducerInfo>>,
+}
+
 /// A subscription group's config (§2.3.24), with Java's defaults from
 /// [`SubscriptionGroupConfig::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,6 +425,7 @@ serde_body!(
     BrokerStatsData,
     ConsumerConnection,
     ProducerConnection,
+    ProducerTableInfo,
     SubscriptionGroupConfig,
     SubscriptionGroupWrapper
 );
