@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sluice_remoting::batch::encode_record;
-use sluice_remoting::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
+use sluice_remoting::body::heartbeat::{HeartbeatData, SubscriptionData};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::pull::PullMessageResponseHeader;
@@ -102,23 +102,12 @@ async fn send_pull_long_poll_offsets_and_query() {
     assert_eq!(r.ext("nextBeginOffset"), Some("14"));
 
     // Heartbeat registers the subscription; a pull without the subscription flag uses it.
-    let hb = HeartbeatData {
-        client_id: "127.0.0.1@test".into(),
-        consumer_data_set: vec![ConsumerData {
-            group_name: "cg".into(),
-            subscription_data_set: vec![SubscriptionData::tag_expression("Orders", "TagB", 1)],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let r = c
-        .client
-        .request(
-            RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json()),
-            T,
-        )
-        .await
-        .unwrap();
+    let hb = common::consumer_heartbeat(
+        "127.0.0.1@test",
+        "cg",
+        vec![SubscriptionData::tag_expression("Orders", "TagB", 1)],
+    );
+    let r = c.client.request(hb, T).await.unwrap();
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
     let mut cmd = pull_cmd("Orders", 1, 0, "", 0);
     cmd.ext_fields.insert("sysFlag".into(), "2".into());
@@ -338,16 +327,11 @@ async fn admin_offsets_locks_and_views() {
     assert_eq!(r.code, response::SYSTEM_ERROR);
 
     // Consumer list, locks and unregister.
-    let hb = HeartbeatData {
-        client_id: "c1".into(),
-        consumer_data_set: vec![ConsumerData {
-            group_name: "og".into(),
-            subscription_data_set: vec![SubscriptionData::tag_expression("Admin", "*", 1)],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let hb = RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json());
+    let hb = common::consumer_heartbeat(
+        "c1",
+        "og",
+        vec![SubscriptionData::tag_expression("Admin", "*", 1)],
+    );
     assert_eq!(c.client.request(hb, T).await.unwrap().code, response::SUCCESS);
     let r = c
         .client

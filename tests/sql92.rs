@@ -132,8 +132,7 @@ async fn sql92_filters_pulls_and_wakes_parked_pulls_only_for_a_match() {
 /// message's original topic (`RETRY_TOPIC`); off, retries are delivered unfiltered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_topics_follow_the_original_subscription_when_asked() {
-    use sluice_remoting::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
-    use sluice_remoting::body::JsonBody;
+    use sluice_remoting::body::heartbeat::SubscriptionData;
     for (support, want) in [(true, vec!["r1"]), (false, vec!["r0", "r1"])] {
         let c = cluster_with(&format!(
             "enablePropertyFilter=true\nfilterSupportRetry={support}\n"
@@ -142,21 +141,9 @@ async fn retry_topics_follow_the_original_subscription_when_asked() {
         let mut sub = SubscriptionData::tag_expression("Orders", "*", 1);
         sub.expression_type = "SQL92".into();
         sub.sub_string = "n = 1".into();
-        let hb = HeartbeatData {
-            client_id: "127.0.0.1@test".into(),
-            consumer_data_set: vec![ConsumerData {
-                group_name: "cg".into(),
-                subscription_data_set: vec![sub],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
         let r = c
             .client
-            .request(
-                RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json()),
-                T,
-            )
+            .request(common::consumer_heartbeat("127.0.0.1@test", "cg", vec![sub]), T)
             .await
             .unwrap();
         assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);

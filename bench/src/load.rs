@@ -321,7 +321,7 @@ async fn consume(plan: &Plan, live: Arc<Live>, sql92: Option<&'static str>) -> R
                 while Instant::now() < end {
                     let t0 = Instant::now();
                     match client
-                        .pull_matching(GROUP, &topic, q, offset, PULL_BATCH, subscription)
+                        .pull(GROUP, &topic, q, offset, PULL_BATCH, subscription)
                         .await
                     {
                         Ok(r) if r.code == response::SUCCESS => {

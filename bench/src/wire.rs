@@ -191,7 +191,7 @@ impl Client {
         }))
     }
 
-    /// PULL_MESSAGE (11) without suspending, subscription `*` carried in the request.
+    /// PULL_MESSAGE (11) under `subscription` (carried in the request), not suspended.
     pub async fn pull(
         &self,
         group: &str,
@@ -199,8 +199,10 @@ impl Client {
         queue_id: i32,
         offset: i64,
         max: i32,
+        subscription: Subscription,
     ) -> Result<PullOutcome> {
-        self.pull_suspended(group, topic, queue_id, offset, max, 0).await
+        self.pull_with(group, topic, queue_id, offset, max, 0, subscription)
+            .await
     }
 
     /// PULL_MESSAGE (11), subscription `*` carried in the request; with `suspend_ms` > 0 the
@@ -215,20 +217,6 @@ impl Client {
         suspend_ms: i64,
     ) -> Result<PullOutcome> {
         self.pull_with(group, topic, queue_id, offset, max, suspend_ms, Subscription::All)
-            .await
-    }
-
-    /// PULL_MESSAGE (11) under `subscription`, not suspended.
-    pub async fn pull_matching(
-        &self,
-        group: &str,
-        topic: &str,
-        queue_id: i32,
-        offset: i64,
-        max: i32,
-        subscription: Subscription,
-    ) -> Result<PullOutcome> {
-        self.pull_with(group, topic, queue_id, offset, max, 0, subscription)
             .await
     }
 

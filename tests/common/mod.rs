@@ -138,6 +138,26 @@ pub fn pull_cmd(topic: &str, queue: i32, offset: i64, expr: &str, suspend_ms: i6
     RemotingCommand::request(request::PULL_MESSAGE).with_header(&h)
 }
 
+/// HEART_BEAT of consumer `client_id` in `group` with these subscriptions.
+pub fn consumer_heartbeat(
+    client_id: &str,
+    group: &str,
+    subscriptions: Vec<sluice_remoting::body::heartbeat::SubscriptionData>,
+) -> RemotingCommand {
+    use sluice_remoting::body::heartbeat::{ConsumerData, HeartbeatData};
+    use sluice_remoting::body::JsonBody;
+    let hb = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            subscription_data_set: subscriptions,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    RemotingCommand::request(request::HEART_BEAT).with_body(hb.to_json())
+}
+
 pub fn bodies(reply: &RemotingCommand) -> Vec<String> {
     let mut out = Vec::new();
     let mut pos = 0;

@@ -11,7 +11,7 @@ use sluice_storage::record::{CrcCheck, Record};
 
 use super::common::{code_name, fmt_opt, Dist, GROUP, ID_PROP};
 use crate::latency::Latencies;
-use crate::wire::{decode_records, Client};
+use crate::wire::{decode_records, Client, Subscription};
 
 /// A delivered record earlier than its due time by more than this is "early" (both times are
 /// whole milliseconds, so −1 can be truncation).
@@ -27,7 +27,9 @@ pub(super) async fn pull_topic(
     let mut n = 0;
     for (q, off) in offsets.iter_mut().enumerate() {
         loop {
-            let r = client.pull(GROUP, topic, q as i32, *off, 1024).await?;
+            let r = client
+                .pull(GROUP, topic, q as i32, *off, 1024, Subscription::All)
+                .await?;
             match r.code {
                 response::SUCCESS => {
                     n += decode_records(&r.body, CrcCheck::Verify, visit)?;

@@ -230,10 +230,13 @@ fn prepare(
         // As Apache RocketMQ's broker does, a single message's properties are stored re-encoded:
         // entries without a name or value dropped, CLUSTER set to this cluster, and (4.9.3+)
         // without `WAIT`, 9 bytes a message that only the send itself reads.
-        let stored = properties::rewrite(&header_props, &[names::WAIT], &cluster);
+        let mut stored = properties::rewrite(&header_props, &[names::WAIT], &cluster);
+        if !uniq.is_empty() {
+            properties::push_verbatim(&mut stored, names::UNIQ_KEY, &uniq);
+        }
         vec![MessageToStore {
             body: cmd.body.clone(),
-            properties: properties::append_missing(&stored, &[(names::UNIQ_KEY, uniq.as_str())]),
+            properties: stored,
             ..base
         }]
     };
