@@ -19,11 +19,13 @@ fn migration_java_store_taken_over_with_offsets() {
     let topic = "InteropMigrated";
     let group = "g_migrated";
     let first = produce(&mut ctx, Client::Java, "produce", topic, "one", 30, &[]);
-    // Consume them and commit (the grace outlasts the 5 s offset commit).
+    // Consume them and commit. The Java client's offset commits are oneway: the one its
+    // shutdown sends can be lost (seen: queue 0's never reached the Java broker), so the grace
+    // outlasts its first periodic commit (10 s after start, then every 2 s in the driver).
     let lines = ctx.run_ok(
         Client::Java,
         "consume",
-        &consume_args(topic, group, "30", &["--grace-ms", "6000"]),
+        &consume_args(topic, group, "30", &["--grace-ms", "14000"]),
         T_CONSUME,
     );
     let before = bodies(&of_event(&lines, "recv"));
@@ -32,6 +34,12 @@ fn migration_java_store_taken_over_with_offsets() {
     let second = produce(&mut ctx, Client::Java, "produce", topic, "two", 30, &[]);
     // A clean stop: the Java broker writes config/consumerOffset.json and its checkpoint.
     ctx.nodes[java].stop();
+    let offsets = ctx.tmp_path().join("store/config/consumerOffset.json");
+    eprintln!(
+        "interop: migration: the Java broker left {}: {}",
+        offsets.display(),
+        std::fs::read_to_string(&offsets).map_or_else(|e| e.to_string(), |t| t.split_whitespace().collect())
+    );
     // sluice over the same store (same label, so the same directory), with the store geometry
     // the Java broker was given (as a migrating user keeps their broker.conf).
     let geometry = "mappedFileSizeCommitLog=67108864\nmaxHashSlotNum=50000\nmaxIndexNum=200000\n";
