@@ -17,6 +17,7 @@ mod analytics;
 mod archive;
 mod broker;
 mod fio;
+mod java_load;
 pub mod latency;
 mod load;
 pub mod machine;

@@ -14,8 +14,11 @@ use crate::machine::Machine;
 /// The report's schema name and version.
 pub const SCHEMA: &str = "sluice-bench/broker/1";
 
-/// The load generator every figure of this report used.
+/// The load generator of the `wire` load (each point's `load` says which one it used).
 pub const CLIENT: &str = "sluice-bench wire client";
+
+/// The `java` load's generator (`--load java`).
+pub const JAVA_CLIENT: &str = "Apache RocketMQ Java client 4.9.8";
 
 /// One `sluice-bench broker` invocation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +92,14 @@ pub struct Point {
     pub rate: f64,
     /// `ASYNC_FLUSH` or `SYNC_FLUSH` (the broker's flushDiskType).
     pub flush: String,
+    /// What generates the load: `wire` (sluice's own requests straight to the broker port) or
+    /// `java` (Apache RocketMQ's Java client through the NameServer, as applications send).
+    #[serde(default = "wire_load")]
+    pub load: String,
+}
+
+fn wire_load() -> String {
+    "wire".into()
 }
 
 impl Default for Point {
@@ -104,6 +115,7 @@ impl Default for Point {
             queues: 8,
             rate: 0.0,
             flush: "ASYNC_FLUSH".into(),
+            load: wire_load(),
         }
     }
 }

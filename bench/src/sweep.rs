@@ -17,16 +17,19 @@ use clap::Parser;
 
 use crate::broker;
 use crate::fio;
+use crate::java_load;
 use crate::load::{self, Live, Plan};
 use crate::machine;
 use crate::plot;
-use crate::report::{unix_now, BrokerReport, Latency, Point, References, RunResult, CLIENT, SCHEMA};
+use crate::report::{
+    unix_now, BrokerReport, Latency, Point, References, RunResult, CLIENT, JAVA_CLIENT, SCHEMA,
+};
 use crate::targets::{self, Running, Setup};
 use crate::wire::{Client, Outgoing, SendOutcome};
 use bytes::Bytes;
 use sluice_storage::properties;
 
-const SWEEP_KEYS: [&str; 9] = [
+const SWEEP_KEYS: [&str; 10] = [
     "mode",
     "size",
     "producers",
@@ -36,6 +39,7 @@ const SWEEP_KEYS: [&str; 9] = [
     "queues",
     "rate",
     "flush",
+    "load",
 ];
 
 #[derive(Parser, Debug, Clone)]
@@ -73,8 +77,13 @@ pub struct Args {
     /// flushDiskType of the brokers: ASYNC_FLUSH or SYNC_FLUSH.
     #[arg(long, default_value = "ASYNC_FLUSH")]
     flush: String,
+    /// What generates the load: `wire` (sluice's own requests to the broker port) or `java`
+    /// (Apache RocketMQ's Java client 4.9.8 through the NameServer, producer mode only; built by
+    /// bench/java-load.sh; needs a target with a NameServer, not `null`).
+    #[arg(long, default_value = "wire")]
+    load: String,
     /// A matrix over the flags above: `--sweep producers=1,4,16 inflight=1,64 size=1024`.
-    /// Keys: mode, size, producers, inflight, batch, topics, queues, rate, flush.
+    /// Keys: mode, size, producers, inflight, batch, topics, queues, rate, flush, load.
     #[arg(long, num_args = 1..)]
     sweep: Vec<String>,
     /// Brokers to measure: sluice, null, rocketmq-rust, rocketmq-java (Apache RocketMQ 4.9.7; also
@@ -170,6 +179,7 @@ fn set(p: &mut Point, key: &str, v: &str) -> Result<()> {
         "queues" => p.queues = n()?,
         "rate" => p.rate = v.parse().with_context(|| format!("rate={v}: not a number"))?,
         "flush" => p.flush = v.to_ascii_uppercase(),
+        "load" => p.load = v.to_owned(),
         _ => bail!("unknown key {key}"),
     }
     Ok(())
@@ -187,6 +197,12 @@ fn check(p: &Point) -> Result<()> {
     }
     if !(p.rate >= 0.0 && p.rate.is_finite()) {
         bail!("rate {}: 0 (closed loop) or a positive msgs/s", p.rate);
+    }
+    match p.load.as_str() {
+        "wire" => {}
+        "java" if p.mode == "producer" && p.rate == 0.0 => {}
+        "java" => bail!("load java: the Java client load is the producer mode, closed loop (rate 0)"),
+        other => bail!("load {other}: wire or java"),
     }
     Ok(())
 }
@@ -346,6 +362,9 @@ fn label(p: &Point) -> String {
     if p.flush != "ASYNC_FLUSH" {
         s += &format!(" {}", p.flush);
     }
+    if p.load != "wire" {
+        s += &format!(" load={}", p.load);
+    }
     s
 }
 
@@ -385,7 +404,15 @@ fn run_point(
         warmup,
         duration,
     };
-    let outcome = rt.block_on(load::run(&plan, live));
+    let outcome = match p.load.as_str() {
+        "java" => match targets::namesrv(target, setup) {
+            Some(ns) => java_load::run(&plan, ns, live),
+            None => Err(anyhow::anyhow!(
+                "load java routes through a NameServer and {target} has none"
+            )),
+        },
+        _ => rt.block_on(load::run(&plan, live)),
+    };
     let cpu = running.cpu_secs() - cpu0;
     done();
     let alive = running.check_alive();
@@ -590,6 +617,7 @@ pub fn run(args: Args) -> Result<()> {
         queues: args.queues,
         rate: args.rate,
         flush: args.flush.to_ascii_uppercase(),
+        load: args.load.clone(),
     };
     let sweep = if args.sweep.is_empty() && quick {
         vec!["producers=1,16".to_owned()]
@@ -656,8 +684,15 @@ pub fn run(args: Args) -> Result<()> {
         .thread_name("bench-load")
         .enable_all()
         .build()?;
+    let java = points.iter().any(|p| p.load == "java");
+    let wire = points.iter().any(|p| p.load == "wire");
+    let client = match (wire, java) {
+        (true, true) => format!("{CLIENT} and {JAVA_CLIENT}"),
+        (false, true) => JAVA_CLIENT.to_owned(),
+        _ => CLIENT.to_owned(),
+    };
     eprintln!(
-        "{} point(s) × {} target(s), client: {CLIENT} (straight to the broker port)",
+        "{} point(s) × {} target(s), client: {client}",
         points.len(),
         targets.len()
     );
@@ -717,11 +752,24 @@ pub fn run(args: Args) -> Result<()> {
         unix,
         commit: m.commit.clone(),
         machine: m,
-        client: CLIENT.into(),
-        client_detail: "sluice-remoting's connection (bench/src/wire.rs): one TCP connection per \
-                        producer straight to the broker port, no NameServer lookup, requests \
-                        multiplexed by opaque; SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, PULL_MESSAGE"
-            .into(),
+        client,
+        client_detail: [
+            wire.then_some(
+                "wire: sluice-remoting's connection (bench/src/wire.rs), one TCP connection per \
+                 producer straight to the broker port, no NameServer lookup, requests multiplexed \
+                 by opaque; SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE, PULL_MESSAGE",
+            ),
+            java.then_some(
+                "java: one DefaultMQProducer (rocketmq-client 4.9.8, bench/java) routing through \
+                 the target's NameServer, `producers` threads, retries off; synchronous send \
+                 (inflight 1) or send with a callback under a per-thread window; batch > 1 the \
+                 client's batch send",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; "),
         args: std::env::args().collect(),
         targets,
         duration_secs: args.duration.unwrap_or(if quick { 2.0 } else { 10.0 }),
@@ -776,6 +824,11 @@ mod tests {
         assert!(points(&base(), &["colour=red".into()]).is_err());
         assert!(points(&base(), &["producers=0".into()]).is_err());
         assert!(points(&base(), &["mode=pop".into()]).is_err());
+        let pts = points(&base(), &["load=wire,java".into()]).unwrap();
+        assert_eq!(pts[1].load, "java");
+        assert!(points(&base(), &["load=jms".into()]).is_err());
+        assert!(points(&base(), &["load=java".into(), "mode=consumer".into()]).is_err());
+        assert!(points(&base(), &["load=java".into(), "rate=1000".into()]).is_err());
         assert_eq!(points(&base(), &[]).unwrap(), vec![base()]);
     }
 }

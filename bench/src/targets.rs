@@ -495,6 +495,18 @@ fn start_rocketmq_rust(
     )
 }
 
+/// The NameServer a target runs beside its broker (what a client library routes through);
+/// `None` for the null broker, which has none.
+pub fn namesrv(name: &str, setup: &Setup) -> Option<SocketAddr> {
+    let port = match name {
+        "sluice" | "sluice-async-master" | "sluice-sync-master" => setup.sluice_namesrv_port,
+        "rocketmq-rust" => setup.peer_namesrv_port,
+        n if java_line(n).is_some() => setup.peer_namesrv_port,
+        _ => return None,
+    };
+    Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
+
 /// The Apache RocketMQ line a target name means: `rocketmq-java`, `rocketmq-java-4`,
 /// `rocketmq-java-4.9` and `rocketmq-java-4.9.7` the 4.x line ("4"); `rocketmq-java-5`,
 /// `rocketmq-java-5.3` and `rocketmq-java-5.3.3` the 5.3 line ("5"). `None` for other names.

@@ -570,10 +570,12 @@ impl Client {
     }
 }
 
-struct TempDir(PathBuf);
+/// A test's temporary directory: removed when dropped, kept when the test fails (or with
+/// `SLUICE_INTEROP_KEEP`).
+pub struct TempDir(pub PathBuf);
 
 impl TempDir {
-    fn new(test: &str) -> TempDir {
+    pub fn new(test: &str) -> TempDir {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let p = std::env::temp_dir().join(format!("sluice-interop-{}-{}-{}", std::process::id(), n, test));
         let _ = fs::remove_dir_all(&p);

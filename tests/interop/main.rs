@@ -49,6 +49,8 @@
 //! * `acl.rs` — ACL 1.0: account × request matrix with the clients that sign (Java
 //!   `AclClientRPCHook`, ali-ons, the C++ client), a whitelist edit reloaded live, and an audit
 //!   that nothing refused was stored.
+//! * `bench_load.rs` — `sluice bench broker --load java`: the Java client as the benchmark's
+//!   load against sluice, its report read back;
 //! * `controller.rs` — three `sluice controller` processes as the controller group of two Java
 //!   5.3.3 brokers in controller mode: ids, first master, SyncStateSet, mqadmin 5.3.3, kill -9 of
 //!   the Java master (failover) and of the controller leader.
@@ -58,6 +60,7 @@
 
 mod acl;
 mod ali_ons;
+mod bench_load;
 mod controller;
 mod cpp_client;
 mod differential;

@@ -98,30 +98,9 @@ nice -n 10 cargo build --release --locked --quiet \
 
 # --- Java client driver (Maven, rocketmq-client 4.9.8) ----------------------------------------
 CACHE="${SLUICE_INTEROP_CACHE:-$HOME/.cache/sluice}"
-JV="$HERE/java"
-M2="$CACHE/m2"
-JBUILD="$CACHE/interop-java"
-if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
-  apt_install default-jdk-headless maven
-fi
-JAVA_MAJOR="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-[ "${JAVA_MAJOR%%.*}" -ge 17 ] 2>/dev/null || die "Java >= 17 needed; found ${JAVA_MAJOR:-none}"
-java_stamp="$JBUILD/.sluice-interop-stamp"
-java_want="$(hash_of "$JV/pom.xml" "$JV"/src/main/java/sluice/interop/*.java)"
-if [ "$(cat "$java_stamp" 2>/dev/null || true)" != "$java_want" ] || [ ! -s "$JBUILD/classpath.txt" ]; then
-  mvn_build() {
-    nice -n 10 mvn -q -B "$@" -f "$JV/pom.xml" -Dmaven.repo.local="$M2" -Dsluice.build.dir="$JBUILD" \
-      compile dependency:build-classpath -Dmdep.outputFile="$JBUILD/classpath.txt" >&2
-  }
-  say "building the Java client driver into $JBUILD (Maven repository $M2)"
-  # Offline when the repository already holds everything; online (Maven Central) the first time.
-  if ! mvn_build -o 2>/dev/null; then
-    say "offline Maven build failed: resolving the dependencies online"
-    mvn_build || die "Maven build of $JV failed"
-  fi
-  echo "$java_want" >"$java_stamp"
-fi
-[ -f "$JBUILD/classes/sluice/interop/Driver.class" ] || die "$JBUILD/classes has no Driver.class"
+say "building the Java client driver (no-op when up to date)"
+JAVA_CP="$("$HERE/../../scripts/java-build.sh" "$HERE/java" "$CACHE/interop-java" "$CACHE/m2" \
+  sluice/interop/Driver.class)" || die "the Java client driver did not build"
 
 # --- Go client driver (rocketmq-client-go/v2) --------------------------------------------------
 GOD="$HERE/go"
@@ -137,5 +116,5 @@ echo "INTEROP_NODE=$(command -v node)"
 echo "INTEROP_PYTHON=$VENV/bin/python"
 echo "INTEROP_RUST_CLIENT=$BIN"
 echo "INTEROP_JAVA=$(command -v java)"
-echo "INTEROP_JAVA_CP=$JBUILD/classes:$(cat "$JBUILD/classpath.txt")"
+echo "INTEROP_JAVA_CP=$JAVA_CP"
 echo "INTEROP_GO_DRIVER=$GOBIN_OUT"
