@@ -21,7 +21,7 @@ major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specif
 [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "Java >= 17 needed; found ${major:-none}"
 
 stamp="$BUILD/.sluice-stamp"
-want="$(find "$SRC/pom.xml" "$SRC/src" -type f -name '*.java' -o -type f -name pom.xml | sort | xargs sha256sum | sha256sum | cut -c1-16)"
+want="$(cd "$SRC" && find pom.xml src -type f \( -name '*.java' -o -name pom.xml \) | sort | xargs sha256sum | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || [ ! -s "$BUILD/classpath.txt" ]; then
   build() {
     nice -n 10 mvn -q -B "$@" -f "$SRC/pom.xml" -Dmaven.repo.local="$M2" -Dsluice.build.dir="$BUILD" \
