@@ -14,6 +14,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod controller_cmd;

@@ -54,7 +54,7 @@ fn guarantee_keys_stop_the_broker_naming_the_key() {
         ("enableControllerMode", "true"),
         ("duplicationEnable", "true"),
         ("enableLmq", "true"),
-        ("authorizationEnabled", "true"),
+        ("migrateAuthFromV1Enabled", "true"),
         ("slaveReadEnable", "true"),
         ("storePathConsumeQueue", "/tmp/elsewhere/consumequeue"),
         ("storePathIndex", "/tmp/elsewhere/index"),

@@ -19,6 +19,7 @@
 
 pub mod acl;
 pub mod analytics;
+pub mod auth;
 pub mod cluster;
 pub mod controller;
 pub mod group;
@@ -56,11 +57,11 @@ pub struct AdminArgs {
     /// Timeout of each request, in milliseconds.
     #[arg(long = "timeoutMillis", global = true, default_value_t = 5000)]
     pub timeout_millis: u64,
-    /// ACL 1.0: sign every request with this account (brokers and NameServers with
-    /// aclEnable=true); needs --secret-key.
+    /// Sign every request with this account: an ACL 1.0 account (brokers and NameServers with
+    /// aclEnable=true) or an ACL 2.0 user (authenticationEnabled=true); needs --secret-key.
     #[arg(long = "access-key", global = true, requires = "acl_secret_key")]
     pub acl_access_key: Option<String>,
-    /// ACL 1.0: the account's secret key.
+    /// The account's secret key (ACL 2.0: the user's password).
     #[arg(long = "secret-key", global = true, requires = "acl_access_key")]
     pub acl_secret_key: Option<String>,
     #[command(subcommand)]
@@ -150,6 +151,36 @@ pub enum AdminCommand {
     /// ACL 1.0: replace globalWhiteRemoteAddresses.
     #[command(name = "updateGlobalWhiteAddr")]
     UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
+    /// ACL 2.0: create a user (-u, -p, -t Super|Normal).
+    #[command(name = "createUser")]
+    CreateUser(auth::UserArgs),
+    /// ACL 2.0: change a user's password, type or status (-s enable|disable).
+    #[command(name = "updateUser")]
+    UpdateUser(auth::UserArgs),
+    /// ACL 2.0: delete a user and its ACL.
+    #[command(name = "deleteUser")]
+    DeleteUser(auth::UsernameArgs),
+    /// ACL 2.0: show one user.
+    #[command(name = "getUser")]
+    GetUser(auth::UsernameArgs),
+    /// ACL 2.0: list users (-f filter).
+    #[command(name = "listUser")]
+    ListUser(auth::ListUserArgs),
+    /// ACL 2.0: add policy entries to a subject's ACL (-s User:x -r resources -a actions -d Allow|Deny).
+    #[command(name = "createAcl")]
+    CreateAcl(auth::AclArgs),
+    /// ACL 2.0: same as createAcl (entries for the same resource are replaced).
+    #[command(name = "updateAcl")]
+    UpdateAcl(auth::AclArgs),
+    /// ACL 2.0: delete a subject's ACL, or some of its resources (-r).
+    #[command(name = "deleteAcl")]
+    DeleteAcl(auth::DeleteAclArgs),
+    /// ACL 2.0: show a subject's ACL.
+    #[command(name = "getAcl")]
+    GetAcl(auth::SubjectArgs),
+    /// ACL 2.0: list ACLs (-s subject filter, -r resource filter).
+    #[command(name = "listAcl")]
+    ListAcl(auth::ListAclArgs),
 }
 
 /// Runs one command and renders its output (table or JSON).
@@ -168,6 +199,16 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::UpdateAclConfig(a) => acl::update_acl_config(&admin, a).await,
         AdminCommand::DeleteAccessConfig(a) => acl::delete_access_config(&admin, a).await,
         AdminCommand::UpdateGlobalWhiteAddr(a) => acl::update_global_white_addr(&admin, a).await,
+        AdminCommand::CreateUser(a) => auth::create_user(&admin, a).await,
+        AdminCommand::UpdateUser(a) => auth::update_user(&admin, a).await,
+        AdminCommand::DeleteUser(a) => auth::delete_user(&admin, a).await,
+        AdminCommand::GetUser(a) => auth::get_user(&admin, a).await,
+        AdminCommand::ListUser(a) => auth::list_user(&admin, a).await,
+        AdminCommand::CreateAcl(a) => auth::create_acl(&admin, a).await,
+        AdminCommand::UpdateAcl(a) => auth::update_acl(&admin, a).await,
+        AdminCommand::DeleteAcl(a) => auth::delete_acl(&admin, a).await,
+        AdminCommand::GetAcl(a) => auth::get_acl(&admin, a).await,
+        AdminCommand::ListAcl(a) => auth::list_acl(&admin, a).await,
         AdminCommand::DeleteTopic(a) => topic::delete_topic(&admin, a).await,
         AdminCommand::TopicList(a) => topic::topic_list(&admin, a).await,
         AdminCommand::TopicRoute(a) => topic::topic_route(&admin, a).await,

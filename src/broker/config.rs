@@ -83,6 +83,8 @@ pub struct BrokerConfig {
     pub analytics_http_port: Option<u16>,
     /// ACL 1.0: `aclEnable`, `rocketmqHome`, and the broker's own `accessKey`/`secretKey`.
     pub acl: AclSettings,
+    /// ACL 2.0: `authenticationEnabled`, `authorizationEnabled` and their keys.
+    pub auth: crate::auth::AuthSettings,
     /// Values given for [`FIXED_PATHS`] keys, checked by [`BrokerConfig::check_placement`] once
     /// `storePathRootDir` is final.
     pub fixed_paths: Vec<(&'static str, PathBuf)>,
@@ -132,6 +134,7 @@ impl Default for BrokerConfig {
             analytics_http_port: None,
             fixed_paths: Vec::new(),
             acl: AclSettings::default(),
+            auth: crate::auth::AuthSettings::default(),
             metrics_exporter_type: crate::broker::metrics::ExporterType::Disable,
             metrics_prom_exporter_host: None,
             metrics_prom_exporter_port: 5557,
@@ -207,14 +210,9 @@ const REFUSED_UNLESS: &[(&str, &str, &str)] = &[
         "multi-dispatch into further queues is not implemented",
     ),
     (
-        "authenticationEnabled",
+        "migrateAuthFromV1Enabled",
         "false",
-        "ACL 2.0 authentication is not implemented; use aclEnable (ACL 1.0)",
-    ),
-    (
-        "authorizationEnabled",
-        "false",
-        "ACL 2.0 authorization is not implemented; use aclEnable (ACL 1.0)",
+        "importing plain_acl.yml into ACL 2.0 is not implemented; create the users and ACLs with `sluice admin createUser/createAcl`",
     ),
 ];
 
@@ -270,6 +268,35 @@ impl BrokerConfig {
                 )));
             }
             "aclEnable" => self.acl.enable = parse_bool(key, v)?,
+            "authenticationEnabled" => self.auth.authentication = parse_bool(key, v)?,
+            "authorizationEnabled" => self.auth.authorization = parse_bool(key, v)?,
+            "authenticationWhitelist" => self.auth.authentication_whitelist = parse_codes(key, v)?,
+            "authorizationWhitelist" => self.auth.authorization_whitelist = parse_codes(key, v)?,
+            "initAuthenticationUser" => {
+                self.auth.init_user = parse_credentials(key, v, "username", "password")?
+            }
+            "innerClientAuthenticationCredentials" => {
+                self.auth.inner_credentials = parse_credentials(key, v, "accessKey", "secretKey")?
+            }
+            "authenticationProvider"
+            | "authenticationMetadataProvider"
+            | "authorizationProvider"
+            | "authorizationMetadataProvider" => {
+                // Java class names: only RocketMQ's defaults are what sluice implements.
+                if !v.is_empty() && !AUTH_DEFAULT_CLASSES.contains(&v) {
+                    return Err(bad(
+                        key,
+                        v,
+                        "only RocketMQ's default (local) auth providers are implemented",
+                    ));
+                }
+            }
+            "authenticationStrategy" | "authorizationStrategy" => {
+                // Stateless and stateful differ only in caching decisions per connection.
+                if !v.is_empty() && !AUTH_STRATEGIES.iter().any(|s| v.ends_with(s)) {
+                    return Err(bad(key, v, "expected the Stateless or Stateful strategy"));
+                }
+            }
             "rocketmqHome" => self.acl.rocketmq_home = (!v.is_empty()).then(|| PathBuf::from(v)),
             "accessKey" => self.acl.access_key = (!v.is_empty()).then(|| v.to_owned()),
             "secretKey" => self.acl.secret_key = (!v.is_empty()).then(|| v.to_owned()),
@@ -433,6 +460,8 @@ impl BrokerConfig {
                 self.analytics_http_port.map_or("-1".into(), |p| p.to_string()),
             ),
             ("aclEnable", self.acl.enable.to_string()),
+            ("authenticationEnabled", self.auth.authentication.to_string()),
+            ("authorizationEnabled", self.auth.authorization.to_string()),
             (
                 "metricsExporterType",
                 self.metrics_exporter_type.as_str().to_owned(),
@@ -568,6 +597,77 @@ fn parse_ip(key: &str, v: &str) -> Result<IpAddr, BrokerConfigError> {
         .map_err(|_| bad(key, v, "expected an IP address (a host name is not resolved)"))
 }
 
+impl BrokerConfig {
+    /// Signs a request the broker itself sends (to NameServers, its master): with
+    /// `accessKey`/`secretKey` (ACL 1.0), else `innerClientAuthenticationCredentials` (ACL 2.0).
+    pub fn sign_own(&self, cmd: &mut sluice_remoting::RemotingCommand) {
+        let creds = self.acl.credentials().or_else(|| {
+            self.auth
+                .inner_credentials
+                .as_ref()
+                .map(|(a, s)| (a.as_str(), s.as_str()))
+        });
+        if let Some((ak, sk)) = creds {
+            sluice_remoting::acl::sign(cmd, ak, sk);
+        }
+    }
+}
+
+/// The Java classes 5.3 uses for ACL 2.0 by default (what sluice implements).
+const AUTH_DEFAULT_CLASSES: &[&str] = &[
+    "org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider",
+    "org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider",
+    "org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider",
+    "org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider",
+];
+
+const AUTH_STRATEGIES: &[&str] = &[
+    "StatelessAuthenticationStrategy",
+    "StatefulAuthenticationStrategy",
+    "StatelessAuthorizationStrategy",
+    "StatefulAuthorizationStrategy",
+];
+
+/// A comma-separated list of request codes (`authenticationWhitelist`).
+fn parse_codes(key: &str, v: &str) -> Result<Vec<i32>, BrokerConfigError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse()
+                .map_err(|_| bad(key, v, "expected request codes separated by commas"))
+        })
+        .collect()
+}
+
+/// A JSON object with two string fields (`{"username":…,"password":…}`); empty is unset.
+fn parse_credentials(
+    key: &str,
+    v: &str,
+    name: &str,
+    secret: &str,
+) -> Result<Option<(String, String)>, BrokerConfigError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let json: serde_json::Value = sluice_remoting::body::fastjson::from_slice(v.as_bytes())
+        .map_err(|e| bad(key, v, format!("expected a JSON object: {e}")))?;
+    let field = |f: &str| {
+        json.get(f)
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    match (field(name), field(secret)) {
+        (Some(n), Some(s)) => Ok(Some((n, s))),
+        _ => Err(bad(
+            key,
+            "(hidden)",
+            format!("expected {{\"{name}\":…,\"{secret}\":…}}"),
+        )),
+    }
+}
+
 /// ACL 1.0 settings (protocol.md §8).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AclSettings {
@@ -593,13 +693,6 @@ impl AclSettings {
     /// The credentials to sign outgoing requests with, when both are set.
     pub fn credentials(&self) -> Option<(&str, &str)> {
         Some((self.access_key.as_deref()?, self.secret_key.as_deref()?))
-    }
-
-    /// Signs `cmd` with the broker's credentials, if it has any.
-    pub fn sign(&self, cmd: &mut sluice_remoting::RemotingCommand) {
-        if let Some((ak, sk)) = self.credentials() {
-            sluice_remoting::acl::sign(cmd, ak, sk);
-        }
     }
 }
 
@@ -707,6 +800,41 @@ mod tests {
     }
 
     #[test]
+    fn acl_2_keys() {
+        let mut c = BrokerConfig::default();
+        let w = c
+            .apply_properties(
+                "authenticationEnabled=true\nauthorizationEnabled=true\n\
+                 authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider\n\
+                 authorizationStrategy=org.apache.rocketmq.auth.authorization.strategy.StatefulAuthorizationStrategy\n\
+                 authenticationWhitelist=10, 310\n\
+                 initAuthenticationUser={\"username\":\"rocketmq\",\"password\":\"12345678\"}\n\
+                 innerClientAuthenticationCredentials={'accessKey':'inner','secretKey':'s3'}\n",
+            )
+            .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert!(c.auth.authentication && c.auth.authorization);
+        assert_eq!(c.auth.authentication_whitelist, [10, 310]);
+        assert_eq!(c.auth.init_user, Some(("rocketmq".into(), "12345678".into())));
+        assert_eq!(c.auth.inner_credentials, Some(("inner".into(), "s3".into())));
+        let mut cmd = sluice_remoting::RemotingCommand::request(103);
+        c.sign_own(&mut cmd);
+        assert_eq!(
+            cmd.ext("AccessKey"),
+            Some("inner"),
+            "the broker signs as its inner user"
+        );
+        assert!(c
+            .apply_properties("initAuthenticationUser={\"username\":\"x\"}\n")
+            .is_err());
+        assert!(c.apply_properties("authenticationWhitelist=abc\n").is_err());
+        let e = c
+            .apply_properties("authorizationProvider=com.example.Mine\n")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("authorizationProvider"), "{e}");
+    }
+
+    #[test]
     fn guarantee_keys_fail_closed() {
         // Refused unless they keep RocketMQ's default behaviour; the error names the key.
         for (key, value) in [
@@ -716,8 +844,7 @@ mod tests {
             ("duplicationEnable", "true"),
             ("enableLmq", "true"),
             ("enableMultiDispatch", "true"),
-            ("authenticationEnabled", "true"),
-            ("authorizationEnabled", "true"),
+            ("migrateAuthFromV1Enabled", "true"),
             ("allAckInSyncStateSet", "true"),
             ("enableAutoInSyncReplicas", "true"),
             ("slaveReadEnable", "true"),

@@ -15,6 +15,7 @@
 //! * [`metrics`] — Prometheus metrics (`metricsExporterType=PROM`), served by [`http`] (axum).
 
 pub mod analytics_http;
+pub mod authz;
 pub mod clients;
 pub mod config;
 pub mod error;
@@ -91,6 +92,9 @@ pub struct BrokerState {
     pub sql92: filter::Sql92Cache,
     /// ACL 1.0 (`aclEnable=true`): every request is checked against it.
     pub acl: Option<Arc<crate::acl::Acl>>,
+    /// ACL 2.0: users and ACLs (always open: its admin requests are served even when
+    /// `authenticationEnabled`/`authorizationEnabled` are off, as 5.3 does).
+    pub auth: crate::auth::Auth,
 }
 
 impl BrokerState {
@@ -226,6 +230,11 @@ fn load_acl(config: &BrokerConfig) -> anyhow::Result<Option<Arc<crate::acl::Acl>
     if !config.acl.enable {
         return Ok(None);
     }
+    if config.auth.enabled() {
+        anyhow::bail!(
+            "aclEnable=true (ACL 1.0) and authenticationEnabled/authorizationEnabled (ACL 2.0) are both set: choose one"
+        );
+    }
     let home = config
         .acl
         .home()
@@ -272,6 +281,16 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         recovered = report.commitlog.records,
         "store open"
     );
+    let auth = crate::auth::Auth::open(config.auth.clone(), store.meta().clone())
+        .context("loading the ACL 2.0 users and ACLs")?;
+    if auth.settings().enabled() {
+        tracing::info!(
+            authentication = auth.settings().authentication,
+            authorization = auth.settings().authorization,
+            users = auth.users("").map_or(0, |u| u.len()),
+            "ACL 2.0 on"
+        );
+    }
     let archiver = state_archiver(&store);
     if let Some(done) =
         migrate::import_rocketmq_config(&store).context("importing RocketMQ's config/*.json")?
@@ -383,6 +402,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         master_addr: std::sync::Mutex::new(None),
         sql92: filter::Sql92Cache::default(),
         acl,
+        auth,
     });
     if let Some(acl) = &state.acl {
         acl.spawn_reloader(std::time::Duration::from_secs(1), shutdown.clone());

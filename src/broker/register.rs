@@ -78,7 +78,7 @@ pub async fn register_all(state: &BrokerState, clients: &mut Clients) {
             continue;
         };
         let mut cmd = register_command(state);
-        state.config.acl.sign(&mut cmd);
+        state.config.sign_own(&mut cmd);
         match client.request(cmd, TIMEOUT).await {
             Ok(r) if r.code == response::SUCCESS => {
                 tracing::debug!(namesrv = addr, "registered");
@@ -140,7 +140,7 @@ pub async fn unregister_all(state: &BrokerState) {
     for addr in &cfg.namesrv_addr {
         if let Ok(c) = open(addr).await {
             let mut cmd = RemotingCommand::request(request::UNREGISTER_BROKER).with_header(&header);
-            cfg.acl.sign(&mut cmd);
+            cfg.sign_own(&mut cmd);
             let _ = c.request(cmd, TIMEOUT).await;
             c.close();
         }

@@ -6,6 +6,7 @@
 //! [`super::processor`], one file per request family.
 
 use sluice_remoting::body::admin::SubscriptionGroupConfig as WireGroup;
+use sluice_remoting::body::auth::{AclInfo, UserInfo};
 use sluice_remoting::body::heartbeat::HeartbeatData;
 use sluice_remoting::body::lock::{LockBatchRequestBody, UnlockBatchRequestBody};
 use sluice_remoting::body::JsonBody;
@@ -95,6 +96,71 @@ pub enum Request {
     AclDelete(String),
     /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG.
     AclGlobalWhite(Vec<String>),
+    /// ACL 2.0 admin (AUTH_CREATE_USER … AUTH_LIST_ACL, 3001–3010).
+    Auth(Box<AuthAdmin>),
+}
+
+/// An ACL 2.0 admin request (protocol.md §8.4), header fields and body decoded.
+#[derive(Debug)]
+pub enum AuthAdmin {
+    CreateUser(String, UserInfo),
+    UpdateUser(String, UserInfo),
+    DeleteUser(String),
+    GetUser(String),
+    /// `filter` (blank: all).
+    ListUsers(String),
+    /// AUTH_CREATE_ACL and AUTH_UPDATE_ACL (merged alike): the header's `subject`, the body.
+    PutAcl(String, AclInfo),
+    DeleteAcl {
+        subject: String,
+        policy_type: Option<String>,
+        resource: Option<String>,
+    },
+    GetAcl(String),
+    ListAcls {
+        subject_filter: String,
+        resource_filter: String,
+    },
+}
+
+/// A header field as text, `""` when absent.
+fn field(c: &RemotingCommand, k: &str) -> String {
+    c.ext(k).map(str::trim).unwrap_or_default().to_owned()
+}
+
+/// The body of an ACL 2.0 edit; an empty one is refused as 5.3 refuses it.
+fn auth_body<B: JsonBody>(c: &RemotingCommand, what: &'static str) -> Result<B, BrokerError> {
+    if c.body.is_empty() {
+        return Err(BrokerError::refused(
+            sluice_remoting::codes::response::NO_PERMISSION,
+            format!("The body of {what} is null"),
+        ));
+    }
+    body(c, what)
+}
+
+fn auth_admin(c: &RemotingCommand) -> Result<Request, BrokerError> {
+    let a = match c.code {
+        code::AUTH_CREATE_USER => AuthAdmin::CreateUser(field(c, "username"), auth_body(c, "user")?),
+        code::AUTH_UPDATE_USER => AuthAdmin::UpdateUser(field(c, "username"), auth_body(c, "user")?),
+        code::AUTH_DELETE_USER => AuthAdmin::DeleteUser(field(c, "username")),
+        code::AUTH_GET_USER => AuthAdmin::GetUser(field(c, "username")),
+        code::AUTH_LIST_USER => AuthAdmin::ListUsers(field(c, "filter")),
+        code::AUTH_CREATE_ACL | code::AUTH_UPDATE_ACL => {
+            AuthAdmin::PutAcl(field(c, "subject"), auth_body(c, "acl")?)
+        }
+        code::AUTH_DELETE_ACL => AuthAdmin::DeleteAcl {
+            subject: field(c, "subject"),
+            policy_type: c.ext("policyType").map(str::to_owned),
+            resource: c.ext("resource").map(str::to_owned),
+        },
+        code::AUTH_GET_ACL => AuthAdmin::GetAcl(field(c, "subject")),
+        _ => AuthAdmin::ListAcls {
+            subject_filter: field(c, "subjectFilter"),
+            resource_filter: field(c, "resourceFilter"),
+        },
+    };
+    Ok(Request::Auth(Box::new(a)))
 }
 
 type Decode = fn(&RemotingCommand) -> Result<Request, BrokerError>;
@@ -422,6 +488,16 @@ pub static ROUTES: &[Route] = &[
         ))
     })
     .acl(admin_only),
+    route(code::AUTH_CREATE_USER, auth_admin).acl(admin_only),
+    route(code::AUTH_UPDATE_USER, auth_admin).acl(admin_only),
+    route(code::AUTH_DELETE_USER, auth_admin).acl(admin_only),
+    route(code::AUTH_GET_USER, auth_admin).acl(admin_only),
+    route(code::AUTH_LIST_USER, auth_admin).acl(admin_only),
+    route(code::AUTH_CREATE_ACL, auth_admin).acl(admin_only),
+    route(code::AUTH_UPDATE_ACL, auth_admin).acl(admin_only),
+    route(code::AUTH_DELETE_ACL, auth_admin).acl(admin_only),
+    route(code::AUTH_GET_ACL, auth_admin).acl(admin_only),
+    route(code::AUTH_LIST_ACL, auth_admin).acl(admin_only),
     route(code::END_TRANSACTION, |c| {
         Ok(Request::EndTransaction(Box::new(
             EndTransactionRequestHeader::from_ext(&c.ext_fields)?,

@@ -66,7 +66,7 @@ pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
 /// set (so that a master with `aclEnable=true` answers it).
 async fn call(state: &BrokerState, conn: &Connection, code: i32) -> anyhow::Result<RemotingCommand> {
     let mut cmd = RemotingCommand::request(code);
-    state.config.acl.sign(&mut cmd);
+    state.config.sign_own(&mut cmd);
     let reply = conn.request(cmd, TIMEOUT).await?;
     if reply.code != response::SUCCESS {
         bail!(

@@ -4,6 +4,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod auth;
 pub mod broker_config;
 pub mod client_forward;
 pub mod consumer_admin;
@@ -25,7 +26,7 @@ use sluice_remoting::RemotingCommand;
 
 use super::error::BrokerError;
 use super::request::{route_of, Request};
-use super::BrokerState;
+use super::{authz, BrokerState};
 use crate::acl::perm::Rule;
 use sluice_remoting::net::{Connection, Outbound};
 
@@ -50,7 +51,7 @@ pub fn dispatch_now(
     let started = state.stats.metrics().map(|_| Instant::now());
     let out = match (route.decode)(&cmd) {
         Ok(req) => {
-            let allowed = authorise(state, conn, &cmd, || (route.acl)(&cmd, &req));
+            let allowed = authorise(state, conn, &cmd, &req, || (route.acl)(&cmd, &req));
             let Request::Send(h) = req else {
                 return Err(cmd);
             };
@@ -79,31 +80,48 @@ fn observe(state: &BrokerState, cmd: &RemotingCommand, out: &Option<Outbound>, s
     );
 }
 
-/// ACL 1.0, when enabled: `cmd` must come from an account (or address) allowed what `acl`
-/// derives from the decoded request; else NO_PERMISSION naming what was missing.
+/// A refusal: NO_PERMISSION with the reason, logged with the peer.
+fn denied(conn: &Connection, cmd: &RemotingCommand, reason: String) -> BrokerError {
+    tracing::info!(peer = %conn.peer(), code = cmd.code, %reason, "ACL refused a request");
+    BrokerError::refused(sluice_remoting::codes::response::NO_PERMISSION, reason)
+}
+
+/// ACL 1.0 (`aclEnable`): `cmd` must come from an account (or address) allowed what `rule`
+/// derives from the decoded request. ACL 2.0 (`authenticationEnabled` /
+/// `authorizationEnabled`): a known user's signature, then its ACL for every resource
+/// [`authz::needs`] names. Else NO_PERMISSION naming what was missing.
 fn authorise(
     state: &BrokerState,
     conn: &Connection,
     cmd: &RemotingCommand,
+    req: &Request,
     rule: impl FnOnce() -> Rule,
 ) -> Result<(), BrokerError> {
-    let Some(checker) = &state.acl else {
-        return Ok(());
-    };
-    checker.check(conn.peer().ip(), cmd, &rule()).map_err(|d| {
-        tracing::info!(peer = %conn.peer(), code = cmd.code, reason = %d, "ACL refused a request");
-        BrokerError::refused(sluice_remoting::codes::response::NO_PERMISSION, d.0)
-    })
+    if let Some(checker) = &state.acl {
+        checker
+            .check(conn.peer().ip(), cmd, &rule())
+            .map_err(|d| denied(conn, cmd, d.0))?;
+    }
+    let auth = &state.auth;
+    if auth.settings().enabled() {
+        auth.authenticate(cmd).map_err(|d| denied(conn, cmd, d.0))?;
+        if auth.settings().authorization {
+            let needs = authz::needs(req, &state.config.broker_cluster_name);
+            auth.authorize(conn.peer().ip(), cmd, &needs)
+                .map_err(|d| denied(conn, cmd, d.0))?;
+        }
+    }
+    Ok(())
 }
 
-/// ACL 1.0 for a request that did not decode or that the broker does not serve: the signature.
+/// For a request that did not decode or that the broker does not serve: the signature only.
 fn authenticate(state: &BrokerState, conn: &Connection, cmd: &RemotingCommand) -> Result<(), BrokerError> {
-    let Some(checker) = &state.acl else {
-        return Ok(());
-    };
-    checker
-        .check(conn.peer().ip(), cmd, &Rule::Signature)
-        .map_err(|d| BrokerError::refused(sluice_remoting::codes::response::NO_PERMISSION, d.0))
+    if let Some(checker) = &state.acl {
+        checker
+            .check(conn.peer().ip(), cmd, &Rule::Signature)
+            .map_err(|d| denied(conn, cmd, d.0))?;
+    }
+    state.auth.authenticate(cmd).map_err(|d| denied(conn, cmd, d.0))
 }
 
 /// Routes one request. `None` = no reply now (oneway, or answered later).
@@ -120,7 +138,7 @@ pub async fn dispatch(
     };
     let started = state.stats.metrics().map(|_| Instant::now());
     let handled = match (route.decode)(&cmd) {
-        Ok(req) => match authorise(state, conn, &cmd, || (route.acl)(&cmd, &req)) {
+        Ok(req) => match authorise(state, conn, &cmd, &req, || (route.acl)(&cmd, &req)) {
             Ok(()) => {
                 if route.reads_queue_state {
                     state.dispatch_caught_up().await;
@@ -201,6 +219,7 @@ async fn handle(
         Request::AclUpsert(a) => acl::upsert(state, cmd, &a)?,
         Request::AclDelete(ak) => acl::delete(state, cmd, &ak)?,
         Request::AclGlobalWhite(addrs) => acl::global_white(state, cmd, &addrs)?,
+        Request::Auth(a) => auth::handle(state, cmd, *a)?,
     };
     Ok(Some(out))
 }

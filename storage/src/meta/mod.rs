@@ -1,7 +1,8 @@
 //! Metadata in RocksDB, one column family per kind, each in its own module with its keys and
 //! values: `offsets` (consumer offsets), `configs` (topic and subscription-group configs),
 //! `transactions` (transaction op-state), `schedule` (delay/timer progress and pending
-//! timers), `checkpoint` (store checkpoints) and `archive` (the archive manifest). This file
+//! timers), `checkpoint` (store checkpoints), `archive` (the archive manifest) and `auth`
+//! (ACL 2.0 users and ACLs). This file
 //! opens the database and holds the plumbing they share.
 //!
 //! Writes go through RocksDB's write-ahead log without `fsync` per write: they survive a killed
@@ -17,6 +18,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::error::StoreError;
 
 mod archive;
+mod auth;
 mod checkpoint;
 mod configs;
 mod offsets;
@@ -24,13 +26,14 @@ mod schedule;
 mod transactions;
 
 pub use archive::{ArchiveEntry, CF_ARCHIVE_MANIFEST};
+pub use auth::{AuthKind, CF_AUTH_ACLS, CF_AUTH_USERS};
 pub use checkpoint::{Checkpoint, CF_CHECKPOINT};
 pub use configs::{perm, SubscriptionGroupConfig, TopicConfig, CF_SUBSCRIPTION_GROUP, CF_TOPIC_CONFIG};
 pub use offsets::CF_CONSUMER_OFFSETS;
 pub use schedule::{TimerEntry, CF_SCHEDULE_PROGRESS, CF_TIMERS};
 pub use transactions::CF_TRANSACTION_STATE;
 
-const ALL_CFS: [&str; 8] = [
+const ALL_CFS: [&str; 10] = [
     CF_CONSUMER_OFFSETS,
     CF_TRANSACTION_STATE,
     CF_SCHEDULE_PROGRESS,
@@ -39,6 +42,8 @@ const ALL_CFS: [&str; 8] = [
     CF_CHECKPOINT,
     CF_TIMERS,
     CF_ARCHIVE_MANIFEST,
+    CF_AUTH_USERS,
+    CF_AUTH_ACLS,
 ];
 
 /// The RocksDB metadata store.

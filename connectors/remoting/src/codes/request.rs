@@ -1,7 +1,7 @@
 //! Request codes, protocol.md §2.1 (every entry that has a number of its own).
 //!
 //! Left out on purpose: 52 and 54 (4.9 ACL version/config reads), 901–908 except the two
-//! numbered ones, 2001–2004 (cold data), 3001–3010 (auth 2.0) and the 5.x pop range
+//! numbered ones, 2001–2004 (cold data) and the 5.x pop range
 //! 200050–200151 (see [`is_pop`]). The broker answers all of them with
 //! REQUEST_CODE_NOT_SUPPORTED anyway. The controller codes 1001–1013 (§9.4) are here, and so
 //! are sluice's own controller ↔ controller Raft codes ([`is_raft`]).
@@ -220,6 +220,27 @@ super::code_table! {
     CONTROLLER_GET_NEXT_BROKER_ID = 1012;
     /// Broker → controller: claim a broker id. §9.4
     CONTROLLER_APPLY_BROKER_ID = 1013;
+    /// ACL 2.0 (5.3): create a user (`username`; body UserInfo). §8.4
+    AUTH_CREATE_USER = 3001;
+    /// ACL 2.0: update a user's password, type or status (`username`; body UserInfo). §8.4
+    AUTH_UPDATE_USER = 3002;
+    /// ACL 2.0: delete a user and its ACL (`username`). §8.4
+    AUTH_DELETE_USER = 3003;
+    /// ACL 2.0: one user (`username`); body UserInfo, none when absent. §8.4
+    AUTH_GET_USER = 3004;
+    /// ACL 2.0: users whose name contains `filter`; body `[UserInfo…]`. §8.4
+    AUTH_LIST_USER = 3005;
+    /// ACL 2.0: add policies to a subject's ACL (`subject`; body AclInfo). §8.4
+    AUTH_CREATE_ACL = 3006;
+    /// ACL 2.0: same merge as create (`subject`; body AclInfo). §8.4
+    AUTH_UPDATE_ACL = 3007;
+    /// ACL 2.0: delete a subject's ACL, or one resource of it (`subject`, `policyType`,
+    /// `resource`). §8.4
+    AUTH_DELETE_ACL = 3008;
+    /// ACL 2.0: a subject's ACL (`subject`); body AclInfo. §8.4
+    AUTH_GET_ACL = 3009;
+    /// ACL 2.0: ACLs filtered by `subjectFilter` / `resourceFilter`; body `[AclInfo…]`. §8.4
+    AUTH_LIST_ACL = 3010;
     /// sluice only, controller → controller: Raft AppendEntries (JSON body). Not a RocketMQ code.
     SLUICE_RAFT_APPEND_ENTRIES = 100_001;
     /// sluice only, controller → controller: Raft RequestVote (JSON body).
