@@ -154,6 +154,86 @@ fn run_cell(
     !of_event(&lines, event).is_empty()
 }
 
+/// Every client × account × request cell; mismatches go to `wrong`, every cell to `table`.
+fn run_matrix(ctx: &mut Ctx, table: &mut String, wrong: &mut Vec<String>) {
+    let show = |ok: bool| if ok { "allowed" } else { "refused" };
+    for client in CLIENTS {
+        for a in ACCOUNTS {
+            for (i, op) in [Op::Send, Op::Consume, Op::CreateTopic].into_iter().enumerate() {
+                if client != Client::Java && op == Op::CreateTopic {
+                    continue; // ali-ons and the C++ client have no topic creation call
+                }
+                let expect = a.expect[i];
+                let got = run_cell(ctx, client, a.name, a.keys, op, expect);
+                let _ = writeln!(
+                    table,
+                    "| {} | {} | {op:?} | {} | {} |",
+                    client.name(),
+                    a.name,
+                    show(expect),
+                    show(got)
+                );
+                if got != expect {
+                    wrong.push(format!(
+                        "{} {} {op:?}: expected {}, observed {}",
+                        client.name(),
+                        a.name,
+                        show(expect),
+                        show(got)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Consumes everything in the topic as the admin account: bodies from anyone not allowed to
+/// publish (by their prefix) mean a refused send was stored.
+fn audit(ctx: &mut Ctx, extra_allowed: &[&str], wrong: &mut Vec<String>) {
+    // Nothing a refused producer sent was stored: every body in the topic is from an account
+    // allowed to publish.
+    let mut p = ctx.spawn(
+        Client::Java,
+        "consume",
+        &[
+            "--topic",
+            TOPIC,
+            "--group",
+            "acl_audit",
+            "--count",
+            "1000",
+            "--from",
+            "first",
+            "--idle",
+            "8",
+            "--timeout",
+            "40",
+            "--access-key",
+            "adminKey01",
+            "--secret-key",
+            "adminSecret01",
+        ],
+    );
+    p.wait(Duration::from_secs(70));
+    let stored = bodies(&of_event(&p.snapshot(), "recv"));
+    // Allowed: the seed, the whitelisted send, and each client's sends by accounts with PUB.
+    let mut allowed_prefixes = vec!["java-seed-".to_string()];
+    allowed_prefixes.extend(extra_allowed.iter().map(|p| p.to_string()));
+    for client in CLIENTS {
+        for a in ACCOUNTS.iter().filter(|a| a.expect[0]) {
+            allowed_prefixes.push(format!("{}-{}-", client.name(), a.name));
+        }
+    }
+    let stray: Vec<&String> = stored
+        .iter()
+        .filter(|b| !allowed_prefixes.iter().any(|p| b.starts_with(p)))
+        .collect();
+    eprintln!("ACL audit: {} stored bodies {stored:?}", stored.len());
+    if !stray.is_empty() {
+        wrong.push(format!("refused sends were stored: {stray:?}"));
+    }
+}
+
 #[test]
 fn acl_matrix_java_ali_ons_cpp() {
     let home = tempfile::tempdir().expect("ACL home");
@@ -197,34 +277,7 @@ fn acl_matrix_java_ali_ons_cpp() {
         String::from("| client | account | request | expected | observed |\n|---|---|---|---|---|\n");
     let mut wrong = Vec::new();
     let show = |ok: bool| if ok { "allowed" } else { "refused" };
-    for client in CLIENTS {
-        for a in ACCOUNTS {
-            for (i, op) in [Op::Send, Op::Consume, Op::CreateTopic].into_iter().enumerate() {
-                if client != Client::Java && op == Op::CreateTopic {
-                    continue; // ali-ons and the C++ client have no topic creation call
-                }
-                let expect = a.expect[i];
-                let got = run_cell(&mut ctx, client, a.name, a.keys, op, expect);
-                let _ = writeln!(
-                    table,
-                    "| {} | {} | {op:?} | {} | {} |",
-                    client.name(),
-                    a.name,
-                    show(expect),
-                    show(got)
-                );
-                if got != expect {
-                    wrong.push(format!(
-                        "{} {} {op:?}: expected {}, observed {}",
-                        client.name(),
-                        a.name,
-                        show(expect),
-                        show(got)
-                    ));
-                }
-            }
-        }
-    }
+    run_matrix(&mut ctx, &mut table, &mut wrong);
 
     // Whitelist 127.0.0.1 by editing the file: reloaded without a restart.
     fs::write(
@@ -246,50 +299,139 @@ fn acl_matrix_java_ali_ons_cpp() {
     }
     eprintln!("ACL matrix:\n{table}");
 
-    // Nothing a refused producer sent was stored: every body in the topic is from an account
-    // allowed to publish.
-    let mut p = ctx.spawn(
-        Client::Java,
-        "consume",
-        &[
-            "--topic",
-            TOPIC,
-            "--group",
-            "acl_audit",
-            "--count",
-            "1000",
-            "--from",
-            "first",
-            "--idle",
-            "8",
-            "--timeout",
-            "40",
-            "--access-key",
-            "adminKey01",
-            "--secret-key",
-            "adminSecret01",
-        ],
-    );
-    p.wait(Duration::from_secs(70));
-    let stored = bodies(&of_event(&p.snapshot(), "recv"));
-    // Allowed: the seed, the whitelisted send, and each client's sends by accounts with PUB.
-    let mut allowed_prefixes = vec!["java-seed-".to_string(), "java-whitelisted-no-key-".to_string()];
-    for client in CLIENTS {
-        for a in ACCOUNTS.iter().filter(|a| a.expect[0]) {
-            allowed_prefixes.push(format!("{}-{}-", client.name(), a.name));
-        }
-    }
-    let stray: Vec<&String> = stored
-        .iter()
-        .filter(|b| !allowed_prefixes.iter().any(|p| b.starts_with(p)))
-        .collect();
-    eprintln!("ACL audit: {} stored bodies {stored:?}", stored.len());
-    if !stray.is_empty() {
-        wrong.push(format!("refused sends were stored: {stray:?}"));
-    }
+    audit(&mut ctx, &["java-whitelisted-no-key-"], &mut wrong);
     if !wrong.is_empty() {
         ctx.fail(
             &format!("ACL matrix mismatches:\n{}\n{table}", wrong.join("\n")),
+            &[],
+        );
+    }
+}
+
+/// ACL 2.0 (RocketMQ 5.3's auth: `authenticationEnabled` / `authorizationEnabled`): the users
+/// and ACLs are made with Apache RocketMQ 5.3.3's own `mqadmin` (createUser, createAcl, signed
+/// as the initial Super user through its `conf/tools.yml`), read back with listUser / listAcl /
+/// getAcl, and then the same client × account × request matrix as ACL 1.0 runs against them:
+/// the clients sign as they do for 1.0 and the broker decides by the users' ACLs.
+#[test]
+fn acl2_users_made_by_java_mqadmin_matrix_java_ali_ons_cpp() {
+    let conf = "authenticationEnabled=true\nauthorizationEnabled=true\n\
+                initAuthenticationUser={\"username\":\"adminKey01\",\"password\":\"adminSecret01\"}\n\
+                autoCreateTopicEnable=true\n";
+    let Some(mut ctx) = Ctx::start(
+        "acl2_users_made_by_java_mqadmin_matrix_java_ali_ons_cpp",
+        Some(conf),
+    ) else {
+        return;
+    };
+    let tool = crate::mqadmin::rocketmq5_home().unwrap_or_else(|e| {
+        panic!("installing Apache RocketMQ 5.3's mqadmin failed (SLUICE_INTEROP=skip skips this test): {e}")
+    });
+    // mqadmin signs with the keys of $ROCKETMQ_HOME/conf/tools.yml.
+    let home = tempfile::tempdir().expect("mqadmin home");
+    fs::create_dir_all(home.path().join("conf")).expect("conf dir");
+    fs::write(
+        home.path().join("conf/tools.yml"),
+        "accessKey: adminKey01\nsecretKey: adminSecret01\n",
+    )
+    .expect("tools.yml");
+    let broker = ctx.broker.addr();
+    let namesrv = ctx.namesrv();
+    let mut transcript = String::new();
+    let mut mqadmin = |args: &[&str]| -> String {
+        let mut cmd = std::process::Command::new(tool.join("bin/mqadmin"));
+        cmd.args(args)
+            .arg("-n")
+            .arg(&namesrv)
+            .current_dir(home.path())
+            .env("ROCKETMQ_HOME", home.path())
+            .env("ROCKETMQ_LOG_DIR", home.path().join("logs"))
+            .env("ROCKETMQ_USER_HOME", home.path());
+        let log = home.path().join("mqadmin.log");
+        let out = crate::mqadmin::run_bounded(cmd, &log, Duration::from_secs(60));
+        let _ = writeln!(
+            transcript,
+            "$ mqadmin {}\n{}(exit {:?})",
+            args.join(" "),
+            out.text,
+            out.code
+        );
+        if out.code != Some(0) {
+            panic!("mqadmin {args:?} failed ({:?}):\n{}", out.code, out.text);
+        }
+        out.text
+    };
+    for (user, password) in [("pubUser01", "pubSecret01"), ("subUser01", "subSecret01")] {
+        let out = mqadmin(&["createUser", "-b", &broker, "-u", user, "-p", password]);
+        assert!(out.contains("success"), "{out}");
+    }
+    mqadmin(&[
+        "createAcl",
+        "-b",
+        &broker,
+        "-s",
+        "User:pubUser01",
+        "-r",
+        "Topic:AclT",
+        "-a",
+        "Pub",
+        "-d",
+        "Allow",
+    ]);
+    mqadmin(&[
+        "createAcl",
+        "-b",
+        &broker,
+        "-s",
+        "User:subUser01",
+        "-r",
+        "Topic:AclT,Group:*",
+        "-a",
+        "Sub,Get",
+        "-d",
+        "Allow",
+    ]);
+    let users = mqadmin(&["listUser", "-b", &broker]);
+    let acls = mqadmin(&["listAcl", "-b", &broker]);
+    let sub_acl = mqadmin(&["getAcl", "-b", &broker, "-s", "User:subUser01"]);
+    let mut wrong = Vec::new();
+    for (what, text, needles) in [
+        (
+            "listUser",
+            &users,
+            &["adminKey01", "Super", "pubUser01", "subUser01", "Normal"][..],
+        ),
+        (
+            "listAcl",
+            &acls,
+            &["User:pubUser01", "Topic:AclT", "User:subUser01", "Group:*"][..],
+        ),
+        ("getAcl", &sub_acl, &["User:subUser01", "Group:*", "Allow"][..]),
+    ] {
+        for n in needles {
+            if !text.contains(n) {
+                wrong.push(format!("mqadmin {what} does not show {n}"));
+            }
+        }
+    }
+    eprintln!("ACL 2.0 set-up with Apache RocketMQ 5.3.3's mqadmin:\n{transcript}");
+
+    // The topic and a message to consume, by the Super user.
+    let admin = Some(("adminKey01", "adminSecret01"));
+    if !run_cell(&mut ctx, Client::Java, "setup", admin, Op::CreateTopic, true) {
+        ctx.fail("the Super user could not create the topic", &[]);
+    }
+    if !run_cell(&mut ctx, Client::Java, "seed", admin, Op::Send, true) {
+        ctx.fail("the Super user could not send", &[]);
+    }
+    let mut table =
+        String::from("| client | account | request | expected | observed |\n|---|---|---|---|---|\n");
+    run_matrix(&mut ctx, &mut table, &mut wrong);
+    eprintln!("ACL 2.0 matrix (the admin account is the Super user):\n{table}");
+    audit(&mut ctx, &[], &mut wrong);
+    if !wrong.is_empty() {
+        ctx.fail(
+            &format!("ACL 2.0 mismatches:\n{}\n{table}", wrong.join("\n")),
             &[],
         );
     }

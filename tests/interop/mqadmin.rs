@@ -81,13 +81,13 @@ fn reference_home(line: &str) -> Result<PathBuf, String> {
 }
 
 /// What one mqadmin run printed (stdout and stderr together) and how it ended.
-struct Out {
-    text: String,
+pub struct Out {
+    pub text: String,
     /// The exit code; `None` when it was stopped at the time limit.
-    code: Option<i32>,
+    pub code: Option<i32>,
 }
 
-fn run_bounded(mut cmd: Command, log: &Path, limit: Duration) -> Out {
+pub fn run_bounded(mut cmd: Command, log: &Path, limit: Duration) -> Out {
     let spawned =
         File::create(log).and_then(|f| cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f).spawn());
     let mut child = match spawned {
@@ -311,7 +311,7 @@ struct Row {
     command: String,
     /// `Ok(summary)` or `Err(why the check failed)`.
     result: Result<String, String>,
-    code: Option<i32>,
+    pub code: Option<i32>,
 }
 
 struct Session<'a> {
