@@ -246,6 +246,44 @@ async fn broker_and_namesrv_enforce_plain_acl() {
     let yml = std::fs::read_to_string(home.join("conf/plain_acl.yml")).unwrap();
     assert!(yml.contains("10.9.*.*") && !yml.contains("lateUser01"), "{yml}");
 
+    // The reads: the files' versions (each edit counted) and the accounts in force.
+    let versions = run(admin_args(&["clusterAclConfigVersion", "-b", &broker_addr]))
+        .await
+        .unwrap();
+    assert!(versions.contains("plain_acl.yml"), "{versions}");
+    let counter = versions
+        .lines()
+        .find(|l| l.contains("plain_acl.yml"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|n| n.parse::<i64>().ok());
+    assert_eq!(counter, Some(4), "loaded, then three edits: {versions}");
+    let config = run(admin_args(&["getAclConfig", "-b", &broker_addr]))
+        .await
+        .unwrap();
+    for needle in [
+        "10.9.*.*",
+        "pubUser01",
+        "T=PUB",
+        "adminKey01",
+        "admin             : true",
+    ] {
+        assert!(config.contains(needle), "{needle}: {config}");
+    }
+    let secrets = common::admin(
+        &ns_addr,
+        &[
+            "--access-key",
+            "pubUser01",
+            "--secret-key",
+            "pubSecret01",
+            "getAclConfig",
+            "-b",
+            &broker_addr,
+        ],
+    )
+    .await;
+    assert!(secrets.is_err(), "the secret keys are for admin accounts only");
+
     // Only the one accepted send was stored; the admin reads it back.
     let r = c
         .request(signed(common::pull_cmd("T", 0, 0, "*", 0), admin), common::T)

@@ -55,17 +55,21 @@ enum Entry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressPattern {
     entries: Vec<Entry>,
+    /// The items as written (what GET_BROKER_CLUSTER_ACL_CONFIG shows).
+    texts: Vec<String>,
 }
 
 impl AddressPattern {
     /// Parses `text` (a comma-separated list; commas inside `{}` belong to a set).
     pub fn parse(text: &str) -> Result<AddressPattern, String> {
         let mut entries = Vec::new();
+        let mut texts = Vec::new();
         for item in split_top_level(text) {
             let item = item.trim();
             if item.is_empty() {
                 continue;
             }
+            texts.push(item.to_owned());
             if item == "*" || item == "*.*.*.*" || item == "*:*:*:*:*:*:*:*" {
                 entries.push(Entry::Any);
             } else if let Ok(ip) = item.parse::<IpAddr>() {
@@ -83,14 +87,16 @@ impl AddressPattern {
                 }
             }
         }
-        Ok(AddressPattern { entries })
+        Ok(AddressPattern { entries, texts })
     }
 
     /// Parses every string of a list and joins them.
     pub fn parse_all<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<AddressPattern, String> {
         let mut all = AddressPattern::default();
         for item in items {
-            all.entries.extend(AddressPattern::parse(item)?.entries);
+            let p = AddressPattern::parse(item)?;
+            all.entries.extend(p.entries);
+            all.texts.extend(p.texts);
         }
         Ok(all)
     }
@@ -98,7 +104,13 @@ impl AddressPattern {
     /// Both lists.
     pub fn merged(mut a: AddressPattern, b: AddressPattern) -> AddressPattern {
         a.entries.extend(b.entries);
+        a.texts.extend(b.texts);
         a
+    }
+
+    /// The patterns as written.
+    pub fn texts(&self) -> &[String] {
+        &self.texts
     }
 
     pub fn matches(&self, ip: IpAddr) -> bool {

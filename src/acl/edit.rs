@@ -95,7 +95,7 @@ impl AclFiles {
     fn file_of(&self, access_key: &str) -> PathBuf {
         self.present()
             .into_iter()
-            .map(|(p, _)| p)
+            .map(|(p, _, _)| p)
             .find(|p| {
                 read_doc(p).is_ok_and(|mut d| {
                     accounts_mut(&mut d).is_some_and(|a| a.iter().any(|y| is_account(y, access_key)))
@@ -215,7 +215,7 @@ mod tests {
         files.set_global_white(&["10.1.*.*".into()]).unwrap();
         acl.reload_if_changed().unwrap();
         let state = acl.state.read().unwrap();
-        let a = &state.0;
+        let a = &state.acl;
         assert_eq!(a.accounts["newUser01"].perms["T"], super::super::perm::PUB);
         assert!(a.accounts["other01"].admin, "updated in the file that holds it");
         assert_eq!(
@@ -232,7 +232,7 @@ mod tests {
         assert!(files.delete_account("newUser01").unwrap());
         assert!(!files.delete_account("newUser01").unwrap());
         acl.reload_if_changed().unwrap();
-        assert!(!acl.state.read().unwrap().0.accounts.contains_key("newUser01"));
+        assert!(!acl.state.read().unwrap().acl.accounts.contains_key("newUser01"));
         // A bad edit is refused and leaves the file alone.
         let before = std::fs::read_to_string(&files.main).unwrap();
         assert!(files

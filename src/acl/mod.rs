@@ -11,7 +11,7 @@ pub mod address;
 pub mod edit;
 pub mod perm;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -209,8 +209,16 @@ impl PlainAcl {
     }
 }
 
-/// The files read, with their modification times (what a reload compares).
-type Stamps = Vec<(PathBuf, Option<SystemTime>)>;
+/// The files read, each with its modification time and a hash of its content (file times can
+/// be coarser than two quick edits: the content decides whether a file changed).
+type Stamps = Vec<(PathBuf, Option<SystemTime>, u64)>;
+
+fn content_hash(path: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::read(path).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
 
 /// Where the ACL files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,7 +255,8 @@ impl AclFiles {
         out.into_iter()
             .map(|p| {
                 let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
-                (p, m)
+                let h = content_hash(&p);
+                (p, m, h)
             })
             .collect()
     }
@@ -259,7 +268,7 @@ impl AclFiles {
             return Err(AclError::Missing(self.main.clone()));
         }
         let mut acl = PlainAcl::default();
-        for (path, _) in &present {
+        for (path, _, _) in &present {
             let yaml = std::fs::read_to_string(path).map_err(|source| AclError::Io {
                 path: path.clone(),
                 source,
@@ -270,25 +279,68 @@ impl AclFiles {
     }
 }
 
+/// One ACL file's version, as 4.9 reports it (GET_BROKER_CLUSTER_ACL_INFO): how many times
+/// its content was (re)loaded since the broker started, and when it was last modified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileVersion {
+    pub counter: i64,
+    /// Modification time, ms since the epoch.
+    pub timestamp_ms: i64,
+}
+
+/// The versions after a load of `now`, given the previous ones: a new or changed file counts one
+/// more; a file that is gone is forgotten.
+fn next_versions(
+    prev: &BTreeMap<PathBuf, FileVersion>,
+    old: &Stamps,
+    now: &Stamps,
+) -> BTreeMap<PathBuf, FileVersion> {
+    now.iter()
+        .map(|(path, mtime, hash)| {
+            let unchanged = old.iter().any(|(p, _, h)| p == path && h == hash);
+            let counter = prev.get(path).map_or(0, |v| v.counter) + i64::from(!unchanged);
+            let timestamp_ms = mtime
+                .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            (
+                path.clone(),
+                FileVersion {
+                    counter,
+                    timestamp_ms,
+                },
+            )
+        })
+        .collect()
+}
+
+/// What is loaded now.
+#[derive(Debug)]
+struct Loaded {
+    acl: PlainAcl,
+    stamps: Stamps,
+    versions: BTreeMap<PathBuf, FileVersion>,
+}
+
 /// The live ACL: the merged files, reloaded when they change.
 #[derive(Debug)]
 pub struct Acl {
     files: AclFiles,
-    state: RwLock<(PlainAcl, Stamps)>,
+    state: RwLock<Loaded>,
 }
 
 impl Acl {
     /// Loads the files; an error stops the server from starting.
     pub fn load(files: AclFiles) -> Result<Acl, AclError> {
-        let loaded = files.load()?;
-        tracing::info!(
-            accounts = loaded.0.accounts.len(),
-            files = loaded.1.len(),
-            "ACL loaded"
-        );
+        let (acl, stamps) = files.load()?;
+        tracing::info!(accounts = acl.accounts.len(), files = stamps.len(), "ACL loaded");
+        let versions = next_versions(&BTreeMap::new(), &Vec::new(), &stamps);
         Ok(Acl {
             files,
-            state: RwLock::new(loaded),
+            state: RwLock::new(Loaded {
+                acl,
+                stamps,
+                versions,
+            }),
         })
     }
 
@@ -296,18 +348,23 @@ impl Acl {
     /// keeps the previous rules (and is reported); `Ok(true)` when new rules took effect.
     pub fn reload_if_changed(&self) -> Result<bool, AclError> {
         let present = self.files.present();
-        let same = self.state.read().map(|s| s.1 == present).unwrap_or(false);
+        let same = self.state.read().map(|s| s.stamps == present).unwrap_or(false);
         if same {
             return Ok(false);
         }
-        let loaded = self.files.load()?;
+        let (acl, stamps) = self.files.load()?;
         tracing::info!(
-            accounts = loaded.0.accounts.len(),
-            files = loaded.1.len(),
+            accounts = acl.accounts.len(),
+            files = stamps.len(),
             "ACL reloaded"
         );
         if let Ok(mut s) = self.state.write() {
-            *s = loaded;
+            let versions = next_versions(&s.versions, &s.stamps, &stamps);
+            *s = Loaded {
+                acl,
+                stamps,
+                versions,
+            };
         }
         Ok(true)
     }
@@ -346,9 +403,23 @@ impl Acl {
     /// The decision for `cmd` from `peer` needing `rule`.
     pub fn check(&self, peer: IpAddr, cmd: &RemotingCommand, rule: &Rule) -> Result<(), Denied> {
         match self.state.read() {
-            Ok(s) => s.0.check(peer, cmd, rule),
+            Ok(s) => s.acl.check(peer, cmd, rule),
             Err(_) => Err(Denied("ACL state unavailable".into())),
         }
+    }
+
+    /// Each file's version, and the main file's (4.9's "the" ACL config version).
+    pub fn versions(&self) -> (Vec<(PathBuf, FileVersion)>, Option<FileVersion>) {
+        let Ok(s) = self.state.read() else {
+            return (Vec::new(), None);
+        };
+        let all: Vec<_> = s.versions.iter().map(|(p, v)| (p.clone(), *v)).collect();
+        (all, s.versions.get(&self.files.main).copied())
+    }
+
+    /// The merged accounts and global whitelist now in force.
+    pub fn snapshot(&self) -> PlainAcl {
+        self.state.read().map(|s| s.acl.clone()).unwrap_or_default()
     }
 }
 
@@ -514,6 +585,9 @@ accounts:
             Ok(())
         );
         assert!(!acl.reload_if_changed().unwrap());
+        let (all, main) = acl.versions();
+        assert_eq!(all.len(), 2);
+        assert_eq!(main.map(|v| v.counter), Some(1), "loaded once");
         std::fs::remove_file(files.dir.join("extra.yml")).unwrap();
         assert!(acl.reload_if_changed().unwrap());
         assert!(acl

@@ -1,14 +1,17 @@
 //! mqadmin's ACL 1.0 commands: updateAclConfig, deleteAccessConfig, updateGlobalWhiteAddr (4.9
-//! request codes 50, 51, 53), on one broker (`-b`) or every master of a cluster (`-c`). The
-//! brokers need `aclEnable=true`, and these requests an admin account (`--access-key`).
+//! request codes 50, 51, 53), clusterAclConfigVersion (52) and getAclConfig (54), on one broker
+//! (`-b`) or every master of a cluster (`-c`). The brokers need `aclEnable=true`, and the edits
+//! and getAclConfig an admin account (`--access-key`).
 
 use anyhow::Result;
 use clap::Args;
 use serde_json::json;
+use sluice_remoting::body::acl::BrokerClusterAclConfig;
+use sluice_remoting::body::{DataVersion, JsonBody};
 use sluice_remoting::codes::request;
 use sluice_remoting::RemotingCommand;
 
-use super::output::Output;
+use super::output::{Output, Table};
 use super::{done, Admin};
 
 /// Where an ACL edit goes: one broker (`-b`) or every master of a cluster (`-c`).
@@ -112,4 +115,92 @@ pub async fn update_global_white_addr(admin: &Admin, a: &UpdateGlobalWhiteAddrAr
     let cmd = RemotingCommand::request(request::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG)
         .with_ext("globalWhiteAddrs", &a.addresses);
     to_masters(admin, &a.target, cmd, "update global white remote addresses").await
+}
+
+/// clusterAclConfigVersion: each ACL file's version on each broker.
+pub async fn cluster_acl_config_version(admin: &Admin, t: &Target) -> Result<Output> {
+    let targets = admin
+        .masters(t.broker_addr.as_deref(), t.cluster_name.as_deref(), false)
+        .await?;
+    let mut table = Table::new(&[
+        "#Cluster Name",
+        "#Broker Name",
+        "#Broker Addr",
+        "#AclFilePath",
+        "#AclConfigVersionNum",
+        "#AclLastUpdateTime",
+    ]);
+    for (_, addr) in &targets {
+        let cmd = RemotingCommand::request(request::GET_BROKER_CLUSTER_ACL_INFO);
+        let reply = admin
+            .call_ok(addr, cmd, "get broker's plain access config version")
+            .await?;
+        let all = reply.ext("allAclFileVersion").unwrap_or("{}");
+        let files: std::collections::BTreeMap<String, DataVersion> =
+            sluice_remoting::body::fastjson::from_slice(all.as_bytes())?;
+        for (path, v) in files {
+            table.row(vec![
+                reply.ext("clusterName").unwrap_or_default().to_owned(),
+                reply.ext("brokerName").unwrap_or_default().to_owned(),
+                reply.ext("brokerAddr").unwrap_or(addr).to_owned(),
+                path,
+                v.counter.to_string(),
+                crate::time::format_timestamp(v.timestamp),
+            ]);
+        }
+    }
+    Ok(Output::table(
+        table,
+        &[
+            "clusterName",
+            "brokerName",
+            "brokerAddr",
+            "aclFilePath",
+            "aclConfigVersionNum",
+            "aclLastUpdateTime",
+        ],
+    ))
+}
+
+/// getAclConfig: the accounts and global whitelist each broker enforces (secret keys included,
+/// as mqadmin shows them).
+pub async fn get_acl_config(admin: &Admin, t: &Target) -> Result<Output> {
+    let targets = admin
+        .masters(t.broker_addr.as_deref(), t.cluster_name.as_deref(), false)
+        .await?;
+    let mut text = Vec::new();
+    let mut json = Vec::new();
+    for (_, addr) in &targets {
+        let cmd = RemotingCommand::request(request::GET_BROKER_CLUSTER_ACL_CONFIG);
+        let reply = admin
+            .call_ok(addr, cmd, "get broker's plain access config")
+            .await?;
+        let body = BrokerClusterAclConfig::from_json(&reply.body)?;
+        text.push(format!("broker {addr}"));
+        text.push(format!(
+            "{:<20}: [{}]",
+            "globalWhiteRemoteAddresses",
+            body.global_white_addrs.join(", ")
+        ));
+        text.push(String::new());
+        text.push("accounts:".to_owned());
+        for a in &body.plain_access_configs {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            for (k, v) in [
+                ("accessKey", a.access_key.clone()),
+                ("secretKey", a.secret_key.clone()),
+                ("whiteRemoteAddress", opt(&a.white_remote_address)),
+                ("admin", a.admin.to_string()),
+                ("defaultTopicPerm", opt(&a.default_topic_perm)),
+                ("defaultGroupPerm", opt(&a.default_group_perm)),
+                ("topicPerms", format!("[{}]", a.topic_perms.join(", "))),
+                ("groupPerms", format!("[{}]", a.group_perms.join(", "))),
+            ] {
+                text.push(format!("  {k:<18}: {v}"));
+            }
+            text.push(String::new());
+        }
+        json.push(json!({ "broker": addr, "config": serde_json::to_value(&body)? }));
+    }
+    Ok(Output::text(text.join("\n"), serde_json::Value::Array(json)))
 }

@@ -151,6 +151,12 @@ pub enum AdminCommand {
     /// ACL 1.0: replace globalWhiteRemoteAddresses.
     #[command(name = "updateGlobalWhiteAddr")]
     UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
+    /// ACL 1.0: each ACL file's version on each broker.
+    #[command(name = "clusterAclConfigVersion")]
+    ClusterAclConfigVersion(acl::Target),
+    /// ACL 1.0: the accounts and global whitelist each broker enforces.
+    #[command(name = "getAclConfig")]
+    GetAclConfig(acl::Target),
     /// ACL 2.0: create a user (-u, -p, -t Super|Normal).
     #[command(name = "createUser")]
     CreateUser(auth::UserArgs),
@@ -199,6 +205,8 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::UpdateAclConfig(a) => acl::update_acl_config(&admin, a).await,
         AdminCommand::DeleteAccessConfig(a) => acl::delete_access_config(&admin, a).await,
         AdminCommand::UpdateGlobalWhiteAddr(a) => acl::update_global_white_addr(&admin, a).await,
+        AdminCommand::ClusterAclConfigVersion(t) => acl::cluster_acl_config_version(&admin, t).await,
+        AdminCommand::GetAclConfig(t) => acl::get_acl_config(&admin, t).await,
         AdminCommand::CreateUser(a) => auth::create_user(&admin, a).await,
         AdminCommand::UpdateUser(a) => auth::update_user(&admin, a).await,
         AdminCommand::DeleteUser(a) => auth::delete_user(&admin, a).await,

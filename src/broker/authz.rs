@@ -107,6 +107,8 @@ pub fn needs(req: &Request, cluster: &str) -> Vec<Need> {
             _ => cluster_need(&[Update]),
         },
         Request::BrokerConfig
+        | Request::AclVersion
+        | Request::AclConfig
         | Request::ViewStats(_)
         | Request::BrokerConsumeStats(_)
         | Request::ProducerConnections(_)

@@ -96,6 +96,10 @@ pub enum Request {
     AclDelete(String),
     /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG.
     AclGlobalWhite(Vec<String>),
+    /// GET_BROKER_CLUSTER_ACL_INFO: the ACL files' versions.
+    AclVersion,
+    /// GET_BROKER_CLUSTER_ACL_CONFIG: the accounts and whitelist in force.
+    AclConfig,
     /// ACL 2.0 admin (AUTH_CREATE_USER … AUTH_LIST_ACL, 3001–3010).
     Auth(Box<AuthAdmin>),
 }
@@ -488,6 +492,9 @@ pub static ROUTES: &[Route] = &[
         ))
     })
     .acl(admin_only),
+    route(code::GET_BROKER_CLUSTER_ACL_INFO, |_| Ok(Request::AclVersion)),
+    // The accounts' secret keys: admin accounts only (5.x asks only for a signature).
+    route(code::GET_BROKER_CLUSTER_ACL_CONFIG, |_| Ok(Request::AclConfig)).acl(admin_only),
     route(code::AUTH_CREATE_USER, auth_admin).acl(admin_only),
     route(code::AUTH_UPDATE_USER, auth_admin).acl(admin_only),
     route(code::AUTH_DELETE_USER, auth_admin).acl(admin_only),

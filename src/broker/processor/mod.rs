@@ -219,6 +219,8 @@ async fn handle(
         Request::AclUpsert(a) => acl::upsert(state, cmd, &a)?,
         Request::AclDelete(ak) => acl::delete(state, cmd, &ak)?,
         Request::AclGlobalWhite(addrs) => acl::global_white(state, cmd, &addrs)?,
+        Request::AclVersion => acl::versions(state, cmd)?,
+        Request::AclConfig => acl::config(state, cmd)?,
         Request::Auth(a) => auth::handle(state, cmd, *a)?,
     };
     Ok(Some(out))

@@ -18,9 +18,11 @@
 //! | [`lock`] | LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody |
 //! | [`offsets`] | consumerOffset.json, delayOffset.json (a slave's copies of its master's) |
 //! | [`controller`] | SyncStateSet, ElectMasterResponseBody, BrokerReplicasInfo, BrokerNames, EpochEntryCache (5.x controller mode) |
+//! | [`acl`] | PlainAccessConfig, BrokerClusterAclConfig (ACL 1.0 admin) |
 //! | [`auth`] | UserInfo, AclInfo (ACL 2.0 admin, 5.3) |
 //! | [`admin`] | TopicStatsTable, ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupWrapper, ResetOffsetBody |
 
+pub mod acl;
 pub mod admin;
 pub mod auth;
 pub mod common;

@@ -1,7 +1,7 @@
 //! Request codes, protocol.md §2.1 (every entry that has a number of its own).
 //!
-//! Left out on purpose: 52 and 54 (4.9 ACL version/config reads), 901–908 except the two
-//! numbered ones, 2001–2004 (cold data) and the 5.x pop range
+//! Left out on purpose: 901–908 except the two numbered ones, 2001–2004 (cold data) and the 5.x
+//! pop range
 //! 200050–200151 (see [`is_pop`]). The broker answers all of them with
 //! REQUEST_CODE_NOT_SUPPORTED anyway. The controller codes 1001–1013 (§9.4) are here, and so
 //! are sluice's own controller ↔ controller Raft codes ([`is_raft`]).
@@ -75,8 +75,13 @@ super::code_table! {
     UPDATE_AND_CREATE_ACL_CONFIG = 50;
     /// 4.9 ACL admin: delete the account `accessKey`. §8
     DELETE_ACL_CONFIG = 51;
+    /// 4.9 ACL admin: the ACL files' versions (response header `version`, `allAclFileVersion`
+    /// JSON, `brokerName`, `brokerAddr`, `clusterName`; mqadmin clusterAclConfigVersion). §8
+    GET_BROKER_CLUSTER_ACL_INFO = 52;
     /// 4.9 ACL admin: replace `globalWhiteRemoteAddresses` (`globalWhiteAddrs`, comma-separated). §8
     UPDATE_GLOBAL_WHITE_ADDRS_CONFIG = 53;
+    /// 5.0–5.2 ACL admin: the accounts and global whitelist in force (mqadmin getAclConfig). §8
+    GET_BROKER_CLUSTER_ACL_CONFIG = 54;
     /// 5.x.
     GET_CLIENT_CONFIG = 47;
     /// 5.x timer sync.
