@@ -1,6 +1,7 @@
-//! ACL 1.0 (`aclEnable=true`) with the clients that sign: the Java client's `AclClientRPCHook`
-//! (4.9.8: the post-4.9.4 field set), ali-ons (`accessKeyId`/`accessKeySecret`, which signs
-//! `OnsChannel` too) and the C++ client (PyPI `rocketmq`, `set_session_credentials`). A matrix of account × request, each cell a real client run against the
+//! ACL 1.0 (`aclEnable=true`) and 2.0 with the clients that sign: the Java client's
+//! `AclClientRPCHook` (4.9.8: the post-4.9.4 field set), ali-ons (`accessKeyId`/`accessKeySecret`,
+//! which signs `OnsChannel` too), the C++ client (PyPI `rocketmq`, `set_session_credentials`) and
+//! rocketmq-client-rust 1.0 (`AclClientRPCHook` through the builders' `rpc_hook`). A matrix of account × request, each cell a real client run against the
 //! real binary: expected and observed are printed, and any difference fails the test. Then the
 //! file is edited to whitelist 127.0.0.1 (reloaded without a restart) and a client without keys
 //! gets through; finally nothing a refused producer sent was stored.
@@ -33,7 +34,7 @@ const ACL_YML: &str = "accounts:
       - AclT=SUB
 ";
 
-const CLIENTS: [Client; 3] = [Client::Java, Client::Js, Client::Py];
+const CLIENTS: [Client; 4] = [Client::Java, Client::Js, Client::Py, Client::Rust];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Op {
@@ -161,7 +162,7 @@ fn run_matrix(ctx: &mut Ctx, table: &mut String, wrong: &mut Vec<String>) {
         for a in ACCOUNTS {
             for (i, op) in [Op::Send, Op::Consume, Op::CreateTopic].into_iter().enumerate() {
                 if client != Client::Java && op == Op::CreateTopic {
-                    continue; // ali-ons and the C++ client have no topic creation call
+                    continue; // only the Java driver creates topics
                 }
                 let expect = a.expect[i];
                 let got = run_cell(ctx, client, a.name, a.keys, op, expect);
@@ -235,7 +236,7 @@ fn audit(ctx: &mut Ctx, extra_allowed: &[&str], wrong: &mut Vec<String>) {
 }
 
 #[test]
-fn acl_matrix_java_ali_ons_cpp() {
+fn acl_matrix_java_ali_ons_cpp_rust() {
     let home = tempfile::tempdir().expect("ACL home");
     let conf_dir = home.path().join("conf");
     fs::create_dir_all(&conf_dir).expect("conf dir");
@@ -245,7 +246,7 @@ fn acl_matrix_java_ali_ons_cpp() {
         "aclEnable=true\nrocketmqHome={}\naccessKey=adminKey01\nsecretKey=adminSecret01\nautoCreateTopicEnable=true\n",
         home.path().display()
     );
-    let Some(mut ctx) = Ctx::start("acl_matrix_java_ali_ons_cpp", Some(&conf)) else {
+    let Some(mut ctx) = Ctx::start("acl_matrix_java_ali_ons_cpp_rust", Some(&conf)) else {
         return;
     };
 
@@ -314,14 +315,11 @@ fn acl_matrix_java_ali_ons_cpp() {
 /// getAcl, and then the same client × account × request matrix as ACL 1.0 runs against them:
 /// the clients sign as they do for 1.0 and the broker decides by the users' ACLs.
 #[test]
-fn acl2_users_made_by_java_mqadmin_matrix_java_ali_ons_cpp() {
+fn acl2_users_made_by_java_mqadmin_matrix() {
     let conf = "authenticationEnabled=true\nauthorizationEnabled=true\n\
                 initAuthenticationUser={\"username\":\"adminKey01\",\"password\":\"adminSecret01\"}\n\
                 autoCreateTopicEnable=true\n";
-    let Some(mut ctx) = Ctx::start(
-        "acl2_users_made_by_java_mqadmin_matrix_java_ali_ons_cpp",
-        Some(conf),
-    ) else {
+    let Some(mut ctx) = Ctx::start("acl2_users_made_by_java_mqadmin_matrix", Some(conf)) else {
         return;
     };
     let tool = crate::mqadmin::rocketmq5_home().unwrap_or_else(|e| {

@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rocketmq_client_rust::{
-    ClientConfig, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
+    AclClientRPCHook, ClientConfig, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
     ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQProducer, DefaultMQPushConsumer,
     LocalTransactionState, MQPushConsumer, MessageListenerConcurrently, MessageListenerOrderly, SendResult,
-    TransactionListener, TransactionMQProducer,
+    SessionCredentials, TransactionListener, TransactionMQProducer,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
@@ -135,6 +135,9 @@ struct Opts {
     fail: bool,
     max_reconsume: Option<i32>,
     stop_at_reconsume: i32,
+    /// ACL: sign every request with these (the client's AclClientRPCHook).
+    access_key: Option<String>,
+    secret_key: Option<String>,
 }
 
 /// How message i is scheduled (--delay).
@@ -262,6 +265,8 @@ fn parse_args() -> Result<Opts, String> {
         fail: false,
         max_reconsume: None,
         stop_at_reconsume: 0,
+        access_key: None,
+        secret_key: None,
     };
     fn val(args: &mut impl Iterator<Item = String>, name: &str) -> Result<String, String> {
         args.next().ok_or_else(|| format!("{name} needs a value"))
@@ -315,6 +320,8 @@ fn parse_args() -> Result<Opts, String> {
             "--uniq-id" => o.uniq_ids.push(val(&mut args, &a)?),
             "--expect" => o.expect = Some(num(val(&mut args, &a)?, &a)?),
             "--senders" => o.senders = num(val(&mut args, &a)?, &a)?,
+            "--access-key" => o.access_key = Some(val(&mut args, &a)?),
+            "--secret-key" => o.secret_key = Some(val(&mut args, &a)?),
             "--size" => o.size = num(val(&mut args, &a)?, &a)?,
             "--duration" => o.duration = num(val(&mut args, &a)?, &a)?,
             "--no-preflight" => o.preflight = false,
@@ -556,12 +563,21 @@ fn group(o: &Opts) -> String {
         .unwrap_or_else(|| format!("interop_rust_{}", o.scenario.replace('-', "_")))
 }
 
+/// The client's ACL hook for --access-key/--secret-key (the Java ≥ 4.9.4 field set).
+fn acl_hook(o: &Opts) -> Option<Arc<AclClientRPCHook>> {
+    let (ak, sk) = (o.access_key.as_deref()?, o.secret_key.as_deref()?);
+    Some(Arc::new(AclClientRPCHook::new(SessionCredentials::with_keys(ak, sk))))
+}
+
 fn producer(rt: &Arc<ClientRuntime>, o: &Opts) -> DefaultMQProducer {
-    DefaultMQProducer::builder(rt.clone())
+    let mut b = DefaultMQProducer::builder(rt.clone())
         .client_config(client_config(o, "p"))
         .producer_group(group(o))
-        .send_msg_timeout(3000)
-        .build()
+        .send_msg_timeout(3000);
+    if let Some(hook) = acl_hook(o) {
+        b = b.rpc_hook(hook);
+    }
+    b.build()
 }
 
 fn preflight(addr: &str) -> Result<(), String> {
@@ -1182,6 +1198,9 @@ async fn run_consume(rt: Arc<ClientRuntime>, o: Opts) -> Result<bool, String> {
         .consume_from_where(from);
     if let Some(n) = o.max_reconsume {
         b = b.max_reconsume_times(n);
+    }
+    if let Some(hook) = acl_hook(&o) {
+        b = b.rpc_hook(Some(hook));
     }
     let mut c = b.build();
     c.set_consume_from_where(from);
