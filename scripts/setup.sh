@@ -3,13 +3,14 @@
 #  - libclang-dev: bindgen needs it to build the RocksDB bindings (RocksDB itself is the bundled
 #    library, compiled from source by the rocksdb crate).
 #  - build-essential: the C++ compiler for RocksDB.
+#  - chromium: the dashboard's tests load its pages in headless Chromium (tests/dashboard.rs).
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 need=()
-for pkg in libclang-dev build-essential "$@"; do
+for pkg in libclang-dev build-essential chromium "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

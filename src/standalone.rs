@@ -41,6 +41,9 @@ pub struct StandaloneArgs {
     /// either way; set this to the address other machines reach this host at.
     #[arg(long, value_name = "ADDR")]
     advertise: Option<std::net::IpAddr>,
+    /// Serve the web dashboard on this port (dashboardPort; off unless set).
+    #[arg(long, value_name = "PORT")]
+    dashboard_port: Option<u16>,
 }
 
 fn load_broker_config(path: Option<&PathBuf>, base: BrokerConfig) -> Result<BrokerConfig> {
@@ -182,6 +185,9 @@ fn standalone_configs(args: &StandaloneArgs) -> Result<(BrokerConfig, NamesrvCon
     if let Some(ip) = args.advertise {
         config.broker_ip1 = ip;
     }
+    if let Some(p) = args.dashboard_port {
+        config.dashboard_port = Some(p);
+    }
     ns_config.listen_port = args.namesrv_port;
     // One process, one interface choice: a bindAddress in the config file binds both servers.
     ns_config.bind_address = config.bind_address;
@@ -196,6 +202,7 @@ pub async fn run_standalone(args: StandaloneArgs) -> Result<()> {
         broker = %standalone.broker_addr(),
         advertised = %standalone.broker().advertised_addr(),
         analytics_http = ?standalone.broker().analytics_http_addr(),
+        dashboard = ?standalone.broker().dashboard_addr().map(|a| format!("http://{a}/")),
         "sluice standalone ready"
     );
     signalled().await;

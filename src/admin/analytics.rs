@@ -1,5 +1,5 @@
 //! `sluice admin analytics list|attach|detach|show`: the broker's analytics jobs over its HTTP
-//! listener (`analyticsHttpPort`, see `broker/analytics_http.rs`).
+//! listener (`analyticsHttpPort`, see `broker/http/analytics.rs`).
 
 use std::time::Duration;
 

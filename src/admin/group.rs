@@ -75,8 +75,9 @@ pub async fn update_sub_group(admin: &Admin, a: &UpdateSubGroupArgs) -> Result<O
 
 #[derive(Debug, Args)]
 pub struct ConsumerProgressArgs {
+    /// The group; without it, one summary line per group (as mqadmin prints).
     #[arg(short = 'g', long = "groupName")]
-    pub group_name: String,
+    pub group_name: Option<String>,
     #[arg(short = 't', long = "topicName")]
     pub topic_name: Option<String>,
     /// Show the client holding each queue.
@@ -98,13 +99,18 @@ async fn brokers_for(admin: &Admin, topic: Option<&str>) -> Result<Vec<(String, 
     }
 }
 
-pub async fn consumer_progress(admin: &Admin, a: &ConsumerProgressArgs) -> Result<Output> {
-    let brokers = brokers_for(admin, a.topic_name.as_deref()).await?;
+/// A group's consume stats summed over `brokers` (`topic`: one topic only).
+async fn consume_stats(
+    admin: &Admin,
+    brokers: &[(String, String)],
+    group: &str,
+    topic: Option<&str>,
+) -> Result<ConsumeStats> {
     let mut all = ConsumeStats::default();
-    for (_, addr) in &brokers {
+    for (_, addr) in brokers {
         let h = GetConsumeStatsRequestHeader {
-            consumer_group: a.group_name.clone(),
-            topic: a.topic_name.clone(),
+            consumer_group: group.to_owned(),
+            topic: topic.map(str::to_owned),
             topic_list: None,
         };
         let cmd = RemotingCommand::request(request::GET_CONSUME_STATS).with_header(&h);
@@ -113,11 +119,109 @@ pub async fn consumer_progress(admin: &Admin, a: &ConsumerProgressArgs) -> Resul
         all.consume_tps += s.consume_tps;
         all.offset_table.extend(s.offset_table);
     }
+    Ok(all)
+}
+
+/// The group's connections from the first broker that knows it online.
+async fn connections(
+    admin: &Admin,
+    brokers: &[(String, String)],
+    group: &str,
+) -> Result<Option<ConsumerConnection>> {
+    for (_, addr) in brokers {
+        let h = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_owned(),
+        };
+        let cmd = RemotingCommand::request(request::GET_CONSUMER_CONNECTION_LIST).with_header(&h);
+        let reply = admin.call(addr, cmd).await?;
+        if reply.code == response::CONSUMER_NOT_ONLINE {
+            continue;
+        }
+        let reply = super::ok(reply, "consumer connection")?;
+        return Ok(Some(
+            ConsumerConnection::from_json(&reply.body).context("reading the consumer connection")?,
+        ));
+    }
+    Ok(None)
+}
+
+/// consumerProgress without `-g`: every group (each `%RETRY%<group>` topic the NameServer knows),
+/// its online clients, consume type, model, TPS and total lag, as mqadmin prints them.
+async fn all_groups_progress(admin: &Admin) -> Result<Output> {
+    let reply = admin
+        .namesrv(RemotingCommand::request(
+            request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+        ))
+        .await?;
+    let reply = super::ok(reply, "topic list")?;
+    let mut groups: Vec<String> = sluice_remoting::body::TopicList::from_json(&reply.body)
+        .context("reading the topic list")?
+        .topic_list
+        .into_iter()
+        .filter_map(|t| t.strip_prefix("%RETRY%").map(str::to_owned))
+        .collect();
+    groups.sort();
+    let brokers = brokers_for(admin, None).await?;
+    let mut t = Table::new(&[
+        "#Group",
+        "#Count",
+        "#Version",
+        "#Type",
+        "#Model",
+        "#TPS",
+        "#Diff Total",
+    ]);
+    for g in &groups {
+        let stats = consume_stats(admin, &brokers, g, None).await?;
+        let diff: i64 = stats
+            .offset_table
+            .values()
+            .map(|o| o.broker_offset - o.consumer_offset)
+            .sum();
+        let conn = connections(admin, &brokers, g).await?;
+        let (count, version, kind, model) = match &conn {
+            Some(c) => (
+                c.connection_set.len(),
+                c.connection_set
+                    .iter()
+                    .map(|x| x.version)
+                    .max()
+                    .map(sluice_remoting::codes::version::describe)
+                    .unwrap_or_default(),
+                match c.consume_type {
+                    sluice_remoting::body::ConsumeType::ConsumeActively => "PULL",
+                    sluice_remoting::body::ConsumeType::ConsumePassively => "PUSH",
+                    sluice_remoting::body::ConsumeType::ConsumePop => "POP",
+                }
+                .to_owned(),
+                format!("{:?}", c.message_model).to_uppercase(),
+            ),
+            None => (0, String::new(), String::new(), String::new()),
+        };
+        t.row(vec![
+            g.clone(),
+            count.to_string(),
+            version,
+            kind,
+            model,
+            format!("{:.0}", stats.consume_tps),
+            diff.to_string(),
+        ]);
+    }
+    Ok(Output::table(
+        t,
+        &["group", "count", "version", "type", "model", "tps", "diffTotal"],
+    ))
+}
+
+pub async fn consumer_progress(admin: &Admin, a: &ConsumerProgressArgs) -> Result<Output> {
+    let Some(group) = a.group_name.as_deref() else {
+        return all_groups_progress(admin).await;
+    };
+    let brokers = brokers_for(admin, a.topic_name.as_deref()).await?;
+    let all = consume_stats(admin, &brokers, group, a.topic_name.as_deref()).await?;
     if all.offset_table.is_empty() {
-        bail!(
-            "consumer group {} has no consume progress (no offsets committed, or no such group)",
-            a.group_name
-        );
+        bail!("consumer group {group} has no consume progress (no offsets committed, or no such group)");
     }
     let mut headers = vec![
         "#Topic",
@@ -174,21 +278,7 @@ pub struct ConsumerConnectionArgs {
 
 pub async fn consumer_connection(admin: &Admin, a: &ConsumerConnectionArgs) -> Result<Output> {
     let brokers = admin.masters(a.broker_addr.as_deref(), None, true).await?;
-    let mut found = None;
-    for (_, addr) in &brokers {
-        let h = GetConsumerConnectionListRequestHeader {
-            consumer_group: a.consumer_group.clone(),
-        };
-        let cmd = RemotingCommand::request(request::GET_CONSUMER_CONNECTION_LIST).with_header(&h);
-        let reply = admin.call(addr, cmd).await?;
-        if reply.code == response::CONSUMER_NOT_ONLINE {
-            continue;
-        }
-        let reply = super::ok(reply, "consumer connection")?;
-        found = Some(ConsumerConnection::from_json(&reply.body).context("reading the consumer connection")?);
-        break;
-    }
-    let Some(cc) = found else {
+    let Some(cc) = connections(admin, &brokers, &a.consumer_group).await? else {
         bail!("consumer group {} is not online", a.consumer_group);
     };
     let mut t = Table::new(&["#ClientId", "#ClientAddr", "#Language", "#Version"]);

@@ -81,6 +81,8 @@ pub struct BrokerConfig {
     /// `analyticsHttpPort`: the analytics HTTP listener on 127.0.0.1 (absent or -1: off; 0: any
     /// free port).
     pub analytics_http_port: Option<u16>,
+    /// `dashboardPort`: the web dashboard on `bindAddress:<port>` (off unless set; 0 = any).
+    pub dashboard_port: Option<u16>,
     /// ACL 1.0: `aclEnable`, `rocketmqHome`, and the broker's own `accessKey`/`secretKey`.
     pub acl: AclSettings,
     /// ACL 2.0: `authenticationEnabled`, `authorizationEnabled` and their keys.
@@ -132,6 +134,7 @@ impl Default for BrokerConfig {
             schedule: ScheduleConfig::default(),
             reject_transaction_message: false,
             analytics_http_port: None,
+            dashboard_port: None,
             fixed_paths: Vec::new(),
             acl: AclSettings::default(),
             auth: crate::auth::AuthSettings::default(),
@@ -361,6 +364,12 @@ impl BrokerConfig {
             "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(key, v)?,
             "analyticsHttpPort" => {
                 self.analytics_http_port = match v {
+                    "" | "-1" => None,
+                    _ => Some(parse(key, v)?),
+                }
+            }
+            "dashboardPort" => {
+                self.dashboard_port = match v {
                     "" | "-1" => None,
                     _ => Some(parse(key, v)?),
                 }

@@ -11,10 +11,10 @@
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
 //! * [`schedule`] — messages that wait (delay levels, timers, half messages) and the retry /
 //!   DLQ copies: the `sluice-schedule` thread, fed by the pipeline's stage (D).
-//! * [`analytics_http`] — the analytics runtime's HTTP/JSON listener (`analyticsHttpPort`).
+//! * [`http`] — the HTTP servers (axum): `/metrics`, the analytics `/jobs` routes
+//!   (`analyticsHttpPort`) and the web dashboard (`dashboardPort`).
 //! * [`metrics`] — Prometheus metrics (`metricsExporterType=PROM`), served by [`http`] (axum).
 
-pub mod analytics_http;
 pub mod authz;
 pub mod clients;
 pub mod config;
@@ -158,6 +158,7 @@ pub struct BrokerHandle {
     pub state: Arc<BrokerState>,
     local_addr: SocketAddr,
     analytics_http: Option<SocketAddr>,
+    dashboard_http: Option<SocketAddr>,
     metrics_http: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -185,6 +186,10 @@ impl BrokerHandle {
     }
 
     /// Where `/metrics` is served, with `metricsExporterType=PROM`.
+    pub fn dashboard_addr(&self) -> Option<SocketAddr> {
+        self.dashboard_http
+    }
+
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_http
     }
@@ -435,14 +440,12 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     )));
     let analytics_http = match state.config.analytics_http_port {
         Some(port) => {
-            let listener = analytics_http::bind(port).await?;
+            let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+            let listener = http::bind(addr, "analyticsHttpPort").await?;
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "analytics HTTP listening");
-            tasks.push(tokio::spawn(analytics_http::serve(
-                listener,
-                state.analytics.clone(),
-                shutdown.clone(),
-            )));
+            let routes = http::analytics::routes(state.analytics.clone());
+            tasks.push(tokio::spawn(http::serve(listener, routes, shutdown.clone())));
             Some(addr)
         }
         None => None,
@@ -451,10 +454,25 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         Some(m) => {
             let cfg = &state.config;
             let ip = cfg.metrics_prom_exporter_host.unwrap_or(cfg.bind_address);
-            let listener = http::bind(SocketAddr::new(ip, cfg.metrics_prom_exporter_port)).await?;
+            let addr = SocketAddr::new(ip, cfg.metrics_prom_exporter_port);
+            let listener = http::bind(addr, "metricsPromExporterHost:metricsPromExporterPort").await?;
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "metrics (Prometheus) listening on /metrics");
-            tasks.push(tokio::spawn(http::serve(listener, m.clone(), shutdown.clone())));
+            let routes = http::metrics::routes(m.clone());
+            tasks.push(tokio::spawn(http::serve(listener, routes, shutdown.clone())));
+            Some(addr)
+        }
+        None => None,
+    };
+    let dashboard_http = match state.config.dashboard_port {
+        Some(port) => {
+            let addr = state.config.bind_addr(port);
+            let listener = http::bind(addr, "bindAddress:dashboardPort").await?;
+            let addr = listener.local_addr()?;
+            tracing::info!(url = %format!("http://{addr}/"), "dashboard listening");
+            let (routes, sampler) = http::dashboard::start(state.clone(), shutdown.clone());
+            tasks.push(sampler);
+            tasks.push(tokio::spawn(http::serve(listener, routes, shutdown.clone())));
             Some(addr)
         }
         None => None,
@@ -476,6 +494,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         local_addr,
         analytics_http,
         metrics_http,
+        dashboard_http,
         tasks,
     })
 }
