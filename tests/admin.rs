@@ -474,3 +474,220 @@ async fn cluster_list_shows_masters_and_slaves() {
     slave.close();
     c.shutdown().await;
 }
+
+/// The rest of mqadmin's everyday commands: topic permissions and clusters, broker settings,
+/// group deletion and offset cloning, producer connections, one broker's consume stats, the
+/// unique-key lookup, the NameServer's write permission (drain) and KV config.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_mqadmin_commands() {
+    let c = cluster("ASYNC_FLUSH").await;
+    let ns = c.namesrv.to_string();
+    let state = c.broker().state.clone();
+    let addr = state.broker_addr().to_string();
+    let bname = state.config.broker_name.clone();
+    run(
+        &ns,
+        &["updateTopic", "-b", &addr, "-t", "MoreT", "-r", "2", "-w", "2"],
+    )
+    .await
+    .unwrap();
+
+    // updateTopicPerm: read-only, visible in the route; again is a no-op; then writable.
+    let out = run(&ns, &["updateTopicPerm", "-b", &addr, "-t", "MoreT", "-p", "4"])
+        .await
+        .unwrap();
+    assert!(out.contains("update topic perm from 6 to 4"), "{out}");
+    let route = json(&ns, &["topicRoute", "-t", "MoreT"]).await;
+    assert_eq!(route["queueDatas"][0]["perm"], 4, "{route}");
+    let out = run(&ns, &["updateTopicPerm", "-b", &addr, "-t", "MoreT", "-p", "4"])
+        .await
+        .unwrap();
+    assert!(out.contains("equals to the old one"), "{out}");
+    assert!(
+        run(&ns, &["updateTopicPerm", "-b", &addr, "-t", "MoreT", "-p", "5"])
+            .await
+            .is_err()
+    );
+    run(
+        &ns,
+        &[
+            "updateTopicPerm",
+            "-c",
+            "DefaultCluster",
+            "-t",
+            "MoreT",
+            "-p",
+            "6",
+        ],
+    )
+    .await
+    .unwrap();
+    let clusters = json(&ns, &["topicClusterList", "-t", "MoreT"]).await;
+    assert_eq!(clusters, serde_json::json!(["DefaultCluster"]));
+
+    // getBrokerConfig shows the settings in force; updateBrokerConfig refuses a live change with
+    // the reason and accepts the value in force.
+    let conf = json(&ns, &["getBrokerConfig", "-b", &addr]).await;
+    assert_eq!(conf[&addr]["config"]["brokerName"], bname.as_str(), "{conf}");
+    let refused = run(
+        &ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            &addr,
+            "-k",
+            "flushDiskType",
+            "-v",
+            "SYNC_FLUSH",
+        ],
+    )
+    .await;
+    assert!(refused.unwrap_err().to_string().contains("restart"));
+    let same = run(
+        &ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            &addr,
+            "-k",
+            "brokerName",
+            "-v",
+            &bname,
+        ],
+    )
+    .await;
+    assert!(same.unwrap().contains("update broker config success"));
+
+    // Messages, a producer connection, a group with an offset; clone it; delete the group.
+    let sent = c
+        .client
+        .request(
+            common::send_cmd(
+                "MoreT",
+                0,
+                "more-body",
+                "UNIQ_KEY\u{1}7F0000010001ABCDEF0123456789\u{2}",
+            ),
+            common::T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.code, response::SUCCESS);
+    let hb = RemotingCommand::request(request::HEART_BEAT).with_body(
+        serde_json::to_vec(&serde_json::json!({
+            "clientID": "more-producer", "consumerDataSet": [],
+            "producerDataSet": [{"groupName": "more_pg"}]
+        }))
+        .unwrap(),
+    );
+    assert_eq!(
+        c.client.request(hb, common::T).await.unwrap().code,
+        response::SUCCESS
+    );
+    let pc = run(&ns, &["producerConnection", "-g", "more_pg", "-t", "MoreT"])
+        .await
+        .unwrap();
+    assert!(pc.contains("more-producer"), "{pc}");
+    let commit = RemotingCommand::request(request::UPDATE_CONSUMER_OFFSET)
+        .with_ext("consumerGroup", "more_g")
+        .with_ext("topic", "MoreT")
+        .with_ext("queueId", "0")
+        .with_ext("commitOffset", "1");
+    assert_eq!(
+        c.client.request(commit, common::T).await.unwrap().code,
+        response::SUCCESS
+    );
+    run(
+        &ns,
+        &["cloneGroupOffset", "-s", "more_g", "-d", "more_g2", "-t", "MoreT"],
+    )
+    .await
+    .unwrap();
+    let progress = json(&ns, &["consumerProgress", "-g", "more_g2", "-t", "MoreT"]).await;
+    assert!(
+        progress.to_string().contains("\"consumerOffset\":1"),
+        "{progress}"
+    );
+    run(&ns, &["updateSubGroup", "-b", &addr, "-g", "more_g"])
+        .await
+        .unwrap();
+    let stats = json(&ns, &["brokerConsumeStats", "-b", &addr]).await;
+    assert!(stats.to_string().contains("more_g"), "{stats}");
+    let out = run(
+        &ns,
+        &["deleteSubGroup", "-b", &addr, "-g", "more_g", "-r", "true"],
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("delete subscription group [more_g]"), "{out}");
+
+    // The client's msgId (UNIQ_KEY) finds the message.
+    let found = json(
+        &ns,
+        &[
+            "queryMsgByUniqueKey",
+            "-i",
+            "7F0000010001ABCDEF0123456789",
+            "-t",
+            "MoreT",
+        ],
+    )
+    .await;
+    assert_eq!(found["body"], "more-body", "{found}");
+    assert!(run(&ns, &["queryMsgByUniqueKey", "-i", "NOPE", "-t", "MoreT"])
+        .await
+        .is_err());
+
+    // Drain: the NameServer marks the broker's topics read-only, then writable again.
+    let out = run(&ns, &["wipeWritePerm", "-b", &bname]).await.unwrap();
+    assert!(
+        out.contains("wipe write perm of broker") && out.contains("OK"),
+        "{out}"
+    );
+    let route = json(&ns, &["topicRoute", "-t", "MoreT"]).await;
+    assert_eq!(route["queueDatas"][0]["perm"], 4, "{route}");
+    run(&ns, &["addWritePerm", "-b", &bname]).await.unwrap();
+    let route = json(&ns, &["topicRoute", "-t", "MoreT"]).await;
+    assert_eq!(route["queueDatas"][0]["perm"], 6, "{route}");
+
+    // KV config on the NameServer.
+    run(
+        &ns,
+        &[
+            "updateKvConfig",
+            "-s",
+            "ORDER_TOPIC_CONFIG",
+            "-k",
+            "MoreT",
+            "-v",
+            "broker-a:2",
+        ],
+    )
+    .await
+    .unwrap();
+    let get = c_namesrv_kv(&ns).await;
+    assert_eq!(get.as_deref(), Some("broker-a:2"));
+    run(
+        &ns,
+        &["deleteKvConfig", "-s", "ORDER_TOPIC_CONFIG", "-k", "MoreT"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(c_namesrv_kv(&ns).await, None);
+    c.shutdown().await;
+}
+
+/// GET_KV_CONFIG of ORDER_TOPIC_CONFIG/MoreT on the NameServer.
+async fn c_namesrv_kv(ns: &str) -> Option<String> {
+    let conn = common::connect(ns.parse().unwrap()).await;
+    let r = conn
+        .request(
+            RemotingCommand::request(request::GET_KV_CONFIG)
+                .with_ext("namespace", "ORDER_TOPIC_CONFIG")
+                .with_ext("key", "MoreT"),
+            common::T,
+        )
+        .await
+        .unwrap();
+    (r.code == response::SUCCESS).then(|| r.ext("value").unwrap_or_default().to_owned())
+}

@@ -1,15 +1,18 @@
-//! updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime.
+//! updateSubGroup, consumerProgress, consumerConnection, resetOffsetByTime, deleteSubGroup,
+//! cloneGroupOffset, producerConnection, consumerStatus.
 
 use anyhow::{bail, Context, Result};
 use clap::{ArgAction, Args};
 use serde_json::json;
 use sluice_remoting::body::admin::{
-    ConsumeStats, ConsumerConnection, ResetOffsetBody, SubscriptionGroupConfig,
+    ConsumeStats, ConsumerConnection, ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig,
 };
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::admin::{
-    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader, ResetOffsetRequestHeader,
+    CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetConsumerRunningInfoRequestHeader,
+    GetProducerConnectionListRequestHeader, ResetOffsetRequestHeader,
 };
 use sluice_remoting::RemotingCommand;
 
@@ -367,4 +370,173 @@ pub async fn reset_offset_by_time(admin: &Admin, a: &ResetOffsetByTimeArgs) -> R
         text,
         json!({"group": a.group, "topic": a.topic, "timestamp": timestamp, "offsets": queues}),
     ))
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteSubGroupArgs {
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker_addr: Option<String>,
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster_name: Option<String>,
+    #[arg(short = 'g', long = "groupName")]
+    pub group_name: String,
+    /// Also remove the group's committed offsets.
+    #[arg(short = 'r', long = "removeOffset", default_value_t = false, action = ArgAction::Set)]
+    pub remove_offset: bool,
+}
+
+/// deleteSubGroup (DELETE_SUBSCRIPTIONGROUP 207) on `-b` or every master of `-c`.
+pub async fn delete_sub_group(admin: &Admin, a: &DeleteSubGroupArgs) -> Result<Output> {
+    let targets = admin
+        .masters(a.broker_addr.as_deref(), a.cluster_name.as_deref(), false)
+        .await?;
+    let h = DeleteSubscriptionGroupRequestHeader {
+        group_name: a.group_name.clone(),
+        clean_offset: a.remove_offset,
+    };
+    let mut lines = Vec::new();
+    for (_, addr) in &targets {
+        let cmd = RemotingCommand::request(request::DELETE_SUBSCRIPTIONGROUP).with_header(&h);
+        admin.call_ok(addr, cmd, "delete subscription group").await?;
+        lines.push(format!(
+            "delete subscription group [{}] from broker [{addr}] success.",
+            a.group_name
+        ));
+    }
+    let brokers: Vec<&String> = targets.iter().map(|(_, a)| a).collect();
+    Ok(done(lines, json!({"group": a.group_name, "brokers": brokers})))
+}
+
+#[derive(Debug, Args)]
+pub struct CloneGroupOffsetArgs {
+    #[arg(short = 's', long = "srcGroup")]
+    pub src_group: String,
+    #[arg(short = 'd', long = "destGroup")]
+    pub dest_group: String,
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// The source group is offline (its offsets are read from the store, not its clients).
+    #[arg(short = 'o', long = "offline", default_value_t = false, action = ArgAction::Set)]
+    pub offline: bool,
+}
+
+/// cloneGroupOffset (CLONE_GROUP_OFFSET 314) on every master of the topic's route.
+pub async fn clone_group_offset(admin: &Admin, a: &CloneGroupOffsetArgs) -> Result<Output> {
+    let brokers = brokers_for(admin, Some(&a.topic)).await?;
+    let h = CloneGroupOffsetRequestHeader {
+        src_group: a.src_group.clone(),
+        dest_group: a.dest_group.clone(),
+        topic: Some(a.topic.clone()),
+        offline: a.offline,
+    };
+    for (_, addr) in &brokers {
+        let cmd = RemotingCommand::request(request::CLONE_GROUP_OFFSET).with_header(&h);
+        admin.call_ok(addr, cmd, "clone group offset").await?;
+    }
+    Ok(done(
+        vec![format!(
+            "clone group offset success. srcGroup[{}], destGroup=[{}], topic[{}]",
+            a.src_group, a.dest_group, a.topic
+        )],
+        json!({"srcGroup": a.src_group, "destGroup": a.dest_group, "topic": a.topic}),
+    ))
+}
+
+#[derive(Debug, Args)]
+pub struct ProducerConnectionArgs {
+    #[arg(short = 'g', long = "producerGroup")]
+    pub producer_group: String,
+    /// A topic whose brokers are asked.
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+}
+
+/// producerConnection (GET_PRODUCER_CONNECTION_LIST 204): the group's producers on the topic's
+/// brokers.
+pub async fn producer_connection(admin: &Admin, a: &ProducerConnectionArgs) -> Result<Output> {
+    let brokers = brokers_for(admin, Some(&a.topic)).await?;
+    let mut seen = std::collections::BTreeMap::new();
+    for (_, addr) in &brokers {
+        let h = GetProducerConnectionListRequestHeader {
+            producer_group: a.producer_group.clone(),
+        };
+        let cmd = RemotingCommand::request(request::GET_PRODUCER_CONNECTION_LIST).with_header(&h);
+        let reply = admin.call(addr, cmd).await?;
+        if reply.code != response::SUCCESS {
+            continue;
+        }
+        let pc = ProducerConnection::from_json(&reply.body).context("reading the producer connection")?;
+        for c in pc.connection_set {
+            seen.insert(c.client_id.clone(), c);
+        }
+    }
+    if seen.is_empty() {
+        bail!(
+            "producer group {} has no connection on the brokers of {}",
+            a.producer_group,
+            a.topic
+        );
+    }
+    let mut t = Table::new(&["#No", "#ClientId", "#ClientAddr", "#Language", "#Version"]);
+    for (i, c) in seen.values().enumerate() {
+        t.row(vec![
+            format!("{:04}", i + 1),
+            c.client_id.clone(),
+            c.client_addr.clone(),
+            c.language.clone(),
+            sluice_remoting::codes::version::describe(c.version),
+        ]);
+    }
+    Ok(Output::table(
+        t,
+        &["no", "clientId", "clientAddr", "language", "version"],
+    ))
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumerStatusArgs {
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub consumer_group: String,
+    /// One client (default: every client of the group).
+    #[arg(short = 'i', long = "clientId")]
+    pub client_id: Option<String>,
+    /// The broker to ask (default: the masters).
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker_addr: Option<String>,
+    /// Ask the client for its thread stacks too.
+    #[arg(short = 's', long = "jstack")]
+    pub jstack: bool,
+}
+
+/// consumerStatus (GET_CONSUMER_RUNNING_INFO 307, relayed by the broker to each client): each
+/// client's running info as it reports it.
+pub async fn consumer_status(admin: &Admin, a: &ConsumerStatusArgs) -> Result<Output> {
+    let brokers = admin.masters(a.broker_addr.as_deref(), None, true).await?;
+    let Some(cc) = connections(admin, &brokers, &a.consumer_group).await? else {
+        bail!("consumer group {} is not online", a.consumer_group);
+    };
+    let Some((_, addr)) = brokers.first() else {
+        bail!("no broker found");
+    };
+    let clients: Vec<String> = match &a.client_id {
+        Some(id) => vec![id.clone()],
+        None => cc.connection_set.iter().map(|c| c.client_id.clone()).collect(),
+    };
+    let mut text = Vec::new();
+    let mut all = Vec::new();
+    for (i, client) in clients.iter().enumerate() {
+        let h = GetConsumerRunningInfoRequestHeader {
+            consumer_group: a.consumer_group.clone(),
+            client_id: client.clone(),
+            jstack_enable: a.jstack,
+        };
+        let cmd = RemotingCommand::request(request::GET_CONSUMER_RUNNING_INFO).with_header(&h);
+        let reply = admin.call_ok(addr, cmd, "consumer running info").await?;
+        let info: serde_json::Value = sluice_remoting::body::fastjson::from_slice(&reply.body)
+            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&reply.body)));
+        text.push(format!("{:<10} {:<40} {}", i + 1, client, addr));
+        text.push(serde_json::to_string_pretty(&info).unwrap_or_default());
+        all.push(json!({ "clientId": client, "runningInfo": info }));
+    }
+    Ok(Output::text(text.join("\n"), json!(all)))
 }

@@ -141,6 +141,25 @@ pub async fn query_by_id(admin: &Admin, a: &QueryMsgByIdArgs) -> Result<Output> 
     Ok(detail(found))
 }
 
+#[derive(Debug, Args)]
+pub struct QueryMsgByUniqueKeyArgs {
+    /// The message's unique key (UNIQ_KEY, the msgId the client printed).
+    #[arg(short = 'i', long = "msgId")]
+    pub msg_id: String,
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+}
+
+/// queryMsgByUniqueKey: the message(s) stored under a UNIQ_KEY (QUERY_MESSAGE with
+/// `_UNIQUE_KEY_QUERY=true`; a retried send may have stored it more than once).
+pub async fn query_by_unique_key(admin: &Admin, a: &QueryMsgByUniqueKeyArgs) -> Result<Output> {
+    let msgs = query_index(admin, &a.topic, a.msg_id.trim(), 32, 0, i64::MAX, true).await?;
+    if msgs.is_empty() {
+        bail!("message {} not found in topic {}", a.msg_id, a.topic);
+    }
+    Ok(detail(msgs))
+}
+
 /// QUERY_MESSAGE on every broker of the topic.
 pub(super) async fn query_index(
     admin: &Admin,

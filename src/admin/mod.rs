@@ -20,11 +20,13 @@
 pub mod acl;
 pub mod analytics;
 pub mod auth;
+pub mod broker_config;
 pub mod cluster;
 pub mod controller;
 pub mod group;
 pub mod ha;
 pub mod message;
+pub mod namesrv;
 pub mod output;
 pub mod stats;
 pub mod topic;
@@ -151,6 +153,48 @@ pub enum AdminCommand {
     /// ACL 1.0: replace globalWhiteRemoteAddresses.
     #[command(name = "updateGlobalWhiteAddr")]
     UpdateGlobalWhiteAddr(acl::UpdateGlobalWhiteAddrArgs),
+    /// A topic's permission (2 write, 4 read, 6 both) on its masters.
+    #[command(name = "updateTopicPerm")]
+    UpdateTopicPerm(topic::UpdateTopicPermArgs),
+    /// The clusters a topic's brokers belong to.
+    #[command(name = "topicClusterList")]
+    TopicClusterList(topic::TopicClusterListArgs),
+    /// The broker's settings (GET_BROKER_CONFIG).
+    #[command(name = "getBrokerConfig")]
+    GetBrokerConfig(acl::Target),
+    /// Change one broker setting (UPDATE_BROKER_CONFIG).
+    #[command(name = "updateBrokerConfig")]
+    UpdateBrokerConfig(broker_config::UpdateBrokerConfigArgs),
+    /// Delete a subscription group (and, with -r true, its offsets).
+    #[command(name = "deleteSubGroup")]
+    DeleteSubGroup(group::DeleteSubGroupArgs),
+    /// Copy a group's offsets on a topic to another group.
+    #[command(name = "cloneGroupOffset")]
+    CloneGroupOffset(group::CloneGroupOffsetArgs),
+    /// A producer group's connections.
+    #[command(name = "producerConnection")]
+    ProducerConnection(group::ProducerConnectionArgs),
+    /// Each client's running info, as it reports it (relayed by the broker).
+    #[command(name = "consumerStatus")]
+    ConsumerStatus(group::ConsumerStatusArgs),
+    /// One broker's consume progress, every group.
+    #[command(name = "brokerConsumeStats")]
+    BrokerConsumeStats(stats::BrokerConsumeStatsArgs),
+    /// A message by its unique key (UNIQ_KEY).
+    #[command(name = "queryMsgByUniqueKey")]
+    QueryMsgByUniqueKey(message::QueryMsgByUniqueKeyArgs),
+    /// Make a broker's topics read-only in every NameServer (drain).
+    #[command(name = "wipeWritePerm")]
+    WipeWritePerm(namesrv::BrokerNameArgs),
+    /// Make a broker's topics writable again in every NameServer.
+    #[command(name = "addWritePerm")]
+    AddWritePerm(namesrv::BrokerNameArgs),
+    /// Put a KV config entry on every NameServer.
+    #[command(name = "updateKvConfig")]
+    UpdateKvConfig(namesrv::KvArgs),
+    /// Delete a KV config entry from every NameServer.
+    #[command(name = "deleteKvConfig")]
+    DeleteKvConfig(namesrv::KvArgs),
     /// ACL 1.0: each ACL file's version on each broker.
     #[command(name = "clusterAclConfigVersion")]
     ClusterAclConfigVersion(acl::Target),
@@ -205,6 +249,20 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::UpdateAclConfig(a) => acl::update_acl_config(&admin, a).await,
         AdminCommand::DeleteAccessConfig(a) => acl::delete_access_config(&admin, a).await,
         AdminCommand::UpdateGlobalWhiteAddr(a) => acl::update_global_white_addr(&admin, a).await,
+        AdminCommand::UpdateTopicPerm(a) => topic::update_topic_perm(&admin, a).await,
+        AdminCommand::TopicClusterList(a) => topic::topic_cluster_list(&admin, a).await,
+        AdminCommand::GetBrokerConfig(t) => broker_config::get_broker_config(&admin, t).await,
+        AdminCommand::UpdateBrokerConfig(a) => broker_config::update_broker_config(&admin, a).await,
+        AdminCommand::DeleteSubGroup(a) => group::delete_sub_group(&admin, a).await,
+        AdminCommand::CloneGroupOffset(a) => group::clone_group_offset(&admin, a).await,
+        AdminCommand::ProducerConnection(a) => group::producer_connection(&admin, a).await,
+        AdminCommand::ConsumerStatus(a) => group::consumer_status(&admin, a).await,
+        AdminCommand::BrokerConsumeStats(a) => stats::broker_consume_stats(&admin, a).await,
+        AdminCommand::QueryMsgByUniqueKey(a) => message::query_by_unique_key(&admin, a).await,
+        AdminCommand::WipeWritePerm(a) => namesrv::write_perm(&admin, a, false).await,
+        AdminCommand::AddWritePerm(a) => namesrv::write_perm(&admin, a, true).await,
+        AdminCommand::UpdateKvConfig(a) => namesrv::update_kv_config(&admin, a).await,
+        AdminCommand::DeleteKvConfig(a) => namesrv::delete_kv_config(&admin, a).await,
         AdminCommand::ClusterAclConfigVersion(t) => acl::cluster_acl_config_version(&admin, t).await,
         AdminCommand::GetAclConfig(t) => acl::get_acl_config(&admin, t).await,
         AdminCommand::CreateUser(a) => auth::create_user(&admin, a).await,
@@ -302,6 +360,11 @@ impl Admin {
     /// Sends `cmd` to the first NameServer that answers.
     pub async fn namesrv(&self, cmd: RemotingCommand) -> Result<RemotingCommand> {
         Ok(self.namesrv.invoke(cmd).await?)
+    }
+
+    /// The NameServer addresses given.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv.addrs().to_vec()
     }
 
     /// Sends `cmd` to every NameServer (for writes such as DELETE_TOPIC_IN_NAMESRV).

@@ -1,4 +1,4 @@
-//! updateTopic, deleteTopic, topicList, topicRoute, topicStatus.
+//! updateTopic, deleteTopic, topicList, topicRoute, topicStatus, updateTopicPerm, topicClusterList.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -249,4 +249,88 @@ pub async fn topic_status(admin: &Admin, a: &TopicStatusArgs) -> Result<Output> 
         t,
         &["brokerName", "queueId", "minOffset", "maxOffset", "lastUpdated"],
     ))
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateTopicPermArgs {
+    /// The topic's queues on this broker only.
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker_addr: Option<String>,
+    /// On every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster_name: Option<String>,
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// 2 write only, 4 read only, 6 both.
+    #[arg(short = 'p', long = "perm")]
+    pub perm: i32,
+}
+
+/// updateTopicPerm: the topic's permission on its masters, queue counts kept from its route.
+pub async fn update_topic_perm(admin: &Admin, a: &UpdateTopicPermArgs) -> Result<Output> {
+    if ![2, 4, 6].contains(&a.perm) {
+        bail!("perm must be 2 (write), 4 (read) or 6 (both), not {}", a.perm);
+    }
+    let route = admin.route(&a.topic).await?;
+    let mut lines = Vec::new();
+    let mut changed = Vec::new();
+    for b in &route.broker_datas {
+        let Some(addr) = master(b) else { continue };
+        let wanted = match (&a.broker_addr, &a.cluster_name) {
+            (Some(x), _) => *x == addr,
+            (None, Some(c)) => *c == b.cluster,
+            (None, None) => bail!("give a broker (-b addr) or a cluster (-c name)"),
+        };
+        if !wanted {
+            continue;
+        }
+        let Some(q) = route.queue_datas.iter().find(|q| q.broker_name == b.broker_name) else {
+            continue;
+        };
+        if q.perm == a.perm {
+            lines.push(format!("new perm equals to the old one! ({addr})"));
+            continue;
+        }
+        let h = CreateTopicRequestHeader {
+            topic: a.topic.clone(),
+            default_topic: Some("TBW102".into()),
+            read_queue_nums: q.read_queue_nums,
+            write_queue_nums: q.write_queue_nums,
+            perm: a.perm,
+            topic_filter_type: SINGLE_TAG.into(),
+            topic_sys_flag: q.topic_sys_flag,
+            order: false,
+            attributes: None,
+            force: false,
+        };
+        let cmd = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC).with_header(&h);
+        admin.call_ok(&addr, cmd, "update topic perm").await?;
+        lines.push(format!(
+            "update topic perm from {} to {} in {addr} success.",
+            q.perm, a.perm
+        ));
+        changed.push(addr);
+    }
+    if lines.is_empty() {
+        bail!("updateTopicPerm error broker not exit or broker is not master!");
+    }
+    Ok(done(
+        lines,
+        json!({"topic": a.topic, "perm": a.perm, "brokers": changed}),
+    ))
+}
+
+#[derive(Debug, Args)]
+pub struct TopicClusterListArgs {
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+}
+
+/// topicClusterList: the clusters the topic's brokers belong to.
+pub async fn topic_cluster_list(admin: &Admin, a: &TopicClusterListArgs) -> Result<Output> {
+    let route = admin.route(&a.topic).await?;
+    let mut clusters: Vec<String> = route.broker_datas.iter().map(|b| b.cluster.clone()).collect();
+    clusters.sort();
+    clusters.dedup();
+    Ok(Output::text(clusters.join("\n"), json!(clusters)))
 }

@@ -55,7 +55,13 @@ const READS: &[&str] = &[
     "queryMsgByOffset",
     "printMsg",
     "queryMsgTraceById",
+    "queryMsgByUniqueKey",
     "statsAll",
+    "getBrokerConfig",
+    "brokerConsumeStats",
+    "producerConnection",
+    "consumerStatus",
+    "topicClusterList",
 ];
 
 /// Commands a `POST` may run: they change the cluster.
@@ -65,6 +71,11 @@ const WRITES: &[&str] = &[
     "updateSubGroup",
     "resetOffsetByTime",
     "sendMessage",
+    "updateTopicPerm",
+    "deleteSubGroup",
+    "cloneGroupOffset",
+    "wipeWritePerm",
+    "addWritePerm",
 ];
 
 #[derive(Clone)]
