@@ -68,7 +68,8 @@ async fn admin_commands_against_a_broker() {
     .await;
     assert_eq!(sent["sendStatus"], "SEND_OK");
     assert_eq!(sent["queueId"], 0);
-    let msg_id = sent["msgId"].as_str().unwrap().to_owned();
+    let msg_id = sent["offsetMsgId"].as_str().unwrap().to_owned();
+    assert_eq!(sent["msgId"].as_str().unwrap().len(), 32, "the client's UNIQ_KEY: {sent}");
     let table = run(
         &ns,
         &[
@@ -195,10 +196,9 @@ async fn admin_commands_against_a_broker() {
     // Errors: one line, naming the problem.
     let err = run(&ns, &["topicStatus", "-t", "Nope"]).await.unwrap_err();
     assert_eq!(format!("{err:#}"), "topic Nope does not exist");
-    let err = run(&ns, &["sendMessage", "-t", "Nope", "-p", "x"])
-        .await
-        .unwrap_err();
-    assert_eq!(format!("{err:#}"), "topic Nope does not exist");
+    // sendMessage to a new topic creates it through TBW102, as mqadmin's does.
+    let created = json(&ns, &["sendMessage", "-t", "AutoNew", "-p", "x"]).await;
+    assert_eq!(created["sendStatus"], "SEND_OK", "{created}");
     let err = run("127.0.0.1:1", &["topicList"]).await.unwrap_err();
     let msg = format!("{err:#}");
     assert!(
@@ -376,7 +376,8 @@ async fn query_msg_reads_archived_segments() {
         }
     }
     assert_eq!(sent["sendStatus"], "SEND_OK", "{sent}");
-    let msg_id = sent["msgId"].as_str().unwrap().to_owned();
+    let msg_id = sent["offsetMsgId"].as_str().unwrap().to_owned();
+    assert_eq!(sent["msgId"].as_str().unwrap().len(), 32, "the client's UNIQ_KEY: {sent}");
     // Fill segments until the first one is sealed twice over, then let retention archive it.
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {

@@ -343,7 +343,15 @@ pub async fn send_message(admin: &Admin, a: &SendMessageArgs) -> Result<Output> 
     if a.qid.is_some() && a.broker.is_none() {
         bail!("the broker name (-b) must be given with the queue (-i)");
     }
-    let route = admin.route(&a.topic).await?;
+    // A topic the NameServer does not know is sent through TBW102's route, as the Java
+    // producer does: a broker with autoCreateTopicEnable creates it.
+    let route = match admin.route(&a.topic).await {
+        Ok(r) => r,
+        Err(e) => admin
+            .route("TBW102")
+            .await
+            .map_err(|_| e.context("and no TBW102 route to create it through (autoCreateTopicEnable=false?)"))?,
+    };
     let queue = route
         .queue_datas
         .iter()
@@ -359,6 +367,9 @@ pub async fn send_message(admin: &Admin, a: &SendMessageArgs) -> Result<Output> 
     if let Some(k) = &a.key {
         props.push((names::KEYS, k.as_str()));
     }
+    // The client's message id, as the Java producer sets it: what mqadmin prints as MsgId.
+    let uniq_key = sluice_client::message::UniqKeyGenerator::new(std::net::Ipv4Addr::LOCALHOST).next_key();
+    props.push((names::UNIQ_KEY, uniq_key.as_str()));
     props.push(("WAIT", "true"));
     let h = SendMessageRequestHeader {
         producer_group: TOOLS_PRODUCER_GROUP.into(),
@@ -395,12 +406,12 @@ pub async fn send_message(admin: &Admin, a: &SendMessageArgs) -> Result<Output> 
         queue.broker_name.clone(),
         r.queue_id.to_string(),
         status.into(),
-        r.msg_id.clone(),
+        uniq_key.clone(),
     ]);
     Ok(Output::text(
         t.render(),
         json!({"brokerName": queue.broker_name, "queueId": r.queue_id, "queueOffset": r.queue_offset,
-               "sendStatus": status, "msgId": r.msg_id}),
+               "sendStatus": status, "msgId": uniq_key, "offsetMsgId": r.msg_id}),
     ))
 }
 
