@@ -69,7 +69,11 @@ async fn admin_commands_against_a_broker() {
     assert_eq!(sent["sendStatus"], "SEND_OK");
     assert_eq!(sent["queueId"], 0);
     let msg_id = sent["offsetMsgId"].as_str().unwrap().to_owned();
-    assert_eq!(sent["msgId"].as_str().unwrap().len(), 32, "the client's UNIQ_KEY: {sent}");
+    assert_eq!(
+        sent["msgId"].as_str().unwrap().len(),
+        32,
+        "the client's UNIQ_KEY: {sent}"
+    );
     let table = run(
         &ns,
         &[
@@ -377,7 +381,11 @@ async fn query_msg_reads_archived_segments() {
     }
     assert_eq!(sent["sendStatus"], "SEND_OK", "{sent}");
     let msg_id = sent["offsetMsgId"].as_str().unwrap().to_owned();
-    assert_eq!(sent["msgId"].as_str().unwrap().len(), 32, "the client's UNIQ_KEY: {sent}");
+    assert_eq!(
+        sent["msgId"].as_str().unwrap().len(),
+        32,
+        "the client's UNIQ_KEY: {sent}"
+    );
     // Fill segments until the first one is sealed twice over, then let retention archive it.
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
@@ -605,6 +613,24 @@ async fn more_mqadmin_commands() {
     .await
     .unwrap();
     let progress = json(&ns, &["consumerProgress", "-g", "more_g2", "-t", "MoreT"]).await;
+    assert!(
+        progress.to_string().contains("\"consumerOffset\":1"),
+        "{progress}"
+    );
+    // skipAccumulatedMessage: to the end of each queue.
+    c.client
+        .request(common::send_cmd("MoreT", 0, "later", ""), common::T)
+        .await
+        .unwrap();
+    run(&ns, &["skipAccumulatedMessage", "-g", "more_g2", "-t", "MoreT"])
+        .await
+        .unwrap();
+    let progress = json(&ns, &["consumerProgress", "-g", "more_g2", "-t", "MoreT"]).await;
+    assert!(
+        progress.to_string().contains("\"consumerOffset\":2"),
+        "{progress}"
+    );
+    let progress = json(&ns, &["consumerProgress", "-g", "more_g", "-t", "MoreT"]).await;
     assert!(
         progress.to_string().contains("\"consumerOffset\":1"),
         "{progress}"

@@ -333,6 +333,11 @@ pub struct ResetOffsetByTimeArgs {
 
 pub async fn reset_offset_by_time(admin: &Admin, a: &ResetOffsetByTimeArgs) -> Result<Output> {
     let timestamp = parse_timestamp(&a.timestamp)?;
+    reset_offsets(admin, a, timestamp).await
+}
+
+/// Resets `a`'s group on its topic to `timestamp` (−1: the end of each queue).
+async fn reset_offsets(admin: &Admin, a: &ResetOffsetByTimeArgs, timestamp: i64) -> Result<Output> {
     let brokers = brokers_for(admin, Some(&a.topic)).await?;
     let mut all = ResetOffsetBody::default();
     for (_, addr) in &brokers {
@@ -539,4 +544,30 @@ pub async fn consumer_status(admin: &Admin, a: &ConsumerStatusArgs) -> Result<Ou
         all.push(json!({ "clientId": client, "runningInfo": info }));
     }
     Ok(Output::text(text.join("\n"), json!(all)))
+}
+
+#[derive(Debug, Args)]
+pub struct SkipAccumulatedArgs {
+    #[arg(short = 'g', long = "group")]
+    pub group: String,
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// Also for offsets ahead of the end (default true).
+    #[arg(short = 'f', long = "force", default_value_t = true, action = ArgAction::Set)]
+    pub force: bool,
+}
+
+/// skipAccumulatedMessage: the group's offsets on the topic moved to the end of each queue
+/// (the reset to timestamp −1 the brokers read as "the max offset").
+pub async fn skip_accumulated(admin: &Admin, a: &SkipAccumulatedArgs) -> Result<Output> {
+    let reset = ResetOffsetByTimeArgs {
+        group: a.group.clone(),
+        topic: a.topic.clone(),
+        timestamp: "-1".into(),
+        force: a.force,
+        cplus: false,
+        queue: None,
+        offset: None,
+    };
+    reset_offsets(admin, &reset, -1).await
 }

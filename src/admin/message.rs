@@ -347,10 +347,9 @@ pub async fn send_message(admin: &Admin, a: &SendMessageArgs) -> Result<Output> 
     // producer does: a broker with autoCreateTopicEnable creates it.
     let route = match admin.route(&a.topic).await {
         Ok(r) => r,
-        Err(e) => admin
-            .route("TBW102")
-            .await
-            .map_err(|_| e.context("and no TBW102 route to create it through (autoCreateTopicEnable=false?)"))?,
+        Err(e) => admin.route("TBW102").await.map_err(|_| {
+            e.context("and no TBW102 route to create it through (autoCreateTopicEnable=false?)")
+        })?,
     };
     let queue = route
         .queue_datas

@@ -74,6 +74,7 @@ const WRITES: &[&str] = &[
     "updateTopicPerm",
     "deleteSubGroup",
     "cloneGroupOffset",
+    "skipAccumulatedMessage",
     "wipeWritePerm",
     "addWritePerm",
 ];
