@@ -33,6 +33,7 @@ pub mod request;
 pub mod schedule;
 pub mod stats;
 pub mod topics;
+pub mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -95,6 +96,8 @@ pub struct BrokerState {
     /// ACL 2.0: users and ACLs (always open: its admin requests are served even when
     /// `authenticationEnabled`/`authorizationEnabled` are off, as 5.3 does).
     pub auth: crate::auth::Auth,
+    /// The broker's own trace records (`traceTopicEnable`).
+    pub tracer: Option<Arc<trace::Tracer>>,
 }
 
 impl BrokerState {
@@ -384,6 +387,12 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     let transactions = Arc::new(TransactionLog::new(store.meta().clone()));
     let prom = config.metrics_exporter_type == metrics::ExporterType::Prom;
     let (cluster, node_id) = (config.broker_cluster_name.clone(), config.broker_name.clone());
+    let (tracer, trace_rx) = if config.trace_topic_enable {
+        let (t, rx) = trace::Tracer::new(&config.msg_trace_topic_name);
+        (Some(Arc::new(t)), Some(rx))
+    } else {
+        (None, None)
+    };
     let state = Arc::new_cyclic(|weak| BrokerState {
         config,
         store,
@@ -408,6 +417,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         sql92: filter::Sql92Cache::default(),
         acl,
         auth,
+        tracer,
     });
     if let Some(acl) = &state.acl {
         acl.spawn_reloader(std::time::Duration::from_secs(1), shutdown.clone());
@@ -419,6 +429,13 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         start_scheduler(&state, submitter, waker)?;
     }
     let mut tasks = Vec::new();
+    if let Some(rx) = trace_rx {
+        tasks.push(tokio::spawn(trace::run(
+            Arc::downgrade(&state),
+            rx,
+            shutdown.clone(),
+        )));
+    }
     let handler = Arc::new(BrokerHandler { state: state.clone() });
     // The "VIP" port listenPort − 2 that old Java clients (vipChannelEnabled) send to.
     if let Some(vip_port) = local_addr.port().checked_sub(2).filter(|p| *p > 0) {

@@ -67,6 +67,24 @@ pub fn route(state: &BrokerState, unit: &mut [MessageToStore]) -> Result<(), Bro
 /// appended right here under ASYNC_FLUSH, the core pipeline's group commit under SYNC_FLUSH,
 /// acked after fdatasync) and waits for its ack.
 pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
+    let captured = state.tracer.as_ref().map(|t| t.capture(&unit));
+    let stored = store_untraced(state, unit).await;
+    traced(state, captured, &stored);
+    stored
+}
+
+/// The broker's own `Pub` trace records for a stored unit (`traceTopicEnable`).
+fn traced(
+    state: &BrokerState,
+    captured: Option<Vec<super::trace::Captured>>,
+    stored: &Result<Stored, BrokerError>,
+) {
+    if let (Some(t), Some(c), Ok(s)) = (&state.tracer, captured, stored) {
+        t.stored(&c, &s.appended, state.broker_addr());
+    }
+}
+
+async fn store_untraced(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
     if let Some(master) = &state.replica_wait {
         return store_replicated(state, master, unit).await;
     }
@@ -90,7 +108,7 @@ async fn store_replicated(
     unit: Vec<MessageToStore>,
 ) -> Result<Stored, BrokerError> {
     use sluice_dataflows::ReplicaAcks;
-    let mut stored = store_now(state, unit)?;
+    let mut stored = self::stored(state.submitter.append_here(unit))?;
     let end = stored
         .appended
         .iter()
@@ -111,7 +129,10 @@ async fn store_replicated(
 /// The same, on the calling thread: only when units are appended by their caller
 /// (ASYNC_FLUSH, [`sluice_dataflows::Submitter::appends_in_caller`]).
 pub fn store_now(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
-    stored(state.submitter.append_here(unit))
+    let captured = state.tracer.as_ref().map(|t| t.capture(&unit));
+    let s = stored(state.submitter.append_here(unit));
+    traced(state, captured, &s);
+    s
 }
 
 fn stored(answer: Result<AppendReply, PipelineError>) -> Result<Stored, BrokerError> {

@@ -184,6 +184,11 @@ pub async fn pull(
         GetMessageStatus::Found => res.next_begin_offset,
         _ => offset,
     };
+    if let (Some(t), GetMessageStatus::Found) = (&state.tracer, &res.status) {
+        if t.traces(&h.topic) {
+            t.delivered(&h.consumer_group, res.messages.iter().map(|m| &m[..]));
+        }
+    }
     state.stats.record_get(
         &h.topic,
         &h.consumer_group,

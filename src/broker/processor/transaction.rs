@@ -109,6 +109,16 @@ async fn end(
     let now = sluice_storage::clock::now_millis();
     unit.push(rebuild::op_record(half_offset, state.broker_addr(), now));
     put::store(state, unit).await?;
+    if let Some(t) = &state.tracer {
+        t.ended(
+            &h.producer_group,
+            h.topic.as_deref().unwrap_or_default(),
+            h.msg_id.as_deref().unwrap_or_default(),
+            h.transaction_id.as_deref().unwrap_or_default(),
+            resolution == TransactionResolution::Commit,
+            h.from_transaction_check,
+        );
+    }
     if let Some(m) = state.stats.metrics() {
         m.transaction_ended(resolution == TransactionResolution::Commit);
     }
