@@ -56,6 +56,7 @@ fn load_broker_config(path: Option<&PathBuf>, base: BrokerConfig) -> Result<Brok
         for w in warnings {
             tracing::warn!("{}: {w}", path.display());
         }
+        config.config_file = Some(path.clone());
     }
     Ok(config)
 }

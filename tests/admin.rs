@@ -718,3 +718,107 @@ async fn c_namesrv_kv(ns: &str) -> Option<String> {
         .unwrap();
     (r.code == response::SUCCESS).then(|| r.ext("value").unwrap_or_default().to_owned())
 }
+
+/// The standard drain through updateBrokerConfig: brokerPermission=4 stops sends at once,
+/// reaches the NameServer's routes, shows in getBrokerConfig and is written back to the
+/// broker.conf the broker started from; 6 restores writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_by_broker_permission() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        "# a comment kept\nbrokerPermission = 6\nbrokerName=broker-a\n",
+    )
+    .unwrap();
+    let mut cfg = common::broker_config(dir.path(), "");
+    cfg.config_file = Some(conf.clone());
+    let ns_cfg = sluice::namesrv::NamesrvConfig {
+        listen_port: 0,
+        ..Default::default()
+    };
+    let s = sluice::standalone::Standalone::start(cfg, ns_cfg).await.unwrap();
+    let ns = s.namesrv_addr().to_string();
+    let addr = s.broker().advertised_addr().to_string();
+    let client = common::connect(s.broker_addr()).await;
+    run(
+        &ns,
+        &["updateTopic", "-b", &addr, "-t", "DrainT", "-r", "1", "-w", "1"],
+    )
+    .await
+    .unwrap();
+    let send = || common::send_cmd("DrainT", 0, "x", "");
+    assert_eq!(
+        client.request(send(), common::T).await.unwrap().code,
+        response::SUCCESS
+    );
+
+    run(
+        &ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            &addr,
+            "-k",
+            "brokerPermission",
+            "-v",
+            "4",
+        ],
+    )
+    .await
+    .unwrap();
+    let r = client.request(send(), common::T).await.unwrap();
+    assert_eq!(r.code, response::NO_PERMISSION, "{:?}", r.remark);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let route = json(&ns, &["topicRoute", "-t", "DrainT"]).await;
+        if route["queueDatas"][0]["perm"] == 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the route never became read-only: {route}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = json(&ns, &["getBrokerConfig", "-b", &addr]).await;
+    assert_eq!(shown[&addr]["config"]["brokerPermission"], "4", "{shown}");
+    let file = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        file.contains("brokerPermission=4") && file.contains("# a comment kept"),
+        "{file}"
+    );
+    assert!(run(
+        &ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            &addr,
+            "-k",
+            "brokerPermission",
+            "-v",
+            "5"
+        ]
+    )
+    .await
+    .is_err());
+    run(
+        &ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            &addr,
+            "-k",
+            "brokerPermission",
+            "-v",
+            "6",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        client.request(send(), common::T).await.unwrap().code,
+        response::SUCCESS
+    );
+    s.shutdown().await.unwrap();
+}

@@ -83,6 +83,9 @@ pub struct BrokerConfig {
     pub analytics_http_port: Option<u16>,
     /// `dashboardPort`: the web dashboard on `bindAddress:<port>` (off unless set; 0 = any).
     pub dashboard_port: Option<u16>,
+    /// The broker.conf this config was read from: UPDATE_BROKER_CONFIG writes live changes back
+    /// to it (as Java brokers rewrite theirs).
+    pub config_file: Option<PathBuf>,
     /// ACL 1.0: `aclEnable`, `rocketmqHome`, and the broker's own `accessKey`/`secretKey`.
     pub acl: AclSettings,
     /// ACL 2.0: `authenticationEnabled`, `authorizationEnabled` and their keys.
@@ -135,6 +138,7 @@ impl Default for BrokerConfig {
             reject_transaction_message: false,
             analytics_http_port: None,
             dashboard_port: None,
+            config_file: None,
             fixed_paths: Vec::new(),
             acl: AclSettings::default(),
             auth: crate::auth::AuthSettings::default(),

@@ -98,6 +98,16 @@ pub struct BrokerState {
     pub auth: crate::auth::Auth,
     /// The broker's own trace records (`traceTopicEnable`).
     pub tracer: Option<Arc<trace::Tracer>>,
+    /// `brokerPermission` in force: read at start, changed live by UPDATE_BROKER_CONFIG (the
+    /// drain: 4 stops writes, 6 restores them).
+    pub broker_permission: std::sync::atomic::AtomicI32,
+}
+
+impl BrokerState {
+    /// `brokerPermission` now.
+    pub fn permission(&self) -> i32 {
+        self.broker_permission.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 impl BrokerState {
@@ -393,6 +403,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     } else {
         (None, None)
     };
+    let permission = config.broker_permission;
     let state = Arc::new_cyclic(|weak| BrokerState {
         config,
         store,
@@ -418,6 +429,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         acl,
         auth,
         tracer,
+        broker_permission: std::sync::atomic::AtomicI32::new(permission),
     });
     if let Some(acl) = &state.acl {
         acl.spawn_reloader(std::time::Duration::from_secs(1), shutdown.clone());

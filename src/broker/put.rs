@@ -35,7 +35,7 @@ pub fn check_writable(state: &BrokerState) -> Result<(), BrokerError> {
             ),
         ));
     }
-    if state.config.broker_permission & perm::WRITE == 0 {
+    if state.permission() & perm::WRITE == 0 {
         return Err(BrokerError::refused(
             response::NO_PERMISSION,
             format!(

@@ -48,8 +48,17 @@ async fn client_for<'a>(clients: &'a mut Clients, addr: &str) -> Option<&'a Arc<
 }
 
 fn register_command(state: &BrokerState) -> RemotingCommand {
+    let mut wrapper = state.topics.wrapper();
+    // As 4.9 registers: a broker that is not both readable and writable gives every topic its
+    // own permission, so the NameServer's routes steer clients away (the drain).
+    let permission = state.permission();
+    if permission & sluice_storage::meta::perm::READ_WRITE != sluice_storage::meta::perm::READ_WRITE {
+        for t in wrapper.topic_config_table.values_mut() {
+            t.perm = permission;
+        }
+    }
     let body = RegisterBrokerBody {
-        topic_config_serialize_wrapper: state.topics.wrapper(),
+        topic_config_serialize_wrapper: wrapper,
         ..Default::default()
     }
     .to_json();

@@ -111,7 +111,9 @@ impl TopicManager {
         v
     }
 
-    fn bump(&self) {
+    /// A new data version: the NameServers take the topic table again at the next registration
+    /// (what a change of `brokerPermission` needs, as 4.9 does).
+    pub fn bump(&self) {
         self.version_counter.fetch_add(1, Ordering::AcqRel);
         self.version_timestamp
             .store(sluice_storage::clock::now_millis(), Ordering::Release);

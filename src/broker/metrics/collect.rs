@@ -139,7 +139,7 @@ impl Collector for StateCollector {
             &mut encoder,
             "rocketmq_broker_permission",
             "brokerPermission (2 read, 4 write, 6 both)",
-            f64::from(state.config.broker_permission),
+            f64::from(state.permission()),
         )?;
 
         // Connections, by client language and version (and group and mode for consumers).

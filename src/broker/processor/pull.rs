@@ -52,7 +52,7 @@ pub async fn pull(
     cmd: &RemotingCommand,
     h: PullMessageRequestHeader,
 ) -> Outbound {
-    if state.config.broker_permission & perm::READ == 0 {
+    if state.permission() & perm::READ == 0 {
         return error(
             cmd,
             response::NO_PERMISSION,
