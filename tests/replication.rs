@@ -401,3 +401,72 @@ async fn with_acl_on_a_slave_syncs_metadata_signed() {
     let _ = ns_stop.send(true);
     ns.join().await.unwrap();
 }
+
+/// The same with ACL 2.0: master and slaves with `authenticationEnabled` /
+/// `authorizationEnabled`; a slave with `innerClientAuthenticationCredentials` (a Super user each
+/// broker makes at start) signs its metadata syncs with them and gets the master's topics; a
+/// slave without them is refused and gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_acl_2_on_a_slave_syncs_metadata_signed_as_its_inner_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = "authenticationEnabled=true\nauthorizationEnabled=true\n\
+                initAuthenticationUser={\"username\":\"root\",\"password\":\"rootSecret1\"}\n";
+    let inner = "innerClientAuthenticationCredentials={\"accessKey\":\"brokerInner\",\"secretKey\":\"innerSecret1\"}\n";
+    let (ns, ns_stop, ns_addr, master) =
+        with_master(dir.path(), &format!("brokerRole=ASYNC_MASTER\n{auth}{inner}")).await;
+    let c = master.client().await;
+    let signed = |mut cmd: RemotingCommand| {
+        sluice_remoting::acl::sign(&mut cmd, "root", "rootSecret1");
+        cmd
+    };
+    let create = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
+        .with_ext("topic", "Acl2Repl")
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", "2")
+        .with_ext("writeQueueNums", "2")
+        .with_ext("perm", "6")
+        .with_ext("topicFilterType", "SINGLE_TAG");
+    let r = c.request(signed(create), T).await.unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let signing = Node::start(
+        &dir.path().join("s1"),
+        &ns_addr,
+        &format!("brokerRole=SLAVE\nbrokerId=1\n{auth}{inner}"),
+    )
+    .await;
+    let unsigned = Node::start(
+        &dir.path().join("s2"),
+        &ns_addr,
+        &format!("brokerRole=SLAVE\nbrokerId=2\n{auth}"),
+    )
+    .await;
+    let topics_of = |node: &Node| {
+        let c = node.handle().local_addr();
+        async move {
+            let c = connect(c).await;
+            let r = c
+                .request(signed(RemotingCommand::request(request::GET_ALL_TOPIC_CONFIG)), T)
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&r.body).into_owned()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !topics_of(&signing).await.contains("Acl2Repl") {
+        assert!(
+            Instant::now() < deadline,
+            "the signing slave never got the master's topics"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !topics_of(&unsigned).await.contains("Acl2Repl"),
+        "a slave that does not sign must be refused by a master with ACL 2.0 on"
+    );
+    signing.stop().await;
+    unsigned.stop().await;
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}
