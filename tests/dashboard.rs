@@ -213,6 +213,7 @@ async fn every_page_in_headless_chromium() {
             vec![
                 "broker-a",
                 "DefaultCluster",
+                "haStatus",
                 "brokerStatus",
                 "commitLogDirCapacity",
             ],

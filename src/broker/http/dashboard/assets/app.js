@@ -103,6 +103,7 @@ const ok = (text) => el("p", { class: "ok" }, text);
 async function cluster() {
   await section("This broker", async () => self);
   await section("Cluster (clusterList)", () => admin("clusterList"));
+  await section("Replication (haStatus)", () => admin("haStatus", { c: self.cluster }));
   await section("Broker status (brokerStatus)", () => admin("brokerStatus", { b: self.brokerAddr }));
 }
 
