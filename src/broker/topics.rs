@@ -180,6 +180,17 @@ impl TopicManager {
 
     /// A retry / DLQ / internal topic with `queues` queues, created if missing.
     pub fn ensure(&self, topic: &str, queues: u32, p: i32) -> Result<(TopicConfig, bool), StoreError> {
+        self.ensure_with_flag(topic, queues, p, 0)
+    }
+
+    /// The same, created with `sys_flag` (a unit-mode consumer's retry topic: [`UNIT_SUB`]).
+    pub fn ensure_with_flag(
+        &self,
+        topic: &str,
+        queues: u32,
+        p: i32,
+        sys_flag: i32,
+    ) -> Result<(TopicConfig, bool), StoreError> {
         if let Some(t) = self.get(topic) {
             return Ok((t, false));
         }
@@ -188,6 +199,7 @@ impl TopicManager {
             read_queue_nums: queues,
             write_queue_nums: queues,
             perm: p,
+            topic_sys_flag: sys_flag,
             ..TopicConfig::default()
         };
         let created = self.put(config.clone())?;
@@ -219,6 +231,11 @@ impl TopicManager {
         w
     }
 }
+
+/// TopicSysFlag: a topic auto-created by a unit-mode producer (`unitMode` in its send).
+pub const UNIT: i32 = 0x1;
+/// TopicSysFlag: a unit-mode consumer's retry topic.
+pub const UNIT_SUB: i32 = 0x2;
 
 /// A topic config as the wire (a master's GET_ALL_TOPIC_CONFIG) has it.
 pub fn from_wire(w: &WireTopicConfig) -> TopicConfig {

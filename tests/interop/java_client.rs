@@ -431,6 +431,40 @@ fn java_namespace() {
     );
 }
 
+/// setUnitName / setUnitMode: a unit-mode producer's send auto-creates its topic with the unit
+/// topic flag, a unit-mode consumer's heartbeat creates its retry topic with the unit-sub flag
+/// (as 4.9 brokers do), and every message arrives.
+#[test]
+fn java_unit_name_and_mode() {
+    let Some(mut ctx) = Ctx::start("java_unit_name_and_mode", None) else {
+        return;
+    };
+    let topic = "InteropUnit";
+    let group = "g_unit";
+    let unit = ["--unit-name", "unitA", "--unit-mode"];
+    let sent = produce(&mut ctx, J, "produce", topic, "unit", 10, &unit);
+    let lines = ctx.run_ok(J, "consume", &consume_args(topic, group, "10", &unit), T_CONSUME);
+    let recv = of_event(&lines, "recv");
+    ctx.check_none_missing(&bodies(&sent), &bodies(&recv), "unit-mode consumer missed", &[]);
+    let ns = ctx.namesrv();
+    let sys_flag = |t: &str| -> i64 {
+        let out = std::process::Command::new(crate::harness::sluice_bin())
+            .args(["admin", "-n", &ns, "topicRoute", "-t", t, "--json"])
+            .output();
+        out.ok()
+            .and_then(|o| serde_json::from_slice::<Value>(&o.stdout).ok())
+            .and_then(|v| v["queueDatas"][0]["topicSysFlag"].as_i64())
+            .unwrap_or(-1)
+    };
+    let (t, r) = (sys_flag(topic), sys_flag(&format!("%RETRY%{group}")));
+    ctx.check(t == 1, || format!("{topic} topicSysFlag {t}, not 1 (unit)"), &[]);
+    ctx.check(
+        r == 2,
+        || format!("%RETRY%{group} topicSysFlag {r}, not 2 (unit sub)"),
+        &[],
+    );
+}
+
 /// An orderly listener that keeps answering SUSPEND_CURRENT_QUEUE_A_MOMENT: the client retries
 /// locally (reconsumeTimes 0, 1, 2), then sends the message to `%RETRY%<group>` with
 /// RECONSUME_TIME = maxReconsumeTimes, which the broker stores in `%DLQ%<group>` at once (the

@@ -59,7 +59,16 @@ pub fn heartbeat(
         let retry = format!("{RETRY_PREFIX}{}", c.group_name);
         let (_, created) = state
             .topics
-            .ensure(&retry, group.retry_queue_nums.max(1), perm::READ_WRITE)
+            .ensure_with_flag(
+                &retry,
+                group.retry_queue_nums.max(1),
+                perm::READ_WRITE,
+                if c.unit_mode {
+                    crate::broker::topics::UNIT_SUB
+                } else {
+                    0
+                },
+            )
             .map_err(BrokerError::system)?;
         new_topics |= created;
         let changed =

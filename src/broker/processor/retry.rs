@@ -51,7 +51,16 @@ pub async fn send_back(
     let retry_topic = format!("{RETRY_PREFIX}{}", h.group);
     let (t, created) = state
         .topics
-        .ensure(&retry_topic, group.retry_queue_nums, perm::READ_WRITE)
+        .ensure_with_flag(
+            &retry_topic,
+            group.retry_queue_nums,
+            perm::READ_WRITE,
+            if h.unit_mode {
+                crate::broker::topics::UNIT_SUB
+            } else {
+                0
+            },
+        )
         .map_err(BrokerError::system)?;
     if created {
         state.register_now.notify_one();

@@ -141,7 +141,16 @@ fn prepare(
     }
     let created = state
         .topics
-        .get_or_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
+        .get_or_create_for_send(
+            &h.topic,
+            &h.default_topic,
+            h.default_topic_queue_nums,
+            if h.unit_mode {
+                crate::broker::topics::UNIT
+            } else {
+                0
+            },
+        )
         .map_err(BrokerError::system)?;
     let (topic_config, created) = match created {
         (Some(t), c) => (t, c),

@@ -74,7 +74,7 @@ public final class Driver {
         "  --delay SPEC,... (none, level:N, deliver:+MS, delay-sec:S, delay-ms:MS, start:+MS)",
         "  --expr E --model clustering|broadcasting --from first|last|timestamp:yyyyMMddHHmmss|timestamp-ms:MS",
         "  --idle S --timeout S --grace-ms MS --fail --max-reconsume N --stop-at-reconsume K",
-        "  --namespace NS --trace --assign --tx PLAN,... --linger-ms MS --raw (print bodies whole)",
+        "  --namespace NS --unit-name U --unit-mode --trace --assign --tx PLAN,... --linger-ms MS --raw (print bodies whole)",
         "  --key K --msg-id ID --uniq-id ID --expect N --at EPOCH_MS",
         "  --extra-key (keys \"<prefix>-k<i> <prefix>-x<i>\") --sql EXPR (a SQL92 subscription)",
         "  --access-key AK --secret-key SK (ACL 1.0: AclClientRPCHook signs every request)",
@@ -109,6 +109,8 @@ public final class Driver {
     int stopAtReconsume = 0;
     String namespace;
     boolean trace = false;
+    String unitName;
+    boolean unitMode = false;
     boolean assign = false;
     String[] tx = {"commit", "rollback"};
     long lingerMs = 0;
@@ -158,6 +160,7 @@ public final class Driver {
             switch (a) {
                 case "--fail": fail = true; continue;
                 case "--trace": trace = true; continue;
+                case "--unit-mode": unitMode = true; continue;
                 case "--assign": assign = true; continue;
                 case "--raw": raw = true; continue;
                 case "--extra-key": extraKey = true; continue;
@@ -202,6 +205,7 @@ public final class Driver {
                 case "--max-reconsume": maxReconsume = Integer.parseInt(v); break;
                 case "--stop-at-reconsume": stopAtReconsume = Integer.parseInt(v); break;
                 case "--namespace": namespace = v; break;
+                case "--unit-name": unitName = v; break;
                 case "--tx": tx = v.split(","); break;
                 case "--linger-ms": lingerMs = Long.parseLong(v); break;
                 case "--key": keys.add(v); break;
@@ -345,6 +349,10 @@ public final class Driver {
         if (namespace != null) {
             c.setNamespace(namespace);
         }
+        if (unitName != null) {
+            c.setUnitName(unitName);
+        }
+        c.setUnitMode(unitMode);
     }
 
     // ---- producers ----
