@@ -73,8 +73,13 @@ fn archive_notebook_executes_on_a_generated_archive() {
     let archive = dir.path().join("archive");
     let rows = write_archive(&dir.path().join("store"), &archive);
 
-    // Installs the venv, then executes every cell; a cell that raises fails the run.
-    let out = Command::new(repo().join("notebooks/run.sh"))
+    // Installs the venv, then executes every cell; a cell that raises fails the run. With
+    // NOTEBOOK_SAVE=1 the executed notebook, charts included, is written back (notebooks/README.md).
+    let mut cmd = Command::new(repo().join("notebooks/run.sh"));
+    if std::env::var("NOTEBOOK_SAVE").as_deref() == Ok("1") {
+        cmd.arg("--save");
+    }
+    let out = cmd
         .arg(repo().join("notebooks/archive.ipynb"))
         .env("ARCHIVE_DIR", &archive)
         .env("ARCHIVE_EXPECT_ROWS", rows.to_string())
