@@ -1,7 +1,8 @@
 //! Migration from a running Apache RocketMQ (issue #12 item 5): the Java broker 4.9.7 writes a
 //! store (messages, a topic, a consumer group's committed offsets), is stopped, and sluice
 //! starts on the same directory; a Java client of the same group resumes from the committed
-//! offsets and gets every message it had not consumed.
+//! offsets and gets every message it had not consumed. Before that, `sluice store import`
+//! copies the same store into a new directory and reports every message and offset taken over.
 
 use crate::harness::{bodies, consume_args, of_event, produce, Client, Ctx, T_CONSUME};
 
@@ -39,6 +40,39 @@ fn migration_java_store_taken_over_with_offsets() {
         "interop: migration: the Java broker left {}: {}",
         offsets.display(),
         std::fs::read_to_string(&offsets).map_or_else(|e| e.to_string(), |t| t.split_whitespace().collect())
+    );
+    // `sluice store import` into a new directory first: the Java store is copied, not changed
+    // (it is taken over in place below), and what it held is all there.
+    let imported = ctx.tmp_path().join("imported");
+    let out = std::process::Command::new(crate::harness::sluice_bin())
+        .args(["store", "import", "--commitlog-file-size", "67108864", "--from"])
+        .arg(ctx.tmp_path().join("store"))
+        .arg("--data-dir")
+        .arg(&imported)
+        .output();
+    let text = out
+        .as_ref()
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .unwrap_or_else(|e| e.to_string());
+    eprintln!("interop: migration: {text}");
+    let recovered = text
+        .split(" messages recovered")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    ctx.check(
+        out.as_ref().is_ok_and(|o| o.status.success())
+            && recovered >= 60
+            && text.contains(" consumer offsets"),
+        || format!("sluice store import did not take the Java store over: {text}"),
+        &[],
     );
     // sluice over the same store (same label, so the same directory), with the store geometry
     // the Java broker was given (as a migrating user keeps their broker.conf).
