@@ -648,6 +648,47 @@ async fn more_mqadmin_commands() {
     .unwrap();
     assert!(out.contains("delete subscription group [more_g]"), "{out}");
 
+    // printMsgByQueue: one queue, counted per tag.
+    let q = json(
+        &ns,
+        &[
+            "printMsgByQueue",
+            "-t",
+            "MoreT",
+            "-a",
+            &bname,
+            "-i",
+            "0",
+            "-f",
+            "true",
+        ],
+    )
+    .await;
+    assert_eq!(q["count"], 2, "{q}");
+    let text = run(
+        &ns,
+        &[
+            "printMsgByQueue",
+            "-t",
+            "MoreT",
+            "-a",
+            &bname,
+            "-i",
+            "0",
+            "-f",
+            "true",
+            "-p",
+            "true",
+            "-d",
+            "true",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        text.contains("Count: 2") && text.contains("BODY: more-body"),
+        "{text}"
+    );
     // The client's msgId (UNIQ_KEY) finds the message.
     let found = json(
         &ns,

@@ -603,3 +603,79 @@ pub async fn print_msg(admin: &Admin, a: &PrintMsgArgs) -> Result<Output> {
     .await?;
     Ok(listing(msgs, a.print_body))
 }
+
+#[derive(Debug, Args)]
+pub struct PrintMsgByQueueArgs {
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    #[arg(short = 'a', long = "brokerName")]
+    pub broker_name: String,
+    #[arg(short = 'i', long = "queueId")]
+    pub queue_id: i32,
+    /// Only UTF-8 is supported.
+    #[arg(short = 'c', long = "charsetName")]
+    pub charset_name: Option<String>,
+    #[arg(short = 's', long = "subExpression", default_value = "*")]
+    pub sub_expression: String,
+    #[arg(short = 'b', long = "beginTimestamp")]
+    pub begin_timestamp: Option<String>,
+    #[arg(short = 'e', long = "endTimestamp")]
+    pub end_timestamp: Option<String>,
+    /// Print each message (default false: only the tag counts with -f).
+    #[arg(short = 'p', long = "printMsg", default_value_t = false, action = ArgAction::Set)]
+    pub print_msg: bool,
+    #[arg(short = 'd', long = "printBody", default_value_t = false, action = ArgAction::Set)]
+    pub print_body: bool,
+    /// Count the messages per tag.
+    #[arg(short = 'f', long = "calculate", default_value_t = false, action = ArgAction::Set)]
+    pub calculate: bool,
+}
+
+/// printMsgByQueue: one queue's messages in a time range, each printed (-p) and/or counted per
+/// tag (-f), as mqadmin prints them.
+pub async fn print_msg_by_queue(admin: &Admin, a: &PrintMsgByQueueArgs) -> Result<Output> {
+    if let Some(c) = &a.charset_name {
+        if !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("UTF8") {
+            bail!("charset {c} is not supported (UTF-8 only)");
+        }
+    }
+    let begin = time_or(a.begin_timestamp.as_deref(), 0)?;
+    let end = time_or(a.end_timestamp.as_deref(), 0)?;
+    let msgs = read_queues(
+        admin,
+        &a.topic,
+        Some(&a.broker_name),
+        Some(a.queue_id),
+        None,
+        begin,
+        end,
+        &a.sub_expression,
+        usize::MAX,
+    )
+    .await?;
+    let mut counts = std::collections::BTreeMap::new();
+    for m in &msgs {
+        let tag = m.json["tags"].as_str().unwrap_or_default().to_owned();
+        *counts.entry(tag).or_insert(0u64) += 1;
+    }
+    let mut text = Vec::new();
+    if a.calculate {
+        let mut by_count: Vec<(&String, &u64)> = counts.iter().collect();
+        by_count.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+        for (tag, n) in by_count {
+            text.push(format!("Tag: {tag:<30} Count: {n}"));
+        }
+    }
+    let total = msgs.len();
+    let json = json!({
+        "topic": a.topic, "brokerName": a.broker_name, "queueId": a.queue_id, "count": total,
+        "tags": counts, "messages": msgs.iter().map(|m| m.json.clone()).collect::<Vec<_>>(),
+    });
+    if a.print_msg {
+        text.push(listing(msgs, a.print_body).text);
+    }
+    if text.is_empty() {
+        text.push(format!("{total} messages"));
+    }
+    Ok(Output::text(text.join("\n"), json))
+}

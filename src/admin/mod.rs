@@ -180,6 +180,9 @@ pub enum AdminCommand {
     /// One broker's consume progress, every group.
     #[command(name = "brokerConsumeStats")]
     BrokerConsumeStats(stats::BrokerConsumeStatsArgs),
+    /// One queue's messages in a time range, printed and/or counted per tag.
+    #[command(name = "printMsgByQueue")]
+    PrintMsgByQueue(message::PrintMsgByQueueArgs),
     /// Move a group's offsets on a topic to the end of each queue.
     #[command(name = "skipAccumulatedMessage")]
     SkipAccumulatedMessage(group::SkipAccumulatedArgs),
@@ -261,6 +264,7 @@ pub async fn execute(args: AdminArgs) -> Result<String> {
         AdminCommand::ProducerConnection(a) => group::producer_connection(&admin, a).await,
         AdminCommand::ConsumerStatus(a) => group::consumer_status(&admin, a).await,
         AdminCommand::BrokerConsumeStats(a) => stats::broker_consume_stats(&admin, a).await,
+        AdminCommand::PrintMsgByQueue(a) => message::print_msg_by_queue(&admin, a).await,
         AdminCommand::SkipAccumulatedMessage(a) => group::skip_accumulated(&admin, a).await,
         AdminCommand::QueryMsgByUniqueKey(a) => message::query_by_unique_key(&admin, a).await,
         AdminCommand::WipeWritePerm(a) => namesrv::write_perm(&admin, a, false).await,

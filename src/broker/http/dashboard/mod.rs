@@ -62,6 +62,7 @@ const READS: &[&str] = &[
     "producerConnection",
     "consumerStatus",
     "topicClusterList",
+    "printMsgByQueue",
 ];
 
 /// Commands a `POST` may run: they change the cluster.
