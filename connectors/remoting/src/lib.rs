@@ -20,6 +20,8 @@
 //! * [`message`] — the stored-message layout (§3.1–§3.3): what the CommitLog holds and PULL,
 //!   QUERY and VIEW bodies carry; encode and zero-copy decode.
 //! * [`properties`] — the property string (§3.5) and the property names (§3.6).
+//! * [`ha_stream`] — the HA replication socket's two packets (§9.1): the slave's report and the
+//!   master's transfer header (no remoting framing).
 //! * [`hash`] — Java `String.hashCode` (tag codes §3.8, IndexFile keys §4.4).
 //! * [`msgid`] — offsetMsgId (§3.7); [`uniq`] — the UNIQ_KEY layout (§3.7).
 //! * [`perm`] — topic permission bits (§2.3.22).
@@ -45,6 +47,7 @@ pub mod codes;
 pub mod ext;
 pub mod filter;
 pub mod frame;
+pub mod ha_stream;
 pub mod hash;
 pub mod header;
 pub mod lenient;

@@ -18,9 +18,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sluice_dataflows::ReplicaAcks;
+use sluice_remoting::ha_stream as wire;
 use sluice_storage::MessageStore;
 
-use super::wire;
 use crate::broker::config::HaConfig;
 
 /// How long a writer with nothing to send sleeps before looking again, unless woken.

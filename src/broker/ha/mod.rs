@@ -1,12 +1,12 @@
 //! Master/slave replication on RocketMQ 4.9's HA protocol (protocol.md §9.0, §9.1): the
-//! master's listener and links ([`master`]), the slave's link ([`slave`]), the two packets
-//! ([`wire`]). A SYNC_MASTER's sends wait for a slave's report in the pipeline's append stage
-//! ([`sluice_dataflows::ReplicaAcks`], implemented by [`master::HaMaster`]).
+//! master's listener and links ([`master`]), the slave's link ([`slave`]); the two packets are
+//! [`sluice_remoting::ha_stream`]. A SYNC_MASTER's sends wait for a slave's report in the
+//! pipeline's append stage ([`sluice_dataflows::ReplicaAcks`], implemented by
+//! [`master::HaMaster`]).
 
 pub mod master;
 pub mod slave;
 pub mod sync;
-pub mod wire;
 
 use std::sync::Arc;
 

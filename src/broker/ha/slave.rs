@@ -16,9 +16,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sluice_dataflows::Submitter;
+use sluice_remoting::ha_stream as wire;
 use sluice_storage::{FlushDiskType, MessageStore};
 
-use super::wire;
 use crate::broker::config::HaConfig;
 
 /// Between connection attempts.

@@ -97,4 +97,62 @@ mod tests {
             Err(HeaderError::NegativeOffset(_))
         ));
     }
+
+    /// The master's reader (master.rs `read_reports`): bytes arrive in any pieces, and after
+    /// each piece the newest whole report is taken and the whole reports are dropped.
+    fn read_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<i64>, usize) {
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&stream.len())) {
+            let end = cut.clamp(at, stream.len());
+            buf.extend_from_slice(&stream[at..end]);
+            at = end;
+            if let Some((offset, whole)) = last_report(&buf) {
+                seen.push(offset);
+                buf.drain(..whole);
+            }
+        }
+        (seen, buf.len())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn headers_round_trip(offset in 0..=i64::MAX as u64, size in 0..=i32::MAX as u32, max in 0usize..1 << 32) {
+            let parsed = parse_header(&header(offset, size), max);
+            if size as usize <= max {
+                proptest::prop_assert_eq!(parsed, Ok(Header { offset, size: size as usize }));
+            } else {
+                proptest::prop_assert_eq!(parsed, Err(HeaderError::BadSize(size as i32, max)));
+            }
+        }
+
+        #[test]
+        fn any_header_parses_or_is_refused(h in proptest::array::uniform12(proptest::num::u8::ANY), max in 0usize..1 << 20) {
+            if let Ok(parsed) = parse_header(&h, max) {
+                proptest::prop_assert!(parsed.size <= max);
+                proptest::prop_assert_eq!(header(parsed.offset, parsed.size as u32), h);
+            }
+        }
+
+        #[test]
+        fn reports_read_in_any_pieces(
+            offsets in proptest::collection::vec(proptest::num::u64::ANY, 0..6),
+            tail in 0usize..8,
+            mut cuts in proptest::collection::vec(0usize..64, 0..8),
+        ) {
+            let mut stream: Vec<u8> = offsets.iter().flat_map(|&o| report(o)).collect();
+            stream.extend(std::iter::repeat_n(0xA5, tail));
+            cuts.sort_unstable();
+            let (seen, left) = read_in_pieces(&stream, &cuts);
+            // Every report taken is one that was sent, in order, and the newest is the last.
+            let sent: Vec<i64> = offsets.iter().map(|&o| o as i64).collect();
+            let mut rest = sent.iter();
+            for s in &seen {
+                proptest::prop_assert!(rest.any(|o| o == s), "{:?} not in order in {:?}", seen, sent);
+            }
+            proptest::prop_assert_eq!(seen.last(), sent.last());
+            proptest::prop_assert_eq!(left, tail);
+        }
+    }
 }
