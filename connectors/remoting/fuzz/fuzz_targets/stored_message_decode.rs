@@ -17,8 +17,14 @@ fuzz_target!(|data: &[u8]| {
         };
         if record::encode(&mut out, &r.fields(), &stamp, Some(r.body_crc)).is_ok() {
             let again = record::decode_message(&out, CrcCheck::Verify).expect("re-encoded record decodes");
-            assert_eq!((again.topic, again.body, again.properties), (r.topic, r.body, r.properties));
-            assert_eq!((again.queue_offset, again.physical_offset), (r.queue_offset, r.physical_offset));
+            assert_eq!(
+                (again.topic, again.body, again.properties),
+                (r.topic, r.body, r.properties)
+            );
+            assert_eq!(
+                (again.queue_offset, again.physical_offset),
+                (r.queue_offset, r.physical_offset)
+            );
         }
     }
 });
