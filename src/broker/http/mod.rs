@@ -11,6 +11,8 @@
 pub mod analytics;
 pub mod dashboard;
 pub mod metrics;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 
@@ -33,9 +35,14 @@ pub async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("binding {addr} ({what})"))
 }
 
+/// `routes` as served: what no route takes is answered by [`not_found`].
+fn app(routes: Router) -> Router {
+    routes.fallback(not_found)
+}
+
 /// Serves `routes` on `listener` until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, routes: Router, mut shutdown: watch::Receiver<bool>) {
-    let app = routes.fallback(not_found);
+    let app = app(routes);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
