@@ -81,7 +81,12 @@ impl Scalar {
                 if t.is_empty() {
                     Ok(0.0)
                 } else {
-                    t.parse().map_err(|_| format!("{t:?} is not a number"))
+                    // JSON has no infinity or NaN (they would write back as null): as serde_json
+                    // refuses 1e400, so is "1e400", "inf" or "NaN".
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .ok_or_else(|| format!("{t:?} is not a finite number"))
                 }
             }
         }
@@ -273,5 +278,25 @@ mod tests {
         assert!(serde_json::from_str::<T>(r#"{"a":"x"}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"a":4294967296}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"a":{}}"#).is_err());
+    }
+
+    #[test]
+    fn doubles_are_finite() {
+        #[derive(Debug, Deserialize)]
+        struct D {
+            #[serde(deserialize_with = "super::f64")]
+            v: f64,
+        }
+        let v = |json: &str| serde_json::from_str::<D>(json).map(|d| d.v);
+        assert_eq!(v(r#"{"v":" 2.5 "}"#).unwrap(), 2.5);
+        assert_eq!(v(r#"{"v":""}"#).unwrap(), 0.0);
+        for bad in [
+            r#"{"v":"1e400"}"#,
+            r#"{"v":"inf"}"#,
+            r#"{"v":"NaN"}"#,
+            r#"{"v":1e400}"#,
+        ] {
+            assert!(v(bad).is_err(), "{bad}");
+        }
     }
 }
