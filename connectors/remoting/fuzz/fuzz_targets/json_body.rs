@@ -8,10 +8,12 @@
 use std::fmt::Debug;
 
 use libfuzzer_sys::fuzz_target;
+use sluice_remoting::body::acl::BrokerClusterAclConfig;
 use sluice_remoting::body::admin::{
     BrokerStatsData, ConsumeStats, ConsumeStatsList, ConsumerConnection, ProducerConnection,
     ProducerTableInfo, ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicStatsTable,
 };
+use sluice_remoting::body::auth::{AclInfo, AclInfoList, UserInfo, UserInfoList};
 use sluice_remoting::body::controller::{
     BrokerNames, BrokerReplicasInfo, ElectMasterResponseBody, EpochEntryCache, SyncStateSet,
 };
@@ -123,4 +125,9 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<SubscriptionGroupConfig>(data);
     round_trip::<SubscriptionGroupWrapper>(data);
     round_trip::<BrokerStatsData>(data);
+    round_trip::<UserInfo>(data);
+    round_trip::<UserInfoList>(data);
+    round_trip::<AclInfo>(data);
+    round_trip::<AclInfoList>(data);
+    round_trip::<BrokerClusterAclConfig>(data);
 });
