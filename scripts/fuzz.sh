@@ -51,6 +51,16 @@ failed=0
 for t in "${targets[@]}"; do
   corpus="$corpus_root/$t"
   mkdir -p "$corpus"
+  # A corpus only grows from run to run: past 20000 inputs, keep the ones that add coverage.
+  if [ "$(find "$corpus" -type f | wc -l)" -gt 20000 ]; then
+    echo "fuzz $t: minimising the corpus"
+    rm -rf "$corpus.min" && mkdir -p "$corpus.min"
+    if "$bin_dir/$t" -merge=1 "$corpus.min" "$corpus" >"$log" 2>&1; then
+      rm -rf "$corpus" && mv "$corpus.min" "$corpus"
+    else
+      rm -rf "$corpus.min"
+    fi
+  fi
   seeds=()
   [ -d "$fuzz_dir/seeds/$t" ] && seeds=("$fuzz_dir/seeds/$t")
   echo "fuzz $t: running for ${secs} s"
