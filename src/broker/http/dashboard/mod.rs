@@ -196,6 +196,27 @@ struct AdminCli {
     admin: crate::admin::AdminArgs,
 }
 
+/// The global flags the dashboard sets itself: a request may not name another NameServer (the
+/// broker would connect wherever it is told), other credentials or the output format.
+const GLOBAL_FLAGS: &[&str] = &[
+    "n",
+    "namesrvAddr",
+    "access-key",
+    "secret-key",
+    "json",
+    "timeoutMillis",
+    "h",
+    "help",
+];
+
+/// Whether `k` may be given as a command's own flag.
+fn command_flag(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with('-')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !GLOBAL_FLAGS.contains(&k)
+}
+
 /// The admin command line for `command` with `params` as its flags.
 fn admin_argv(
     namesrv: &str,
@@ -247,10 +268,7 @@ async fn admin(
         };
         return analytics::error(why.0, why.1);
     }
-    if params
-        .iter()
-        .any(|(k, _)| k.is_empty() || k.starts_with('-') || k == "n")
-    {
+    if params.iter().any(|(k, _)| !command_flag(k)) {
         return analytics::error(StatusCode::BAD_REQUEST, "bad flag name");
     }
     let namesrv = d.state.config.namesrv_addr.join(";");
@@ -287,6 +305,19 @@ mod tests {
             argv.join(" "),
             "admin -n 127.0.0.1:9876 --json --access-key ak --secret-key sk topicStatus -t Orders --json"
         );
+        for (k, ok) in [
+            ("t", true),
+            ("topic", true),
+            ("n", false),
+            ("namesrvAddr", false),
+            ("access-key", false),
+            ("json", false),
+            ("-x", false),
+            ("a b", false),
+            ("", false),
+        ] {
+            assert_eq!(command_flag(k), ok, "{k}");
+        }
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, "Basic YWs6c2s=".parse().unwrap());
         assert_eq!(basic(&h), Some(("ak".into(), "sk".into())));
