@@ -62,6 +62,28 @@ async fn leader_of(addr: &str, not: Option<&str>) -> String {
     }
 }
 
+/// Sends `cmd` to the leader the controllers report until it answers SUCCESS: right after an
+/// election a node may already name a leader that does not serve yet ("not in leader state"),
+/// or leadership may move once more, and a broker retries then too. The leader that answered.
+async fn ok_at_leader(addrs: &[String], cmd: RemotingCommand) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let leader = leader_of(&addrs[0], None).await;
+        let conn = common::connect(leader.parse().unwrap()).await;
+        let reply = conn.request(cmd.clone(), Duration::from_secs(10)).await.unwrap();
+        if reply.code == response::SUCCESS {
+            return leader;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{leader} answered {}: {:?}",
+            reply.code,
+            reply.remark
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn ok(addr: &str, cmd: RemotingCommand) -> RemotingCommand {
     let conn = common::connect(addr.parse().unwrap()).await;
     let reply = conn.request(cmd, Duration::from_secs(10)).await.unwrap();
@@ -95,8 +117,8 @@ async fn three_controller_processes_survive_kill_9_of_the_leader() {
     );
 
     // One broker takes id 1, heartbeats and becomes the first master.
-    ok(
-        &leader,
+    let leader = ok_at_leader(
+        &addrs,
         RemotingCommand::request(request::CONTROLLER_APPLY_BROKER_ID).with_header(
             &ApplyBrokerIdRequestHeader {
                 cluster_name: "c".into(),
