@@ -326,30 +326,25 @@ async fn sync_master_under_sync_flush_acks_through_the_pipeline() {
     ns.join().await.unwrap();
 }
 
-/// With `aclEnable=true` on master and slaves, a slave signs its metadata syncs with the
-/// `accessKey`/`secretKey` of its broker.conf, so it gets the master's topics; a slave without
-/// them is refused and gets nothing (RocketMQ 4.9 brokers never sign: issue #3115).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_acl_on_a_slave_syncs_metadata_signed() {
+/// A master with `master_conf`, a topic created on it signed with `keys`, and two slaves: one
+/// with `signing` (credentials it signs its metadata syncs with) and one with `unsigned`. The
+/// signing slave gets the master's topic; the unsigned one is refused and gets nothing.
+async fn slave_syncs_only_when_signed(
+    master_conf: &str,
+    signing: &str,
+    unsigned: &str,
+    keys: (&str, &str),
+    topic: &str,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(home.join("conf")).unwrap();
-    std::fs::write(
-        home.join("conf/plain_acl.yml"),
-        "accounts:\n  - accessKey: brokerAdmin\n    secretKey: brokerSecret1\n    admin: true\n",
-    )
-    .unwrap();
-    let acl = format!("aclEnable=true\nrocketmqHome={}\n", home.display());
-    let keys = "accessKey=brokerAdmin\nsecretKey=brokerSecret1\n";
-    let (ns, ns_stop, ns_addr, master) =
-        with_master(dir.path(), &format!("brokerRole=ASYNC_MASTER\n{acl}{keys}")).await;
+    let (ns, ns_stop, ns_addr, master) = with_master(dir.path(), master_conf).await;
     let c = master.client().await;
     let signed = |mut cmd: RemotingCommand| {
-        sluice_remoting::acl::sign(&mut cmd, "brokerAdmin", "brokerSecret1");
+        sluice_remoting::acl::sign(&mut cmd, keys.0, keys.1);
         cmd
     };
     let create = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
-        .with_ext("topic", "AclRepl")
+        .with_ext("topic", topic)
         .with_ext("defaultTopic", "TBW102")
         .with_ext("readQueueNums", "2")
         .with_ext("writeQueueNums", "2")
@@ -357,19 +352,8 @@ async fn with_acl_on_a_slave_syncs_metadata_signed() {
         .with_ext("topicFilterType", "SINGLE_TAG");
     let r = c.request(signed(create), T).await.unwrap();
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
-
-    let signing = Node::start(
-        &dir.path().join("s1"),
-        &ns_addr,
-        &format!("brokerRole=SLAVE\nbrokerId=1\n{acl}{keys}"),
-    )
-    .await;
-    let unsigned = Node::start(
-        &dir.path().join("s2"),
-        &ns_addr,
-        &format!("brokerRole=SLAVE\nbrokerId=2\n{acl}"),
-    )
-    .await;
+    let signing = Node::start(&dir.path().join("s1"), &ns_addr, signing).await;
+    let unsigned = Node::start(&dir.path().join("s2"), &ns_addr, unsigned).await;
     let topics_of = |node: &Node| {
         let c = node.handle().local_addr();
         async move {
@@ -382,7 +366,7 @@ async fn with_acl_on_a_slave_syncs_metadata_signed() {
         }
     };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !topics_of(&signing).await.contains("AclRepl") {
+    while !topics_of(&signing).await.contains(topic) {
         assert!(
             Instant::now() < deadline,
             "the signing slave never got the master's topics"
@@ -392,7 +376,7 @@ async fn with_acl_on_a_slave_syncs_metadata_signed() {
     // The unsigned slave has had the same time (and more: it started at once).
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
-        !topics_of(&unsigned).await.contains("AclRepl"),
+        !topics_of(&unsigned).await.contains(topic),
         "a slave that does not sign must be refused by a master with ACL on"
     );
     signing.stop().await;
@@ -402,71 +386,45 @@ async fn with_acl_on_a_slave_syncs_metadata_signed() {
     ns.join().await.unwrap();
 }
 
+/// With `aclEnable=true` on master and slaves, a slave signs its metadata syncs with the
+/// `accessKey`/`secretKey` of its broker.conf, so it gets the master's topics; a slave without
+/// them is refused and gets nothing (RocketMQ 4.9 brokers never sign: issue #3115).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_acl_on_a_slave_syncs_metadata_signed() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("conf")).unwrap();
+    std::fs::write(
+        home.path().join("conf/plain_acl.yml"),
+        "accounts:\n  - accessKey: brokerAdmin\n    secretKey: brokerSecret1\n    admin: true\n",
+    )
+    .unwrap();
+    let acl = format!("aclEnable=true\nrocketmqHome={}\n", home.path().display());
+    let keys = "accessKey=brokerAdmin\nsecretKey=brokerSecret1\n";
+    slave_syncs_only_when_signed(
+        &format!("brokerRole=ASYNC_MASTER\n{acl}{keys}"),
+        &format!("brokerRole=SLAVE\nbrokerId=1\n{acl}{keys}"),
+        &format!("brokerRole=SLAVE\nbrokerId=2\n{acl}"),
+        ("brokerAdmin", "brokerSecret1"),
+        "AclRepl",
+    )
+    .await;
+}
+
 /// The same with ACL 2.0: master and slaves with `authenticationEnabled` /
 /// `authorizationEnabled`; a slave with `innerClientAuthenticationCredentials` (a Super user each
 /// broker makes at start) signs its metadata syncs with them and gets the master's topics; a
 /// slave without them is refused and gets nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_acl_2_on_a_slave_syncs_metadata_signed_as_its_inner_user() {
-    let dir = tempfile::tempdir().unwrap();
     let auth = "authenticationEnabled=true\nauthorizationEnabled=true\n\
                 initAuthenticationUser={\"username\":\"root\",\"password\":\"rootSecret1\"}\n";
     let inner = "innerClientAuthenticationCredentials={\"accessKey\":\"brokerInner\",\"secretKey\":\"innerSecret1\"}\n";
-    let (ns, ns_stop, ns_addr, master) =
-        with_master(dir.path(), &format!("brokerRole=ASYNC_MASTER\n{auth}{inner}")).await;
-    let c = master.client().await;
-    let signed = |mut cmd: RemotingCommand| {
-        sluice_remoting::acl::sign(&mut cmd, "root", "rootSecret1");
-        cmd
-    };
-    let create = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
-        .with_ext("topic", "Acl2Repl")
-        .with_ext("defaultTopic", "TBW102")
-        .with_ext("readQueueNums", "2")
-        .with_ext("writeQueueNums", "2")
-        .with_ext("perm", "6")
-        .with_ext("topicFilterType", "SINGLE_TAG");
-    let r = c.request(signed(create), T).await.unwrap();
-    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
-    let signing = Node::start(
-        &dir.path().join("s1"),
-        &ns_addr,
+    slave_syncs_only_when_signed(
+        &format!("brokerRole=ASYNC_MASTER\n{auth}{inner}"),
         &format!("brokerRole=SLAVE\nbrokerId=1\n{auth}{inner}"),
-    )
-    .await;
-    let unsigned = Node::start(
-        &dir.path().join("s2"),
-        &ns_addr,
         &format!("brokerRole=SLAVE\nbrokerId=2\n{auth}"),
+        ("root", "rootSecret1"),
+        "Acl2Repl",
     )
     .await;
-    let topics_of = |node: &Node| {
-        let c = node.handle().local_addr();
-        async move {
-            let c = connect(c).await;
-            let r = c
-                .request(signed(RemotingCommand::request(request::GET_ALL_TOPIC_CONFIG)), T)
-                .await
-                .unwrap();
-            String::from_utf8_lossy(&r.body).into_owned()
-        }
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !topics_of(&signing).await.contains("Acl2Repl") {
-        assert!(
-            Instant::now() < deadline,
-            "the signing slave never got the master's topics"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(
-        !topics_of(&unsigned).await.contains("Acl2Repl"),
-        "a slave that does not sign must be refused by a master with ACL 2.0 on"
-    );
-    signing.stop().await;
-    unsigned.stop().await;
-    master.stop().await;
-    let _ = ns_stop.send(true);
-    ns.join().await.unwrap();
 }

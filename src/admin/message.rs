@@ -581,24 +581,47 @@ pub struct PrintMsgArgs {
     pub print_body: bool,
 }
 
-pub async fn print_msg(admin: &Admin, a: &PrintMsgArgs) -> Result<Output> {
-    if let Some(c) = &a.charset_name {
+/// printMsg's and printMsgByQueue's read: every message of the topic (or of one broker's queue)
+/// stored between `-b` and `-e` that matches the tag expression, UTF-8 bodies only.
+async fn print_range(
+    admin: &Admin,
+    topic: &str,
+    queue: Option<(&str, i32)>,
+    charset: Option<&str>,
+    begin: Option<&str>,
+    end: Option<&str>,
+    expr: &str,
+) -> Result<Vec<Shown>> {
+    if let Some(c) = charset {
         if !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("UTF8") {
             bail!("charset {c} is not supported (UTF-8 only)");
         }
     }
-    let begin = time_or(a.begin_timestamp.as_deref(), 0)?;
-    let end = time_or(a.end_timestamp.as_deref(), 0)?;
-    let msgs = read_queues(
+    let begin = time_or(begin, 0)?;
+    let end = time_or(end, 0)?;
+    read_queues(
         admin,
-        &a.topic,
-        None,
-        None,
+        topic,
+        queue.map(|(b, _)| b),
+        queue.map(|(_, q)| q),
         None,
         begin,
         end,
-        &a.sub_expression,
+        expr,
         usize::MAX,
+    )
+    .await
+}
+
+pub async fn print_msg(admin: &Admin, a: &PrintMsgArgs) -> Result<Output> {
+    let msgs = print_range(
+        admin,
+        &a.topic,
+        None,
+        a.charset_name.as_deref(),
+        a.begin_timestamp.as_deref(),
+        a.end_timestamp.as_deref(),
+        &a.sub_expression,
     )
     .await?;
     Ok(listing(msgs, a.print_body))
@@ -634,23 +657,14 @@ pub struct PrintMsgByQueueArgs {
 /// printMsgByQueue: one queue's messages in a time range, each printed (-p) and/or counted per
 /// tag (-f), as mqadmin prints them.
 pub async fn print_msg_by_queue(admin: &Admin, a: &PrintMsgByQueueArgs) -> Result<Output> {
-    if let Some(c) = &a.charset_name {
-        if !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("UTF8") {
-            bail!("charset {c} is not supported (UTF-8 only)");
-        }
-    }
-    let begin = time_or(a.begin_timestamp.as_deref(), 0)?;
-    let end = time_or(a.end_timestamp.as_deref(), 0)?;
-    let msgs = read_queues(
+    let msgs = print_range(
         admin,
         &a.topic,
-        Some(&a.broker_name),
-        Some(a.queue_id),
-        None,
-        begin,
-        end,
+        Some((&a.broker_name, a.queue_id)),
+        a.charset_name.as_deref(),
+        a.begin_timestamp.as_deref(),
+        a.end_timestamp.as_deref(),
         &a.sub_expression,
-        usize::MAX,
     )
     .await?;
     let mut counts = std::collections::BTreeMap::new();

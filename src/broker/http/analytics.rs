@@ -26,11 +26,6 @@ use sluice_dataflows::analytics::{AnalyticsError, AnalyticsRuntime, JobSpec};
 /// The largest job spec accepted.
 const MAX_BODY: usize = 64 * 1024;
 
-/// `{"error": msg}` with `status`.
-pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": msg.into() }))).into_response()
-}
-
 fn status_of(e: &AnalyticsError) -> StatusCode {
     match e {
         AnalyticsError::Exists(_) => StatusCode::CONFLICT,
@@ -56,12 +51,12 @@ async fn list(State(rt): State<Arc<AnalyticsRuntime>>) -> Response {
 async fn attach(State(rt): State<Arc<AnalyticsRuntime>>, body: Bytes) -> Response {
     let spec: JobSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad job spec: {e}")),
+        Err(e) => return super::json_error(StatusCode::BAD_REQUEST, format!("bad job spec: {e}")),
     };
     match tokio::task::spawn_blocking(move || rt.attach(spec)).await {
         Ok(Ok(info)) => (StatusCode::CREATED, Json(json!(info))).into_response(),
-        Ok(Err(e)) => error(status_of(&e), e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => super::json_error(status_of(&e), e.to_string()),
+        Err(e) => super::json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 
@@ -72,15 +67,15 @@ async fn show(State(rt): State<Arc<AnalyticsRuntime>>, Path(name): Path<String>)
         None if rt.jobs().iter().any(|j| j.name == name) => {
             Json(json!({ "name": name, "rows": [] })).into_response()
         }
-        None => error(StatusCode::NOT_FOUND, format!("no job named {name}")),
+        None => super::json_error(StatusCode::NOT_FOUND, format!("no job named {name}")),
     }
 }
 
 async fn detach(State(rt): State<Arc<AnalyticsRuntime>>, Path(name): Path<String>) -> Response {
     match tokio::task::spawn_blocking(move || rt.detach(&name)).await {
         Ok(Ok(())) => Json(json!({ "detached": true })).into_response(),
-        Ok(Err(e)) => error(status_of(&e), e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => super::json_error(status_of(&e), e.to_string()),
+        Err(e) => super::json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

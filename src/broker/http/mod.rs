@@ -23,8 +23,14 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// `{"error": msg}` with `status`: how every route answers a refusal.
+pub fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
+    use axum::response::IntoResponse;
+    (status, axum::Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
 async fn not_found(uri: Uri) -> Response {
-    analytics::error(StatusCode::NOT_FOUND, format!("no route {}", uri.path()))
+    json_error(StatusCode::NOT_FOUND, format!("no route {}", uri.path()))
 }
 
 /// Binds `addr`; `what` names the key in the error (a broker that cannot serve what it was told

@@ -266,14 +266,14 @@ async fn admin(
         } else {
             (StatusCode::NOT_FOUND, format!("no admin command {command} here"))
         };
-        return analytics::error(why.0, why.1);
+        return super::json_error(why.0, why.1);
     }
     if params.iter().any(|(k, _)| !command_flag(k)) {
-        return analytics::error(StatusCode::BAD_REQUEST, "bad flag name");
+        return super::json_error(StatusCode::BAD_REQUEST, "bad flag name");
     }
     let namesrv = d.state.config.namesrv_addr.join(";");
     if namesrv.is_empty() {
-        return analytics::error(
+        return super::json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the broker has no namesrvAddr: the dashboard reads the cluster through it",
         );
@@ -281,11 +281,11 @@ async fn admin(
     let argv = admin_argv(&namesrv, basic(&headers), &command, &params);
     let cli = match <AdminCli as clap::Parser>::try_parse_from(&argv) {
         Ok(c) => c,
-        Err(e) => return analytics::error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return super::json_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     match crate::admin::execute(cli.admin).await {
         Ok(out) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
-        Err(e) => analytics::error(StatusCode::BAD_GATEWAY, format!("{e:#}")),
+        Err(e) => super::json_error(StatusCode::BAD_GATEWAY, format!("{e:#}")),
     }
 }
 
