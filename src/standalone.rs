@@ -92,6 +92,19 @@ pub async fn run_broker(args: BrokerArgs) -> Result<()> {
         config.namesrv_addr = split_addrs(&n);
     }
     let (tx, rx) = watch::channel(false);
+    if config.controller.enable {
+        // The controllers choose the role; the supervisor restarts the broker when it changes.
+        let mut supervisor = tokio::spawn(crate::broker::controlled::run(config, rx));
+        tokio::select! {
+            done = &mut supervisor => return done.context("joining the controller-mode supervisor")?,
+            _ = signalled() => {}
+        }
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+        return supervisor
+            .await
+            .context("joining the controller-mode supervisor")?;
+    }
     let broker = crate::broker::start(config, rx).await?;
     signalled().await;
     tracing::info!("shutting down");
@@ -130,6 +143,11 @@ impl Standalone {
     /// Starts the NameServer, then the broker registered with it (its `namesrvAddr` is replaced
     /// by the NameServer's address). Port 0 in either config picks a free port.
     pub async fn start(broker: BrokerConfig, namesrv: NamesrvConfig) -> Result<Standalone> {
+        if broker.controller.enable {
+            anyhow::bail!(
+                "enableControllerMode=true: run the broker with `sluice broker -c broker.conf` beside its controllers (standalone has none)"
+            );
+        }
         let (stop, rx) = watch::channel(false);
         let ns = namesrv::start(namesrv, rx.clone()).await?;
         let mut config = broker;

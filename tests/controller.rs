@@ -13,14 +13,6 @@ use sluice_remoting::RemotingCommand;
 
 mod common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn controller_conf(dir: &Path, peers: &str, i: usize) -> String {
     format!(
         "controllerDLegerGroup=g1\ncontrollerDLegerPeers={peers}\ncontrollerDLegerSelfId=n{i}\n\
@@ -94,7 +86,9 @@ async fn ok(addr: &str, cmd: RemotingCommand) -> RemotingCommand {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_controller_processes_survive_kill_9_of_the_leader() {
     let dir = tempfile::tempdir().unwrap();
-    let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    let addrs: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", common::free_port()))
+        .collect();
     let peers = sluice_controller::config::peers_value(&addrs);
     let mut children = Vec::new();
     for i in 0..3 {
@@ -198,7 +192,7 @@ async fn three_controller_processes_survive_kill_9_of_the_leader() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namesrv_embeds_a_controller_and_refuses_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
+    let addr = format!("127.0.0.1:{}", common::free_port());
     let text = format!(
         "listenPort=0\nenableControllerInNamesrv=true\n{}",
         controller_conf(dir.path(), &format!("n0-{addr}"), 0)
@@ -226,7 +220,7 @@ async fn a_namesrv_embeds_a_controller_and_refuses_a_bad_one() {
 fn a_controller_conf_with_an_unknown_key_does_not_start() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("controller.conf");
-    let port = free_port();
+    let port = common::free_port();
     std::fs::write(
         &conf,
         format!(

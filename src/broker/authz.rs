@@ -116,7 +116,10 @@ pub fn needs(req: &Request, cluster: &str) -> Vec<Need> {
         | Request::AllGroups
         | Request::AllConsumerOffsets
         | Request::AllDelayOffsets
-        | Request::HaStatus => cluster_need(&[Get]),
+        | Request::HaStatus
+        | Request::EpochCache => cluster_need(&[Get]),
+        // Only makes the broker ask the controllers again, who are the authority.
+        Request::RoleChanged => Vec::new(),
         // Signature only, as in 5.3: client config checks, runtime stats, the topic list.
         Request::CheckClientConfig | Request::RuntimeInfo | Request::AllTopicConfig => Vec::new(),
     }

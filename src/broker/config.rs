@@ -99,6 +99,64 @@ pub struct BrokerConfig {
     pub metrics_prom_exporter_host: Option<IpAddr>,
     /// `metricsPromExporterPort` (5557; 0: any free port).
     pub metrics_prom_exporter_port: u16,
+    /// Controller mode (`enableControllerMode`, RocketMQ 5.x): the role comes from the
+    /// controllers, not `brokerRole` ([`crate::broker::controlled`]).
+    pub controller: ControllerMode,
+}
+
+/// Controller mode's settings (5.x names and defaults), and what the supervisor sets for one
+/// run of the broker in the role the controller gave it.
+#[derive(Debug, Clone)]
+pub struct ControllerMode {
+    /// `enableControllerMode`.
+    pub enable: bool,
+    /// `controllerAddr` (`;`-separated).
+    pub controller_addr: Vec<String>,
+    /// `controllerHeartBeatTimeoutMills` (10 s): how long the controllers wait for a heartbeat.
+    pub heartbeat_timeout: Duration,
+    /// `brokerHeartbeatInterval` (1 s).
+    pub heartbeat_interval: Duration,
+    /// `syncBrokerMetadataPeriod` (5 s): how often the broker asks who the master is (the
+    /// controller's NOTIFY_BROKER_ROLE_CHANGED usually tells it sooner).
+    pub sync_broker_metadata_period: Duration,
+    /// `checkSyncStateSetPeriod` (5 s): how often a master reconsiders its SyncStateSet (and at
+    /// once when a slave connects, catches up or goes).
+    pub check_sync_state_set_period: Duration,
+    /// `haMaxTimeSlaveNotCatchup` (15 s): a slave not caught up this long leaves the set.
+    pub max_time_slave_not_catchup: Duration,
+    /// `brokerElectionPriority` (lower is preferred; 5.x default `Integer.MAX_VALUE`).
+    pub election_priority: i32,
+    /// `inSyncReplicas` / `minInSyncReplicas` (1): a put needs at least this many in-sync
+    /// replicas (the master counts). Every member of the set acks each put (below).
+    pub in_sync_replicas: usize,
+    pub min_in_sync_replicas: usize,
+    /// `allAckInSyncStateSet`: sluice always waits for every member of the SyncStateSet, the
+    /// behaviour of `true`; `false` is accepted and made that strong (a stronger guarantee, said
+    /// at start), because with one ack of several the controller, electing on offsets that
+    /// heartbeats report a second late, may pick a replica without an acknowledged message.
+    pub all_ack_in_sync_state_set: bool,
+    /// Set by the supervisor for one run: this broker's controller id, the master epoch, and
+    /// where the run reports what only the supervisor can act on.
+    pub run: Option<crate::broker::controlled::RunContext>,
+}
+
+impl Default for ControllerMode {
+    fn default() -> Self {
+        ControllerMode {
+            enable: false,
+            controller_addr: Vec::new(),
+            heartbeat_timeout: Duration::from_millis(10_000),
+            heartbeat_interval: Duration::from_millis(1000),
+            sync_broker_metadata_period: Duration::from_millis(5000),
+            check_sync_state_set_period: Duration::from_millis(5000),
+            max_time_slave_not_catchup: Duration::from_millis(15_000),
+            election_priority: i32::MAX,
+            in_sync_replicas: 1,
+            min_in_sync_replicas: 1,
+            all_ack_in_sync_state_set: false,
+            run: None,
+        }
+    }
 }
 
 impl Default for BrokerConfig {
@@ -145,6 +203,7 @@ impl Default for BrokerConfig {
             metrics_exporter_type: crate::broker::metrics::ExporterType::Disable,
             metrics_prom_exporter_host: None,
             metrics_prom_exporter_port: 5557,
+            controller: ControllerMode::default(),
         }
     }
 }
@@ -168,9 +227,8 @@ const ACCEPTED_UNUSED: &[&str] = &[
     "waitTimeMillsInSendQueue",
     // Off-heap write buffer: sluice's appends are at least as durable without it.
     "transientStorePoolEnable",
-    // 5.x replica counts that only take effect with the controller (refused below).
+    // 5.x: the group's size, informational (the SyncStateSet is what counts).
     "totalReplicas",
-    "minInSyncReplicas",
     // DLedger's own settings: inert unless enableDLegerCommitLog=true, which is refused.
     "dLegerGroup",
     "dLegerPeers",
@@ -194,11 +252,6 @@ const REFUSED_UNLESS: &[(&str, &str, &str)] = &[
         "enableSlaveActingMaster",
         "false",
         "slave acting master (5.x) is not implemented",
-    ),
-    (
-        "allAckInSyncStateSet",
-        "false",
-        "acks from every in-sync replica (5.x) are not implemented; a SYNC_MASTER waits for one slave",
     ),
     (
         "enableAutoInSyncReplicas",
@@ -258,22 +311,36 @@ impl BrokerConfig {
                     ));
                 }
             }
-            "enableControllerMode" => {
-                // Controller mode (issue #14 item 2) is not in the broker yet: refused, never
-                // run as a plain master/slave with failover silently missing.
+            "enableControllerMode" => self.controller.enable = parse_bool(key, v)?,
+            "controllerAddr" => self.controller.controller_addr = split_addrs(v),
+            "fetchControllerAddrByDnsLookup" => {
                 if parse_bool(key, v)? {
                     return Err(bad(
                         key,
                         v,
-                        "controller mode is not implemented in the broker yet (the controller is: `sluice controller`); only false is accepted",
+                        "looking the controllers up in DNS is not implemented; list them in controllerAddr",
                     ));
                 }
             }
-            "controllerAddr" | "fetchControllerAddrByDnsLookup" | "controllerHeartBeatTimeoutMills" => {
-                return Ok(Some(format!(
-                    "{key} has no effect: enableControllerMode=true is not supported yet"
-                )));
+            "controllerHeartBeatTimeoutMills" => {
+                self.controller.heartbeat_timeout = Duration::from_millis(positive(key, v)?)
             }
+            "brokerHeartbeatInterval" => {
+                self.controller.heartbeat_interval = Duration::from_millis(positive(key, v)?)
+            }
+            "syncBrokerMetadataPeriod" => {
+                self.controller.sync_broker_metadata_period = Duration::from_millis(positive(key, v)?)
+            }
+            "checkSyncStateSetPeriod" => {
+                self.controller.check_sync_state_set_period = Duration::from_millis(positive(key, v)?)
+            }
+            "haMaxTimeSlaveNotCatchup" => {
+                self.controller.max_time_slave_not_catchup = Duration::from_millis(positive(key, v)?)
+            }
+            "brokerElectionPriority" => self.controller.election_priority = parse(key, v)?,
+            "inSyncReplicas" => self.controller.in_sync_replicas = replicas(key, v)?,
+            "minInSyncReplicas" => self.controller.min_in_sync_replicas = replicas(key, v)?,
+            "allAckInSyncStateSet" => self.controller.all_ack_in_sync_state_set = parse_bool(key, v)?,
             "aclEnable" => self.acl.enable = parse_bool(key, v)?,
             "authenticationEnabled" => self.auth.authentication = parse_bool(key, v)?,
             "authorizationEnabled" => self.auth.authorization = parse_bool(key, v)?,
@@ -428,6 +495,7 @@ impl BrokerConfig {
             ("namesrvAddr", self.namesrv_addr.join(";")),
             ("listenPort", self.listen_port.to_string()),
             ("haListenPort", self.ha_port().to_string()),
+            ("brokerIP2", self.broker_ip2().to_string()),
             ("autoCreateTopicEnable", self.auto_create_topic_enable.to_string()),
             (
                 "autoCreateSubscriptionGroup",
@@ -502,6 +570,29 @@ impl BrokerConfig {
             }
         }
         Ok(warnings)
+    }
+
+    /// Controller mode needs its controllers, and replica counts that fit together.
+    pub fn check_controller_mode(&self) -> Result<(), BrokerConfigError> {
+        let c = &self.controller;
+        if !c.enable {
+            return Ok(());
+        }
+        if c.controller_addr.is_empty() {
+            return Err(bad(
+                "controllerAddr",
+                "",
+                "enableControllerMode=true needs the controllers' addresses",
+            ));
+        }
+        if c.min_in_sync_replicas > c.in_sync_replicas {
+            return Err(bad(
+                "minInSyncReplicas",
+                &c.min_in_sync_replicas.to_string(),
+                format!("larger than inSyncReplicas={}", c.in_sync_replicas),
+            ));
+        }
+        Ok(())
     }
 
     /// Refuses a [`FIXED_PATHS`] key that points anywhere but its default place under
@@ -765,6 +856,14 @@ impl Default for HaConfig {
     }
 }
 
+fn replicas(key: &str, v: &str) -> Result<usize, BrokerConfigError> {
+    let n: usize = parse(key, v)?;
+    if !(1..=16).contains(&n) {
+        return Err(bad(key, v, "expected 1–16 replicas"));
+    }
+    Ok(n)
+}
+
 fn positive(key: &str, v: &str) -> Result<u64, BrokerConfigError> {
     let n: u64 = parse(key, v)?;
     if n == 0 {
@@ -852,13 +951,11 @@ mod tests {
         // Refused unless they keep RocketMQ's default behaviour; the error names the key.
         for (key, value) in [
             ("enableDLegerCommitLog", "true"),
-            ("enableControllerMode", "true"),
             ("enableSlaveActingMaster", "true"),
             ("duplicationEnable", "true"),
             ("enableLmq", "true"),
             ("enableMultiDispatch", "true"),
             ("migrateAuthFromV1Enabled", "true"),
-            ("allAckInSyncStateSet", "true"),
             ("enableAutoInSyncReplicas", "true"),
             ("slaveReadEnable", "true"),
         ] {
@@ -965,12 +1062,20 @@ mod tests {
         );
         assert!(m.apply_properties("brokerRole=MASTER").is_err());
         assert!(m.apply_properties("slaveReadEnable=true").is_err());
-        let err = m.apply_properties("enableControllerMode=true").unwrap_err();
-        assert!(err.to_string().contains("controller mode"), "{err}");
-        let w = m
-            .apply_properties("enableControllerMode=false\ncontrollerAddr=127.0.0.1:9878\n")
+        let mut c = BrokerConfig::default();
+        c.apply_properties("enableControllerMode=true\n").unwrap();
+        let err = c.check_controller_mode().unwrap_err();
+        assert!(err.to_string().starts_with("controllerAddr"), "{err}");
+        let w = c
+            .apply_properties(
+                "controllerAddr=127.0.0.1:9878;127.0.0.1:9868\ninSyncReplicas=2\nallAckInSyncStateSet=true\n",
+            )
             .unwrap();
-        assert!(w.len() == 1 && w[0].contains("controllerAddr"), "{w:?}");
+        assert!(w.is_empty(), "{w:?}");
+        c.check_controller_mode().unwrap();
+        assert_eq!(c.controller.controller_addr.len(), 2);
+        assert!(c.apply_properties("inSyncReplicas=0").is_err());
+        assert!(c.apply_properties("fetchControllerAddrByDnsLookup=true").is_err());
         m.apply_properties("slaveReadEnable=false\nlistenPort=10911\n")
             .unwrap();
         assert_eq!(m.ha_port(), 10912);

@@ -8,6 +8,8 @@
 //! * [`put`] — the put service every write goes through (route, store, count).
 //! * [`migrate`] — taking over a store directory Apache RocketMQ wrote (config/*.json).
 //! * [`ha`] — master/slave replication (the HA listener and links, SYNC_MASTER acks).
+//! * [`controlled`] — controller mode: the supervisor that runs the broker in the role the
+//!   controllers give it, heartbeats, the SyncStateSet, the epoch file and cutting back.
 //! * [`register`] — REGISTER_BROKER to every NameServer every 30 s and after topic changes.
 //! * [`schedule`] — messages that wait (delay levels, timers, half messages) and the retry /
 //!   DLQ copies: the `sluice-schedule` thread, fed by the pipeline's stage (D).
@@ -18,6 +20,7 @@
 pub mod authz;
 pub mod clients;
 pub mod config;
+pub mod controlled;
 pub mod error;
 pub mod filter;
 pub mod ha;
@@ -272,6 +275,9 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         .with_context(|| format!("binding the broker port {bind} (bindAddress:listenPort)"))?;
     let local_addr = listener.local_addr()?;
     let mut config = config;
+    if config.controller.enable && config.controller.run.is_none() {
+        anyhow::bail!("enableControllerMode=true: the broker runs under its controller-mode supervisor (`sluice broker`), which gives it its role");
+    }
     config.check_placement()?;
     let acl = load_acl(&config)?;
     if let Some(warning) = config.check_role()? {
@@ -325,6 +331,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         config.auto_create_topic_enable,
         config.default_topic_queue_nums,
     )?;
+    controlled::adopt_topics(&config, &store, &topics);
     if config.trace_topic_enable {
         // As 4.9 creates it: one queue, readable and writable.
         topics
@@ -389,8 +396,13 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     let ha = match ha_master {
         Some(m) => Some(ha::Ha::Master(m)),
         None if config.broker_role.is_slave() => Some(ha::Ha::Slave(
-            ha::HaSlave::start(store.clone(), submitter.clone(), config.ha.clone())
-                .context("starting the replication link")?,
+            ha::HaSlave::start(
+                store.clone(),
+                submitter.clone(),
+                config.ha.clone(),
+                controlled::slave_auto(&config, &store)?,
+            )
+            .context("starting the replication link")?,
         )),
         None => None,
     };
@@ -404,6 +416,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         (None, None)
     };
     let permission = config.broker_permission;
+    let initial_master = controlled::initial_master_addr(&config);
     let state = Arc::new_cyclic(|weak| BrokerState {
         config,
         store,
@@ -424,7 +437,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         archiver,
         ha,
         replica_wait,
-        master_addr: std::sync::Mutex::new(None),
+        master_addr: std::sync::Mutex::new(initial_master),
         sql92: filter::Sql92Cache::default(),
         acl,
         auth,
@@ -560,8 +573,19 @@ async fn start_ha_master(
         return Ok(None);
     }
     let addr = SocketAddr::new(local_addr.ip(), config.ha_port());
+    let auto = controlled::master_auto(config, store)?;
+    let listener = match TcpListener::bind(addr).await.and_then(|l| l.into_std()) {
+        Ok(l) => l,
+        // A master no slave can reach would drop replication silently: refuse to start.
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "binding the HA port {addr} (haListenPort) of this {}: {e}",
+                config.broker_role.as_str()
+            ))
+        }
+    };
     let (st, ha_config) = (store.clone(), config.ha.clone());
-    let started = tokio::task::spawn_blocking(move || ha::HaMaster::start(st, ha_config, addr))
+    let started = tokio::task::spawn_blocking(move || ha::HaMaster::start(st, ha_config, listener, auto))
         .await
         .context("joining the HA start task")?;
     match started {

@@ -35,6 +35,20 @@ pub fn check_writable(state: &BrokerState) -> Result<(), BrokerError> {
             ),
         ));
     }
+    // Controller mode, as 5.x: a master without enough in-sync replicas refuses before storing.
+    if let (Some(_), Some(super::ha::Ha::Master(m))) = (&state.config.controller.run, &state.ha) {
+        if !m.enough_in_sync() {
+            return Err(BrokerError::refused(
+                response::SYSTEM_ERROR,
+                format!(
+                    "in-sync replicas not enough: the broker[{}] has {} of the {} it needs",
+                    state.config.broker_name,
+                    m.required().len() + 1,
+                    m.min_replicas()
+                ),
+            ));
+        }
+    }
     if state.permission() & perm::WRITE == 0 {
         return Err(BrokerError::refused(
             response::NO_PERMISSION,

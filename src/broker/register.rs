@@ -49,6 +49,11 @@ async fn client_for<'a>(clients: &'a mut Clients, addr: &str) -> Option<&'a Arc<
 
 fn register_command(state: &BrokerState) -> RemotingCommand {
     let mut wrapper = state.topics.wrapper();
+    // Controller mode: the master epoch, so that a NameServer prefers the newer master when an
+    // old one still registers as brokerId 0 (protocol.md §9.4).
+    if let Some(run) = &state.config.controller.run {
+        wrapper.data_version.state_version = i64::from(run.master_epoch);
+    }
     // As 4.9 registers: a broker that is not both readable and writable gives every topic its
     // own permission, so the NameServer's routes steer clients away (the drain).
     let permission = state.permission();
@@ -107,6 +112,10 @@ fn learn_master(state: &BrokerState, reply: &RemotingCommand) {
     let Some(super::ha::Ha::Slave(slave)) = &state.ha else {
         return;
     };
+    if state.config.controller.run.is_some() {
+        // Controller mode: the controllers say who the master is, not the NameServer.
+        return;
+    }
     let Ok(h) = reply.decode_header::<RegisterBrokerResponseHeader>() else {
         return;
     };

@@ -75,6 +75,10 @@ pub enum Request {
     AllConsumerOffsets,
     AllDelayOffsets,
     HaStatus,
+    /// GET_BROKER_EPOCH_CACHE (1007, mqadmin getBrokerEpoch).
+    EpochCache,
+    /// NOTIFY_BROKER_ROLE_CHANGED (1008, from a controller).
+    RoleChanged,
     DeleteGroup(DeleteSubscriptionGroupRequestHeader),
     CloneGroupOffset(Box<CloneGroupOffsetRequestHeader>),
     /// GET_BROKER_CONFIG.
@@ -459,6 +463,8 @@ pub static ROUTES: &[Route] = &[
     route(code::GET_ALL_CONSUMER_OFFSET, |_| Ok(Request::AllConsumerOffsets)),
     route(code::GET_ALL_DELAY_OFFSET, |_| Ok(Request::AllDelayOffsets)),
     route(code::GET_BROKER_HA_STATUS, |_| Ok(Request::HaStatus)),
+    route(code::GET_BROKER_EPOCH_CACHE, |_| Ok(Request::EpochCache)),
+    route(code::NOTIFY_BROKER_ROLE_CHANGED, |_| Ok(Request::RoleChanged)),
     reads(code::INVOKE_BROKER_TO_RESET_OFFSET, |c| {
         Ok(Request::ResetOffset(Box::new(
             ResetOffsetRequestHeader::from_ext(&c.ext_fields)?,

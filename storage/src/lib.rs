@@ -7,6 +7,7 @@
 //! * [`flush`] — ASYNC_FLUSH and SYNC_FLUSH (group commit with hand-over).
 //! * [`consume_queue`] — 20-byte units per (topic, queue).
 //! * [`index_file`] / [`index`] — hash index by `topic#key`.
+//! * [`epochs`] — the epoch file of controller mode (which master epoch wrote from where).
 //! * [`meta`] — RocksDB, one module per column family: `offsets` (consumer
 //!   offsets), `configs` (topic and subscription-group configs), `transactions` (op-state),
 //!   `schedule` (delay/timer progress and pending timers), `checkpoint`, `archive` (the archive
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod commitlog;
 pub mod config;
 pub mod consume_queue;
+pub mod epochs;
 pub mod error;
 pub mod flush;
 pub mod index;

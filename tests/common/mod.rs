@@ -32,6 +32,15 @@ pub fn sluice_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into())
 }
 
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A connection to `addr` that refuses whatever the server asks of it.
 pub async fn connect(addr: SocketAddr) -> Arc<Connection> {
     sluice_remoting::net::connect(&addr.to_string(), T, DecoderLimits::default(), refuse_requests)

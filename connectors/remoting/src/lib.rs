@@ -22,6 +22,8 @@
 //! * [`properties`] — the property string (§3.5) and the property names (§3.6).
 //! * [`ha_stream`] — the HA replication socket's two packets (§9.1): the slave's report and the
 //!   master's transfer header (no remoting framing).
+//! * [`ha_auto`] — the same socket in controller mode (5.x AutoSwitch, §9.4): handshake with
+//!   epoch lists, transfer headers with epochs and confirm offset, acks.
 //! * [`hash`] — Java `String.hashCode` (tag codes §3.8, IndexFile keys §4.4).
 //! * [`msgid`] — offsetMsgId (§3.7); [`uniq`] — the UNIQ_KEY layout (§3.7).
 //! * [`perm`] — topic permission bits (§2.3.22).
@@ -47,6 +49,7 @@ pub mod codes;
 pub mod ext;
 pub mod filter;
 pub mod frame;
+pub mod ha_auto;
 pub mod ha_stream;
 pub mod hash;
 pub mod header;

@@ -6,10 +6,15 @@
 //! with a heartbeat after `haSendHeartbeatInterval` of idleness. An empty slave (report 0) is
 //! fed from the start of the master's last segment.
 //!
+//! In controller mode ([`AutoSwitch`]) the same links speak 5.x's AutoSwitch packets
+//! (`sluice_remoting::ha_auto`): the slave's handshake names its broker id, the master answers
+//! with its epoch list, transfers carry their epoch and never span two, and a put counts as
+//! replicated once every slave of the SyncStateSet has it.
+//!
 //! Plain threads with blocking sockets: a group has a handful of slaves, and each link's two
 //! loops read best as straight-line code with socket timeouts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sluice_dataflows::ReplicaAcks;
+use sluice_remoting::ha_auto::{self as auto, Epoch};
 use sluice_remoting::ha_stream as wire;
 use sluice_storage::MessageStore;
 
@@ -37,6 +43,23 @@ pub struct SlaveStatus {
     /// Whether it has reported at all (a 4.9 slave first reports ~5 s after connecting).
     pub reported: bool,
     pub connected_at: Instant,
+    /// Controller mode: the broker id its handshake named.
+    pub broker_id: Option<i64>,
+    /// Controller mode: when its report last reached this master's end.
+    pub caught_up_at: Option<Instant>,
+}
+
+/// Controller mode's side of a master: its epochs and whom a put waits for.
+#[derive(Debug, Clone)]
+pub struct AutoSwitch {
+    /// This master's epoch and its log's epoch list (the last entry is this epoch's start).
+    pub master_epoch: i32,
+    pub epochs: Vec<Epoch>,
+    /// Slaves of the SyncStateSet (this master excluded): a put waits for each of them.
+    pub required: BTreeSet<i64>,
+    /// `max(inSyncReplicas, minInSyncReplicas)`: a put needs at least this many in-sync
+    /// replicas, this master counted.
+    pub min_replicas: usize,
 }
 
 struct Shared {
@@ -55,6 +78,10 @@ struct Shared {
     stop: AtomicBool,
     /// Connected slaves (their writers are what `offer` wakes).
     links: std::sync::atomic::AtomicUsize,
+    /// Controller mode.
+    auto: Option<Mutex<AutoSwitch>>,
+    /// Called when a slave connects, goes, or catches up (the SyncStateSet may change).
+    on_change: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl Shared {
@@ -73,20 +100,68 @@ impl Shared {
     }
 
     fn reported(&self, id: u64, offset: u64) {
+        let mut caught_up_now = false;
         if let Some(s) = self.lock_slaves().get_mut(&id) {
             s.acked_offset = offset;
             s.last_report = Instant::now();
             s.reported = true;
+            if self.auto.is_some() && offset >= self.store.commitlog().write_pos() {
+                caught_up_now = s.caught_up_at.is_none();
+                s.caught_up_at = Some(Instant::now());
+            }
         }
-        if self.acked.fetch_max(offset, Ordering::AcqRel) < offset {
+        self.publish_acked();
+        if caught_up_now {
+            self.changed();
+        }
+    }
+
+    /// The offset every put below which is replicated as the mode says: the best slave's
+    /// report (4.9), or the lowest report among the SyncStateSet's slaves (controller mode;
+    /// everything while the set is this master alone).
+    fn compute_acked(&self) -> u64 {
+        let slaves = self.lock_slaves();
+        let Some(auto) = &self.auto else {
+            return slaves.values().map(|s| s.acked_offset).max().unwrap_or(0);
+        };
+        let auto = auto.lock().unwrap_or_else(|e| e.into_inner());
+        auto.required
+            .iter()
+            .map(|id| {
+                slaves
+                    .values()
+                    .filter(|s| s.broker_id == Some(*id))
+                    .map(|s| s.acked_offset)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    fn publish_acked(&self) {
+        let acked = self.compute_acked();
+        let moved = if self.auto.is_some() {
+            // The set may have grown: the frontier follows the set in force, down as well.
+            self.acked.swap(acked, Ordering::AcqRel) != acked
+        } else {
+            self.acked.fetch_max(acked, Ordering::AcqRel) < acked
+        };
+        if moved {
             self.acked_watch.send_if_modified(|v| {
-                let moved = *v < offset;
-                *v = (*v).max(offset);
+                let moved = *v != acked;
+                *v = acked;
                 moved
             });
             for wake in self.wakes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 wake();
             }
+        }
+    }
+
+    fn changed(&self) {
+        if let Some(f) = self.on_change.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            f();
         }
     }
 }
@@ -99,13 +174,14 @@ pub struct HaMaster {
 }
 
 impl HaMaster {
-    /// Binds `addr` (the HA port) and starts accepting slaves.
+    /// Starts accepting slaves on `listener` (the HA port; bound with SO_REUSEADDR by the
+    /// caller, so that a broker restarted in a new role rebinds it at once).
     pub fn start(
         store: Arc<MessageStore>,
         config: HaConfig,
-        addr: SocketAddr,
+        listener: TcpListener,
+        auto: Option<AutoSwitch>,
     ) -> std::io::Result<Arc<HaMaster>> {
-        let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
@@ -120,7 +196,10 @@ impl HaMaster {
             data: Condvar::new(),
             stop: AtomicBool::new(false),
             links: std::sync::atomic::AtomicUsize::new(0),
+            auto: auto.map(Mutex::new),
+            on_change: Mutex::new(None),
         });
+        shared.publish_acked();
         let s = shared.clone();
         let accept = std::thread::Builder::new()
             .name("sluice-ha-accept".into())
@@ -157,6 +236,53 @@ impl HaMaster {
         acked
     }
 
+    /// Controller mode: the SyncStateSet's slaves a put now waits for (a set that grows is
+    /// required at once; one that shrinks only once the controller has committed it).
+    pub fn set_required(&self, required: BTreeSet<i64>) {
+        if let Some(auto) = &self.shared.auto {
+            auto.lock().unwrap_or_else(|e| e.into_inner()).required = required;
+            self.shared.publish_acked();
+        }
+    }
+
+    /// Controller mode: the slaves a put waits for.
+    pub fn required(&self) -> BTreeSet<i64> {
+        self.shared
+            .auto
+            .as_ref()
+            .map(|a| a.lock().unwrap_or_else(|e| e.into_inner()).required.clone())
+            .unwrap_or_default()
+    }
+
+    /// Controller mode: whether the SyncStateSet is large enough to take a put.
+    pub fn enough_in_sync(&self) -> bool {
+        self.shared.auto.as_ref().is_none_or(|a| {
+            let a = a.lock().unwrap_or_else(|e| e.into_inner());
+            a.required.len() + 1 >= a.min_replicas
+        })
+    }
+
+    /// Controller mode: the in-sync replicas a put needs (1 otherwise).
+    pub fn min_replicas(&self) -> usize {
+        self.shared
+            .auto
+            .as_ref()
+            .map_or(1, |a| a.lock().unwrap_or_else(|e| e.into_inner()).min_replicas)
+    }
+
+    /// Calls `f` whenever a slave connects, goes or first catches up.
+    pub fn on_change(&self, f: Box<dyn Fn() + Send + Sync>) {
+        *self.shared.on_change.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    }
+
+    /// What every replica a put waits for has (this master's end while it waits for none).
+    pub fn confirmed(&self) -> u64 {
+        self.shared
+            .acked
+            .load(Ordering::Acquire)
+            .min(self.shared.store.commitlog().write_pos())
+    }
+
     /// Stops accepting and closes every link.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
@@ -173,6 +299,10 @@ impl ReplicaAcks for HaMaster {
     }
 
     fn available(&self, end: u64) -> bool {
+        if let Some(auto) = &self.shared.auto {
+            let auto = auto.lock().unwrap_or_else(|e| e.into_inner());
+            return auto.required.len() + 1 >= auto.min_replicas;
+        }
         // A slave that has not reported yet cannot acknowledge anything soon: answering
         // SLAVE_NOT_AVAILABLE beats stalling the send for `slaveTimeout`.
         let best = self
@@ -227,6 +357,8 @@ struct Link {
     closed: AtomicBool,
     /// The slave's first report (where to start), once it came.
     first: Mutex<Option<u64>>,
+    /// Controller mode: the slave's handshake, once it came.
+    handshake: Mutex<Option<auto::HandshakeRequest>>,
 }
 
 fn start_link(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
@@ -244,6 +376,8 @@ fn start_link(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> std:
             last_report: now,
             connected_at: now,
             reported: false,
+            broker_id: None,
+            caught_up_at: None,
         },
     );
     shared.links.fetch_add(1, Ordering::AcqRel);
@@ -253,6 +387,7 @@ fn start_link(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> std:
         peer,
         closed: AtomicBool::new(false),
         first: Mutex::new(None),
+        handshake: Mutex::new(None),
     });
     let reader_stream = stream.try_clone()?;
     let (s, l) = (shared.clone(), link.clone());
@@ -282,6 +417,8 @@ fn close(shared: &Shared, link: &Link) {
         shared.links.fetch_sub(1, Ordering::AcqRel);
         shared.lock_slaves().remove(&link.id);
         shared.wake_writers();
+        shared.publish_acked();
+        shared.changed();
         tracing::info!(peer = %link.peer, "slave disconnected");
     }
 }
@@ -305,10 +442,22 @@ fn read_reports(shared: &Shared, link: &Link, mut stream: TcpStream) {
             Err(_) => break,
         };
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-        let Some((offset, whole)) = wire::last_report(&buf) else {
-            continue;
+        let offset = if shared.auto.is_some() {
+            match take_auto(shared, link, &mut buf) {
+                Ok(Some(offset)) => offset,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(peer = %link.peer, error = %e, "bad packet from the slave: closing");
+                    break;
+                }
+            }
+        } else {
+            let Some((offset, whole)) = wire::last_report(&buf) else {
+                continue;
+            };
+            buf.drain(..whole);
+            offset
         };
-        buf.drain(..whole);
         let max = shared.store.commitlog().write_pos();
         if offset < 0 || offset as u64 > max {
             tracing::warn!(
@@ -332,7 +481,114 @@ fn read_reports(shared: &Shared, link: &Link, mut stream: TcpStream) {
     let _ = stream.shutdown(Shutdown::Both);
 }
 
+/// Controller mode: the handshake (once), then the newest whole ACK in `buf`; whole packets
+/// are taken out of `buf`.
+fn take_auto(shared: &Shared, link: &Link, buf: &mut Vec<u8>) -> Result<Option<i64>, auto::AutoError> {
+    let mut at = 0;
+    let mut handshake = link.handshake.lock().unwrap_or_else(|e| e.into_inner());
+    if handshake.is_none() {
+        let Some(head) = buf.get(..auto::HANDSHAKE_REQUEST_LEN) else {
+            return Ok(None);
+        };
+        let mut b = [0u8; auto::HANDSHAKE_REQUEST_LEN];
+        b.copy_from_slice(head);
+        let req = auto::HandshakeRequest::decode(&b)?;
+        tracing::info!(peer = %link.peer, slave_broker_id = req.slave_broker_id, "slave handshake");
+        *handshake = Some(req);
+        if let Some(s) = shared.lock_slaves().get_mut(&link.id) {
+            s.broker_id = Some(req.slave_broker_id);
+        }
+        at = auto::HANDSHAKE_REQUEST_LEN;
+        shared.wake_writers();
+        shared.changed();
+    }
+    drop(handshake);
+    let rest = buf.get(at..).unwrap_or_default();
+    let whole = rest.len() - rest.len() % auto::ACK_LEN;
+    let mut last = None;
+    for c in rest.get(..whole).unwrap_or_default().chunks_exact(auto::ACK_LEN) {
+        let mut b = [0u8; auto::ACK_LEN];
+        b.copy_from_slice(c);
+        last = Some(auto::decode_ack(&b)? as i64);
+    }
+    buf.drain(..at + whole);
+    Ok(last)
+}
+
+/// Controller mode: answers the slave's handshake with this master's max offset, epoch and
+/// epoch list, once the handshake came (false: stopping first).
+fn answer_handshake(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Result<bool> {
+    let Some(auto) = &shared.auto else {
+        return Ok(true);
+    };
+    loop {
+        if link.closed.load(Ordering::Acquire) || shared.stop.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let seen = shared.generation();
+        if link.handshake.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            break;
+        }
+        wait_for_data(shared, seen, IDLE_POLL);
+    }
+    let (master_epoch, epochs) = {
+        let a = auto.lock().unwrap_or_else(|e| e.into_inner());
+        (a.master_epoch, a.epochs.clone())
+    };
+    let answer = auto::HandshakeResponse {
+        master_max_offset: shared.store.commitlog().write_pos(),
+        master_epoch,
+        epochs,
+    };
+    stream.write_all(&answer.encode())?;
+    Ok(true)
+}
+
+/// The header of a transfer of `n` bytes from `pos`: 4.9's, or 5.x's with the epoch holding
+/// `pos` and the confirm offset.
+fn transfer_header(shared: &Shared, epochs: &[Epoch], pos: u64, n: u64) -> Vec<u8> {
+    if shared.auto.is_none() {
+        return wire::header(pos, n as u32).to_vec();
+    }
+    let e = epoch_at(epochs, pos);
+    let confirm = shared
+        .acked
+        .load(Ordering::Acquire)
+        .min(shared.store.commitlog().write_pos());
+    auto::TransferHeader {
+        size: n as usize,
+        offset: pos,
+        epoch: e.epoch,
+        epoch_start_offset: e.start_offset,
+        confirm_offset: confirm,
+    }
+    .encode()
+    .to_vec()
+}
+
+/// The epoch that wrote `pos` (before the first entry: epoch 0 from offset 0, bytes written
+/// before controller mode).
+fn epoch_at(epochs: &[Epoch], pos: u64) -> Epoch {
+    epochs
+        .iter()
+        .rev()
+        .find(|e| e.start_offset <= pos)
+        .copied()
+        .unwrap_or(Epoch {
+            epoch: 0,
+            start_offset: 0,
+        })
+}
+
 fn transfer(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Result<()> {
+    if !answer_handshake(shared, link, stream)? {
+        return Ok(());
+    }
+    let epochs = shared
+        .auto
+        .as_ref()
+        .map(|a| a.lock().unwrap_or_else(|e| e.into_inner()).epochs.clone())
+        .unwrap_or_default();
     let log = shared.store.commitlog().clone();
     let segment = log.segment_size();
     // Nothing is sent before the slave says where it stands.
@@ -367,18 +623,23 @@ fn transfer(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Re
         let end = log.write_pos();
         if pos < end {
             let segment_end = pos - pos % segment + segment;
-            let n = batch.min(end - pos).min(segment_end - pos);
+            // A batch never spans two epochs (5.x's rule; the slave records each epoch's start).
+            let epoch_end = epochs
+                .iter()
+                .find(|e| e.start_offset > pos)
+                .map_or(u64::MAX, |e| e.start_offset);
+            let n = batch.min(end - pos).min(segment_end - pos).min(epoch_end - pos);
             let bytes = log
                 .read(pos, n as usize)
                 .map_err(|e| std::io::Error::other(format!("reading CommitLog at {pos}: {e}")))?;
-            stream.write_all(&wire::header(pos, n as u32))?;
+            stream.write_all(&transfer_header(shared, &epochs, pos, n))?;
             stream.write_all(&bytes)?;
             pos += n;
             last_write = Instant::now();
             continue;
         }
         if last_write.elapsed() >= shared.config.heartbeat_interval {
-            stream.write_all(&wire::header(pos, 0))?;
+            stream.write_all(&transfer_header(shared, &epochs, pos, 0))?;
             last_write = Instant::now();
         }
         wait_for_data(shared, seen, IDLE_POLL);

@@ -7,6 +7,11 @@
 //! `haHousekeepingInterval` (counted from the last read, as 5.x does) is dropped and dialled
 //! again. A restarted slave resumes from its own end; a transfer that does not start there is a
 //! protocol error (reconnect).
+//!
+//! In controller mode ([`SlaveAuto`]) the link speaks 5.x's AutoSwitch packets: it opens with
+//! its broker id, compares its epoch file with the master's list, and stops — asking the
+//! supervisor to cut the log back — when its log holds bytes the master never had; each
+//! transfer's epoch is recorded before its bytes are appended.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
@@ -16,7 +21,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sluice_dataflows::Submitter;
+use sluice_remoting::ha_auto as auto;
 use sluice_remoting::ha_stream as wire;
+use sluice_storage::epochs::EpochFile;
 use sluice_storage::{FlushDiskType, MessageStore};
 
 use crate::broker::config::HaConfig;
@@ -37,6 +44,17 @@ pub struct LinkStatus {
     pub master_offset: u64,
     /// When the master was last heard from.
     pub last_read: Option<Instant>,
+    /// Controller mode: the master's confirm offset (every in-sync replica has what is below).
+    pub confirm_offset: u64,
+}
+
+/// Controller mode's side of a slave.
+pub struct SlaveAuto {
+    pub broker_id: i64,
+    pub epochs: EpochFile,
+    /// Called (once) when this log holds bytes past where it agrees with the master's: the
+    /// link stops, and the supervisor cuts the log back to the offset given and starts again.
+    pub on_diverged: Box<dyn Fn(u64) + Send + Sync>,
 }
 
 struct Shared {
@@ -47,6 +65,7 @@ struct Shared {
     from_namesrv: Mutex<Option<String>>,
     status: Mutex<LinkStatus>,
     stop: AtomicBool,
+    auto: Option<Mutex<SlaveAuto>>,
 }
 
 /// A slave's replication link to its master.
@@ -60,6 +79,7 @@ impl HaSlave {
         store: Arc<MessageStore>,
         submitter: Submitter,
         config: HaConfig,
+        auto: Option<SlaveAuto>,
     ) -> std::io::Result<Arc<HaSlave>> {
         let shared = Arc::new(Shared {
             store,
@@ -68,6 +88,7 @@ impl HaSlave {
             from_namesrv: Mutex::new(None),
             status: Mutex::new(LinkStatus::default()),
             stop: AtomicBool::new(false),
+            auto: auto.map(Mutex::new),
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
@@ -158,7 +179,11 @@ struct Link<'a> {
 impl Link<'_> {
     fn report(&mut self) -> std::io::Result<()> {
         let end = self.shared.store.commitlog().write_pos();
-        self.stream.write_all(&wire::report(end))?;
+        if self.shared.auto.is_some() {
+            self.stream.write_all(&auto::ack(end))?;
+        } else {
+            self.stream.write_all(&wire::report(end))?;
+        }
         self.last_report = Instant::now();
         Ok(())
     }
@@ -217,6 +242,11 @@ fn session(shared: &Shared, addr: &str) -> std::io::Result<()> {
         last_read: now,
         last_report: now,
     };
+    if shared.auto.is_some() && !handshake(&mut link)? {
+        // Diverged: the supervisor cuts the log back and starts again.
+        shared.stop.store(true, Ordering::Release);
+        return Ok(());
+    }
     link.report()?;
     tracing::info!(
         master = addr,
@@ -231,17 +261,122 @@ fn session(shared: &Shared, addr: &str) -> std::io::Result<()> {
     result
 }
 
+/// Controller mode: sends the handshake, reads the master's epochs, and decides whether this
+/// log can follow it as it is (true) or must first be cut back (false, after telling the
+/// supervisor where).
+fn handshake(link: &mut Link<'_>) -> std::io::Result<bool> {
+    let shared = link.shared;
+    let Some(auto_state) = &shared.auto else {
+        return Ok(true);
+    };
+    let id = auto_state.lock().unwrap_or_else(|e| e.into_inner()).broker_id;
+    let req = auto::HandshakeRequest {
+        sync_from_last_file: true,
+        async_learner: false,
+        slave_broker_id: id,
+    };
+    link.stream.write_all(&req.encode())?;
+    link.last_report = Instant::now();
+    let mut head = [0u8; auto::HANDSHAKE_HEAD_LEN];
+    if !link.fill(&mut head)? {
+        return Ok(false);
+    }
+    let (len, master_max, master_epoch) =
+        auto::HandshakeResponse::decode_head(&head, MAX_TRANSFER).map_err(std::io::Error::other)?;
+    let mut body = vec![0u8; len];
+    if !link.fill(&mut body)? {
+        return Ok(false);
+    }
+    let answer =
+        auto::HandshakeResponse::with_body(master_max, master_epoch, &body).map_err(std::io::Error::other)?;
+    let mine = shared.store.commitlog().write_pos();
+    let st = auto_state.lock().unwrap_or_else(|e| e.into_inner());
+    let cut = if mine == 0 {
+        None
+    } else if st.epochs.entries().is_empty() {
+        // A log from before controller mode: it agrees as far as the master reaches.
+        (mine > master_max).then_some(master_max)
+    } else {
+        match auto::consistent_point(st.epochs.entries(), mine, &answer.epochs, master_max) {
+            Some(p) if p >= mine => None,
+            Some(p) => Some(p),
+            // No epoch in common: nothing written under a known epoch can be kept.
+            None => Some(
+                st.epochs
+                    .entries()
+                    .first()
+                    .map_or(0, |e| e.start_offset)
+                    .min(master_max),
+            ),
+        }
+    };
+    tracing::info!(master_epoch, master_max, mine, ?cut, "handshake with the master");
+    match cut {
+        None => Ok(true),
+        Some(at) => {
+            tracing::warn!(
+                mine,
+                at,
+                master_epoch,
+                "this log holds bytes the new master never had: cutting it back before following"
+            );
+            (st.on_diverged)(at);
+            Ok(false)
+        }
+    }
+}
+
+/// Controller mode: records the epoch a transfer names before its bytes land.
+fn note_epoch(shared: &Shared, epoch: i32, start: u64) -> std::io::Result<()> {
+    let Some(a) = &shared.auto else {
+        return Ok(());
+    };
+    let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
+    if a.epochs
+        .last()
+        .is_some_and(|e| e.epoch == epoch && e.start_offset == start)
+    {
+        return Ok(());
+    }
+    a.epochs
+        .append(epoch, start)
+        .map_err(|e| std::io::Error::other(format!("recording epoch {epoch}: {e}")))
+}
+
+/// The next transfer's header, in either framing.
+fn read_header(link: &mut Link<'_>) -> std::io::Result<Option<auto::TransferHeader>> {
+    if link.shared.auto.is_some() {
+        let mut head = [0u8; auto::TRANSFER_HEAD_LEN];
+        if !link.fill(&mut head)? {
+            return Ok(None);
+        }
+        return auto::TransferHeader::decode(&head, MAX_TRANSFER)
+            .map(Some)
+            .map_err(std::io::Error::other);
+    }
+    let mut head = [0u8; wire::HEADER_LEN];
+    if !link.fill(&mut head)? {
+        return Ok(None);
+    }
+    let h = wire::parse_header(&head, MAX_TRANSFER).map_err(std::io::Error::other)?;
+    Ok(Some(auto::TransferHeader {
+        size: h.size,
+        offset: h.offset,
+        epoch: 0,
+        epoch_start_offset: 0,
+        confirm_offset: 0,
+    }))
+}
+
 fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
     let shared = link.shared;
     let store = &shared.store;
     let sync_flush = store.config().flush_disk_type == FlushDiskType::SyncFlush;
-    let mut head = [0u8; wire::HEADER_LEN];
     let mut data = Vec::new();
     loop {
-        if !link.fill(&mut head)? {
+        let Some(h) = read_header(link)? else {
             return Ok(());
-        }
-        let h = wire::parse_header(&head, MAX_TRANSFER).map_err(std::io::Error::other)?;
+        };
         let mine = store.commitlog().write_pos();
         if mine != 0 && h.offset != mine {
             return Err(std::io::Error::other(format!(
@@ -252,6 +387,7 @@ fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
         if let Ok(mut s) = shared.status.lock() {
             s.master_offset = h.offset + h.size as u64;
             s.last_read = Some(Instant::now());
+            s.confirm_offset = h.confirm_offset;
         }
         if h.size == 0 {
             continue; // heartbeat
@@ -259,6 +395,9 @@ fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
         data.resize(h.size, 0);
         if !link.fill(&mut data)? {
             return Ok(());
+        }
+        if shared.auto.is_some() {
+            note_epoch(shared, h.epoch, h.epoch_start_offset)?;
         }
         let end = store
             .append_replicated(h.offset, &data)

@@ -26,6 +26,10 @@ use crate::broker::{schedule, topics, BrokerState};
 /// Before the first sync (the master's address comes with the first registration).
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 const PERIOD: Duration = Duration::from_secs(10);
+/// In controller mode any slave may be master next: what it misses of the master's metadata
+/// is lost at a switch (5.x deployments lose topics created just before one), so it asks
+/// every 2 s.
+const CONTROLLED_PERIOD: Duration = Duration::from_secs(2);
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the last sync applied, to replace tables only when the master's changed.
@@ -51,7 +55,11 @@ pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
             wait = Duration::from_millis(200);
             continue;
         };
-        wait = PERIOD;
+        wait = if state.config.controller.run.is_some() {
+            CONTROLLED_PERIOD
+        } else {
+            PERIOD
+        };
         if let Err(e) = sync_once(&state, &master, &mut seen).await {
             tracing::warn!(master = %master, error = %format!("{e:#}"), "metadata sync failed");
             seen.conn = None;

@@ -210,6 +210,8 @@ async fn handle(
         Request::AllConsumerOffsets => offsets::all_consumer_offsets(state, cmd)?,
         Request::AllDelayOffsets => offsets::all_delay_offsets(state, cmd)?,
         Request::HaStatus => ha::ha_status(state, cmd),
+        Request::EpochCache => ha::epoch_cache(state, cmd)?,
+        Request::RoleChanged => ha::role_changed(state, cmd),
         Request::ResetOffset(h) => consumer_admin::reset_offset(state, cmd, *h)?,
         Request::AllProducers => consumer_admin::all_producers(state, cmd),
         Request::ConsumerRunningInfo(h) => client_forward::running_info(state, cmd, *h).await?,

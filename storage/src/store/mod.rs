@@ -9,6 +9,7 @@
 //! * `query` — lookups by key through the IndexFiles.
 //! * `recovery` — open with recovery, checkpoints, clean close.
 //! * `background` — the checkpoint, prefault and retention threads.
+//! * `truncate` — cutting a closed store's CommitLog back (controller mode).
 //!
 //! The write path has two steps the broker pipeline runs as separate stages:
 //! 1. [`MessageStore::append`] writes a whole group (one epoch) and returns each message's
@@ -37,6 +38,7 @@ mod dispatch;
 mod query;
 mod queues;
 mod recovery;
+mod truncate;
 
 pub use append::{AppendOutcome, Appended, MessageToStore};
 pub use dispatch::QueueAdvance;

@@ -23,7 +23,7 @@ use crate::index::IndexService;
 use crate::meta::{Checkpoint, MetaStore};
 use crate::record::CrcCheck;
 
-fn lock_dir(root: &Path) -> Result<File, StoreError> {
+pub(super) fn lock_dir(root: &Path) -> Result<File, StoreError> {
     let path = root.join("lock");
     let file = OpenOptions::new()
         .read(true)
