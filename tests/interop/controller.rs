@@ -23,7 +23,7 @@ use sluice_remoting::header::controller::GetMetaDataResponseHeader;
 use sluice_remoting::net::connect::refuse_requests;
 use sluice_remoting::{DecoderLimits, RemotingCommand};
 
-use crate::harness::{free_port, serial, sluice_bin};
+use crate::harness::{controller_conf, free_port, serial, sluice_bin};
 use crate::mqadmin::{rocketmq5_home, DISK_GUARD};
 
 /// Children killed (SIGKILL) when the test ends, whatever happens.
@@ -207,16 +207,7 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
     let controllers: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
     let peers = sluice_controller::config::peers_value(&controllers);
     for i in 0..3 {
-        let conf = dir.join(format!("controller{i}.conf"));
-        fs::write(
-            &conf,
-            format!(
-                "controllerDLegerGroup=group1\ncontrollerDLegerPeers={peers}\ncontrollerDLegerSelfId=n{i}\n\
-                 controllerStorePath={}\nscanNotActiveBrokerInterval=1000\n",
-                dir.join(format!("controller{i}")).display()
-            ),
-        )
-        .expect("write conf");
+        let conf = controller_conf(dir, "group1", &peers, i);
         let mut cmd = Command::new(sluice_bin());
         cmd.arg("controller").arg("-c").arg(&conf);
         procs.spawn(&format!("controller{i}"), cmd, dir);

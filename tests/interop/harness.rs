@@ -307,6 +307,22 @@ pub fn free_port() -> u16 {
     panic!("no free port found");
 }
 
+/// Writes `<dir>/controller<i>.conf` for controller `n<i>` of `group` (`peers`: the
+/// `controllerDLegerPeers` value), its store in `<dir>/controller<i>`, scans every second.
+pub fn controller_conf(dir: &Path, group: &str, peers: &str, i: usize) -> PathBuf {
+    let conf = dir.join(format!("controller{i}.conf"));
+    fs::write(
+        &conf,
+        format!(
+            "controllerDLegerGroup={group}\ncontrollerDLegerPeers={peers}\ncontrollerDLegerSelfId=n{i}\n\
+             controllerStorePath={}\nscanNotActiveBrokerInterval=1000\n",
+            dir.join(format!("controller{i}")).display()
+        ),
+    )
+    .expect("write controller conf");
+    conf
+}
+
 fn accepts(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
@@ -350,7 +366,7 @@ impl Broker {
 
     /// A `sluice <args>` process (labelled `label` in logs) that is up once every port in
     /// `ports` accepts; `np` is the NameServer port clients are given.
-    fn process(dir: &Path, label: &str, args: Vec<String>, ports: Vec<u16>, np: u16) -> Broker {
+    pub fn process(dir: &Path, label: &str, args: Vec<String>, ports: Vec<u16>, np: u16) -> Broker {
         let bp = ports.first().copied().unwrap_or(np);
         Broker {
             child: None,
@@ -490,6 +506,35 @@ impl Broker {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Sends `sig` (SIGSTOP, SIGCONT) to the running process; SIGSTOP waits until it is
+    /// stopped.
+    pub fn signal(&self, sig: i32) {
+        let Some(c) = &self.child else { return };
+        let pid = c.id();
+        // SAFETY: kill(2) on our child's pid; no memory involved.
+        unsafe {
+            libc::kill(pid as i32, sig);
+        }
+        if sig != libc::SIGSTOP {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T'))
+            {
+                return;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.child.is_some()
     }
 
     pub fn describe(&self) -> String {

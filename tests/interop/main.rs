@@ -55,12 +55,18 @@
 //!   5.3.3 brokers in controller mode: ids, first master, SyncStateSet, mqadmin 5.3.3, kill -9 of
 //!   the Java master (failover) and of the controller leader.
 //!
+//! * `chaos.rs` — a controller-mode group of sluice processes (three controllers, three
+//!   brokers) under rocketmq-client-rust ordered sends and an orderly consumer while masters,
+//!   slaves and controllers are killed or paused: nothing acknowledged lost, per-key order kept,
+//!   recovery times reported (`SLUICE_CHAOS_CYCLES`, `bench/chaos.sh`).
+//!
 //! The drivers and `setup.sh` are in this directory too; `rust-client/` is a cargo project of its
 //! own (excluded from the workspace), not part of this test.
 
 mod acl;
 mod ali_ons;
 mod bench_load;
+mod chaos;
 mod controller;
 mod cpp_client;
 mod differential;
