@@ -566,6 +566,38 @@ async fn group_and_settings_admin() {
 
 /// Pulls everything in (topic, queue) from offset 0 as decoded (body, reconsumeTimes,
 /// physical offset, properties).
+/// slaveReadEnable: a consumer behind the hot data (here any lag: accessMessageInMemoryMaxRatio=0)
+/// is told to read from the group's whichBrokerWhenConsumeSlowly (1); without the key, from the
+/// master (0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_consumer_is_sent_to_the_slave_with_slave_read_enable() {
+    for (props, lagging) in [
+        ("slaveReadEnable=true\naccessMessageInMemoryMaxRatio=0\n", 1),
+        ("accessMessageInMemoryMaxRatio=0\n", 0),
+    ] {
+        let c = cluster_with(props).await;
+        for i in 0..3 {
+            let r = c
+                .client
+                .request(send_cmd("SlowT", 0, &format!("m{i}"), ""), T)
+                .await
+                .unwrap();
+            assert_eq!(r.code, response::SUCCESS);
+        }
+        let suggest = |r: &RemotingCommand| {
+            r.decode_header::<PullMessageResponseHeader>()
+                .unwrap()
+                .suggest_which_broker_id
+        };
+        let mut pull = pull_cmd("SlowT", 0, 0, "*", 0);
+        pull.ext_fields.insert("maxMsgNums".into(), "1".into());
+        let r = c.client.request(pull, T).await.unwrap();
+        assert_eq!(r.code, response::SUCCESS);
+        assert_eq!(suggest(&r), lagging, "{props}");
+        c.shutdown().await;
+    }
+}
+
 async fn pull_all(c: &Cluster, topic: &str, queue: i32) -> Vec<(String, i32, u64, String)> {
     let r = c
         .client

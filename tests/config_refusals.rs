@@ -55,7 +55,6 @@ fn guarantee_keys_stop_the_broker_naming_the_key() {
         ("duplicationEnable", "true"),
         ("enableLmq", "true"),
         ("migrateAuthFromV1Enabled", "true"),
-        ("slaveReadEnable", "true"),
         ("storePathConsumeQueue", "/tmp/elsewhere/consumequeue"),
         ("storePathIndex", "/tmp/elsewhere/index"),
         ("storeCheckpoint", "/tmp/elsewhere/checkpoint"),

@@ -29,6 +29,7 @@ fn fixed_colour(target: &str) -> Option<&'static str> {
         "rocketmq-java-5.3" => "#8c564b",
         "sluice-async-master" => "#17becf",
         "sluice-sync-master" => "#9467bd",
+        "sluice-controller" => "#bcbd22",
         _ => return None,
     })
 }

@@ -89,7 +89,7 @@ pub struct Args {
     /// Brokers to measure: sluice, null, rocketmq-rust, rocketmq-java (Apache RocketMQ 4.9.7; also
     /// rocketmq-java-4.9), rocketmq-java-5.3 (5.3.3) (default: sluice,null,rocketmq-rust;
     /// --quick: sluice,null); also sluice-async-master / sluice-sync-master (a master with a
-    /// slave process).
+    /// slave process) and sluice-controller (controller mode, inSyncReplicas=2, two replicas).
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,
     /// A short run: 2 s points, `--sweep producers=1,16` unless a sweep is given, small

@@ -6,6 +6,8 @@
 //! - `sluice-async-master` / `sluice-sync-master`: the same as the master of a replicated
 //!   group (`brokerRole`), with a slave (`sluice broker`, brokerRole=SLAVE) replicating from it
 //!   in a second process; measured once the master lists the slave;
+//! - `sluice-controller`: the master of a controller-mode group of two (`inSyncReplicas=2`),
+//!   with its NameServer, one controller and the slave as processes of their own;
 //! - `null`: `sluice-bench null-broker` (`null_broker.rs`) as a child process;
 //! - `rocketmq-rust`: the crates.io `rocketmq-namesrv` / `rocketmq-broker` binaries that
 //!   `bench/reference/rocketmq-rust.sh` installs under ~/.cache/sluice, configured as that
@@ -257,9 +259,10 @@ impl Running {
                 })
             }
             "rocketmq-rust" => start_rocketmq_rust(dir, flush, setup, started),
+            "sluice-controller" => start_controller_group(dir, flush, setup, started),
             other => bail!(
-                "unknown target {other} (sluice, sluice-async-master, sluice-sync-master, null, \
-                 rocketmq-rust, rocketmq-java, rocketmq-java-4.9, rocketmq-java-5.3)"
+                "unknown target {other} (sluice, sluice-async-master, sluice-sync-master, \
+                 sluice-controller, null, rocketmq-rust, rocketmq-java, rocketmq-java-4.9, rocketmq-java-5.3)"
             ),
         }
     }
@@ -335,6 +338,110 @@ fn start_slave(dir: &Path, flush: &str, setup: &Setup, master: SocketAddr) -> Re
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(child)
+}
+
+/// `sluice-controller`: a controller-mode group of two (`inSyncReplicas=2`: every send waits
+/// for the slave) — a `sluice namesrv`, one `sluice controller`, the master on the broker port
+/// (started first, so the controller makes it master) and its slave on the broker port + 20 —
+/// returned once the master lists its slave and the set has had a moment to take it in.
+fn start_controller_group(
+    dir: tempfile::TempDir,
+    flush: &str,
+    setup: &Setup,
+    started: Instant,
+) -> Result<Running> {
+    let (ns_port, port) = (setup.sluice_namesrv_port, setup.sluice_broker_port);
+    let (ctrl_port, slave_port) = (port + 30, port + 20);
+    for p in [ns_port, port, port + 1, ctrl_port, slave_port, slave_port + 1] {
+        if port_open(p) {
+            bail!("something already listens on 127.0.0.1:{p}");
+        }
+    }
+    let d = dir.path().to_owned();
+    let spawn = |name: &str, args: &[String]| -> Result<(Child, PathBuf)> {
+        let log = d.join(format!("{name}.log"));
+        let child = Command::new(&setup.sluice_bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(File::create(&log)?)
+            .stderr(File::create(&log)?)
+            .spawn()
+            .with_context(|| format!("starting the {name}"))?;
+        Ok((child, log))
+    };
+    let mut children = Vec::new();
+    let (mut ns, log) = spawn(
+        "namesrv",
+        &["namesrv".into(), "--listen-port".into(), ns_port.to_string()],
+    )?;
+    let up = wait_port(&mut ns, ns_port, Duration::from_secs(30), &log);
+    children.push(ns);
+    up.context("namesrv")?;
+    let conf = d.join("controller.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "controllerDLegerGroup=bench\ncontrollerDLegerPeers=n0-127.0.0.1:{ctrl_port}\n\
+             controllerDLegerSelfId=n0\ncontrollerStorePath={}\n",
+            d.join("controller").display()
+        ),
+    )?;
+    let (mut ctrl, log) = spawn(
+        "controller",
+        &["controller".into(), "-c".into(), conf.display().to_string()],
+    )?;
+    let up = wait_port(&mut ctrl, ctrl_port, Duration::from_secs(30), &log);
+    children.push(ctrl);
+    up.context("controller")?;
+    let mut pid = 0;
+    for (name, p) in [("master", port), ("slave", slave_port)] {
+        let conf = d.join(format!("{name}.conf"));
+        let mut text = format!(
+            "brokerIP1=127.0.0.1\nlistenPort={p}\nflushDiskType={flush}\nstorePathRootDir={}\n\
+             enableControllerMode=true\ncontrollerAddr=127.0.0.1:{ctrl_port}\ninSyncReplicas=2\n",
+            d.join(name).display()
+        );
+        for line in &setup.sluice_conf {
+            text += line;
+            text.push('\n');
+        }
+        std::fs::write(&conf, text)?;
+        let (mut b, log) = spawn(
+            name,
+            &[
+                "broker".into(),
+                "-c".into(),
+                conf.display().to_string(),
+                "-n".into(),
+                format!("127.0.0.1:{ns_port}"),
+            ],
+        )?;
+        let up = wait_port(&mut b, p, Duration::from_secs(60), &log);
+        if name == "master" {
+            pid = b.id();
+        }
+        children.push(b);
+        up.context(name.to_owned())?;
+    }
+    let master = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_slave(master)? {
+        if Instant::now() > deadline {
+            bail!("the master never listed its slave; logs in {}", d.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    Ok(Running {
+        name: "sluice-controller".into(),
+        started,
+        pid,
+        addr: master,
+        dir,
+        sluice: None,
+        // Dropped in reverse: slave, master, controller, NameServer.
+        children,
+    })
 }
 
 /// Whether the master at `addr` lists a connected slave.
@@ -499,7 +606,9 @@ fn start_rocketmq_rust(
 /// `None` for the null broker, which has none.
 pub fn namesrv(name: &str, setup: &Setup) -> Option<SocketAddr> {
     let port = match name {
-        "sluice" | "sluice-async-master" | "sluice-sync-master" => setup.sluice_namesrv_port,
+        "sluice" | "sluice-async-master" | "sluice-sync-master" | "sluice-controller" => {
+            setup.sluice_namesrv_port
+        }
         "rocketmq-rust" => setup.peer_namesrv_port,
         n if java_line(n).is_some() => setup.peer_namesrv_port,
         _ => return None,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
+use sluice_remoting::body::controller::EpochEntryCache;
 use sluice_remoting::body::{JsonBody, KvTable};
 use sluice_remoting::codes::request;
 use sluice_remoting::RemotingCommand;
@@ -56,6 +57,8 @@ pub async fn cluster_list(admin: &Admin, a: &ClusterListArgs) -> Result<Output> 
         "#OutTotalYest",
         "#InTotalToday",
         "#OutTotalToday",
+        "#Epoch",
+        "#Behind",
     ]);
     for (cluster, names) in &info.cluster_addr_table {
         if a.cluster_name.as_ref().is_some_and(|c| c != cluster) {
@@ -65,9 +68,16 @@ pub async fn cluster_list(admin: &Admin, a: &ClusterListArgs) -> Result<Output> 
             let Some(b) = info.broker_addr_table.get(name) else {
                 continue;
             };
+            // The master's log end, for the slaves' lag (brokerId 0 comes first).
+            let mut master_end: Option<i64> = None;
             for (id, addr) in &b.broker_addrs {
                 let mut row = vec![cluster.clone(), name.clone(), id.to_string(), addr.clone()];
-                match runtime_info(admin, addr).await {
+                let rt = runtime_info(admin, addr).await;
+                let end = rt.as_ref().ok().map(|rt| num(rt, "commitLogMaxOffset"));
+                if *id == 0 {
+                    master_end = end;
+                }
+                match rt {
                     Ok(rt) => row.extend([
                         rt.get("brokerVersionDesc").cloned().unwrap_or_default(),
                         first_tps(&rt, "putTps"),
@@ -85,6 +95,17 @@ pub async fn cluster_list(admin: &Admin, a: &ClusterListArgs) -> Result<Output> 
                             .chain(std::iter::repeat_n("-".to_owned(), 6)),
                     ),
                 }
+                // Controller mode: the newest master epoch in the broker's log; how many bytes
+                // a slave is behind its master.
+                row.push(
+                    epoch_of(admin, addr)
+                        .await
+                        .map_or("-".to_owned(), |e| e.to_string()),
+                );
+                row.push(match (end, master_end) {
+                    (Some(e), Some(m)) => (m - e).max(0).to_string(),
+                    _ => "-".to_owned(),
+                });
                 t.row(row);
             }
         }
@@ -103,8 +124,18 @@ pub async fn cluster_list(admin: &Admin, a: &ClusterListArgs) -> Result<Output> 
             "outTotalYest",
             "inTotalToday",
             "outTotalToday",
+            "epoch",
+            "behindBytes",
         ],
     ))
+}
+
+/// The newest epoch of a broker's epoch file (GET_BROKER_EPOCH_CACHE), if it keeps one.
+async fn epoch_of(admin: &Admin, addr: &str) -> Option<i32> {
+    let cmd = RemotingCommand::request(request::GET_BROKER_EPOCH_CACHE);
+    let reply = admin.call_ok(addr, cmd, "broker epoch").await.ok()?;
+    let cache = EpochEntryCache::from_json(&reply.body).ok()?;
+    cache.epoch_list.last().map(|e| e.epoch)
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,10 @@ pub struct BrokerConfig {
     pub ha: HaConfig,
     pub long_polling_enable: bool,
     pub short_polling_time_mills: u64,
+    /// `slaveReadEnable`: a master answers a pull whose consumer is further behind than
+    /// `accessMessageInMemoryMaxRatio` of memory with the group's `whichBrokerWhenConsumeSlowly`
+    /// (default 1) as `suggestWhichBrokerId`, as 4.9 does (sluice's slaves serve pulls either way).
+    pub slave_read_enable: bool,
     /// `enablePropertyFilter`: SQL92 subscriptions are served (else refused, as 4.9 does).
     pub enable_property_filter: bool,
     /// `traceTopicEnable`: the broker creates the message-trace topic at start (clients with
@@ -181,6 +185,7 @@ impl Default for BrokerConfig {
             broker_role: BrokerRole::AsyncMaster,
             ha: HaConfig::default(),
             long_polling_enable: true,
+            slave_read_enable: false,
             enable_property_filter: false,
             filter_support_retry: false,
             trace_topic_enable: false,
@@ -300,17 +305,7 @@ impl BrokerConfig {
             "namesrvAddr" => self.namesrv_addr = split_addrs(v),
             "listenPort" => self.listen_port = parse(key, v)?,
             "haListenPort" => self.ha_listen_port = Some(parse(key, v)?),
-            "slaveReadEnable" => {
-                // Where consumers read from: not implemented beyond 4.9's default (a slave
-                // serves what it is asked; the master never suggests it). Refused, not ignored.
-                if parse_bool(key, v)? {
-                    return Err(bad(
-                        key,
-                        v,
-                        "reads suggested to slaves are not supported yet; only false is accepted",
-                    ));
-                }
-            }
+            "slaveReadEnable" => self.slave_read_enable = parse_bool(key, v)?,
             "enableControllerMode" => self.controller.enable = parse_bool(key, v)?,
             "controllerAddr" => self.controller.controller_addr = split_addrs(v),
             "fetchControllerAddrByDnsLookup" => {
@@ -514,6 +509,7 @@ impl BrokerConfig {
             ("haHousekeepingInterval", ms(self.ha.housekeeping_interval)),
             ("haTransferBatchSize", self.ha.transfer_batch_size.to_string()),
             ("longPollingEnable", self.long_polling_enable.to_string()),
+            ("slaveReadEnable", self.slave_read_enable.to_string()),
             ("enablePropertyFilter", self.enable_property_filter.to_string()),
             ("filterSupportRetry", self.filter_support_retry.to_string()),
             ("traceTopicEnable", self.trace_topic_enable.to_string()),
@@ -957,7 +953,6 @@ mod tests {
             ("enableMultiDispatch", "true"),
             ("migrateAuthFromV1Enabled", "true"),
             ("enableAutoInSyncReplicas", "true"),
-            ("slaveReadEnable", "true"),
         ] {
             let mut c = BrokerConfig::default();
             let err = c.apply_properties(&format!("{key}={value}\n")).unwrap_err();
@@ -1061,7 +1056,8 @@ mod tests {
             "shorter than 6 characters is unset, as in 4.9"
         );
         assert!(m.apply_properties("brokerRole=MASTER").is_err());
-        assert!(m.apply_properties("slaveReadEnable=true").is_err());
+        m.apply_properties("slaveReadEnable=true").unwrap();
+        assert!(m.slave_read_enable);
         let mut c = BrokerConfig::default();
         c.apply_properties("enableControllerMode=true\n").unwrap();
         let err = c.check_controller_mode().unwrap_err();

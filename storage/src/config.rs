@@ -282,7 +282,14 @@ impl StoreConfig {
             "maxIndexNum" => self.max_index_num = parse(key, value)?,
             "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(key, value)?,
             "accessMessageInMemoryMaxRatio" => {
-                self.access_message_in_memory_max_ratio = parse_ratio(key, value)?
+                // 0 is allowed, as in RocketMQ: nothing counts as in memory.
+                let v: u32 = parse(key, value)?;
+                if v > 100 {
+                    return Err(StoreError::Config(format!(
+                        "{key}={value:?}: expected a percentage 0–100"
+                    )));
+                }
+                self.access_message_in_memory_max_ratio = v;
             }
             "maxTransferBytesOnMessageInMemory" => {
                 self.max_transfer_bytes_on_message_in_memory = parse(key, value)?

@@ -277,6 +277,7 @@ impl Group {
                         "brokerClusterName=c\nbrokerName=broker-a\nbrokerIP1=127.0.0.1\nbindAddress=127.0.0.1\n\
                          listenPort={port}\nnamesrvAddr={ns_addr}\nstorePathRootDir={}\n\
                          mappedFileSizeCommitLog=1048576\nregisterNameServerPeriod=1000\n\
+                         maxHashSlotNum=5000\nmaxIndexNum=20000\n\
                          enableControllerMode=true\ncontrollerAddr={}\n\
                          controllerHeartBeatTimeoutMills=3000\nbrokerHeartbeatInterval=500\n\
                          syncBrokerMetadataPeriod=1000\nhaSendHeartbeatInterval=1000\n{extra}",

@@ -118,7 +118,8 @@ impl Group {
             "brokerClusterName=chaos\nbrokerName=broker-a\nenableControllerMode=true\ncontrollerAddr={}\n\
              inSyncReplicas=2\ncontrollerHeartBeatTimeoutMills=4000\nbrokerHeartbeatInterval=1000\n\
              syncBrokerMetadataPeriod=2000\nhaMaxTimeSlaveNotCatchup=5000\nslaveTimeout=3000\n\
-             haSendHeartbeatInterval=1000\nmappedFileSizeCommitLog=4194304\nregisterNameServerPeriod=5000\n",
+             haSendHeartbeatInterval=1000\nmappedFileSizeCommitLog=4194304\nregisterNameServerPeriod=5000\n\
+             maxHashSlotNum=50000\nmaxIndexNum=200000\n",
             addrs.join(";")
         );
         for i in 0..3 {

@@ -198,7 +198,27 @@ pub async fn pull(
         next,
         read_time,
     );
-    respond(cmd, res, offset)
+    let suggest = suggest_broker(state, &h.consumer_group, &res);
+    respond(cmd, res, offset, suggest)
+}
+
+/// `suggestWhichBrokerId`: with `slaveReadEnable`, a master sends a consumer that lags past the
+/// hot data (`accessMessageInMemoryMaxRatio`) to the group's `whichBrokerWhenConsumeSlowly`
+/// (4.9's rule); otherwise the master (0).
+fn suggest_broker(state: &BrokerState, group: &str, res: &GetMessageResult) -> i64 {
+    if !state.config.slave_read_enable
+        || state.config.broker_role.is_slave()
+        || !res.suggest_pulling_from_slave
+    {
+        return 0;
+    }
+    state
+        .store
+        .meta()
+        .subscription_group(group)
+        .ok()
+        .flatten()
+        .map_or(1, |g| g.which_broker_when_consume_slowly as i64)
 }
 
 /// Whether a result is "nothing yet" (eligible for long polling).
@@ -210,7 +230,7 @@ fn not_found(res: &GetMessageResult, offset: u64) -> bool {
     }
 }
 
-fn respond(cmd: &RemotingCommand, res: GetMessageResult, offset: u64) -> Outbound {
+fn respond(cmd: &RemotingCommand, res: GetMessageResult, offset: u64, suggest: i64) -> Outbound {
     use GetMessageStatus::*;
     let (code, next) = match res.status {
         Found => (response::SUCCESS, res.next_begin_offset),
@@ -228,7 +248,7 @@ fn respond(cmd: &RemotingCommand, res: GetMessageResult, offset: u64) -> Outboun
         NoMatchedMessage | MessageWasRemoving => (response::PULL_RETRY_IMMEDIATELY, res.next_begin_offset),
     };
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest,
         next_begin_offset: next as i64,
         min_offset: res.min_offset as i64,
         max_offset: res.max_offset as i64,
