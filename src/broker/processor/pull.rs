@@ -265,11 +265,13 @@ fn respond(cmd: &RemotingCommand, res: GetMessageResult, offset: u64, suggest: i
     }
 }
 
-/// On a slave, a topic its log holds but its topic table does not know yet (the master died
-/// before the next metadata sync): its queues are in the replicated log, so it is served, and
-/// remembered with as many queues as the log has.
+/// On a slave (or any broker in controller mode), a topic its log holds but its topic table
+/// does not know yet (the master died before the next metadata sync): its queues are in the
+/// replicated log, so it is served, and remembered with as many queues as the log has.
 fn replicated_topic(state: &BrokerState, topic: &str) -> Option<sluice_storage::meta::TopicConfig> {
-    if !state.config.broker_role.is_slave() {
+    // A slave, or in controller mode any replica: a master elected before its last metadata
+    // sync lacks topics created just before the switch, yet its log has their messages.
+    if !state.config.broker_role.is_slave() && state.config.controller.run.is_none() {
         return None;
     }
     let queues = state
