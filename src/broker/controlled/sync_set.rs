@@ -7,8 +7,9 @@
 //! Why acknowledged messages survive an election: a put is acknowledged only once every slave
 //! of the set has it ([`crate::broker::ha::HaMaster`]); the slaves a put waits for are always
 //! at least the set the controller has committed (a joining slave is waited for before the
-//! controller knows; a leaving one until it does), and the controller elects only from that
-//! set. So whoever is elected holds every acknowledged message, and an old master that is
+//! controller knows, and is proposed only once it has everything this master's log held when it
+//! started being waited for; a leaving one is waited for until the controller agrees), and the
+//! controller elects only from that set. So whoever is elected holds every acknowledged message, and an old master that is
 //! paused or cut off cannot acknowledge once the new master stops following it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +69,26 @@ pub fn desired(
     out
 }
 
+/// Waits (at most 3 s) until every slave in `ids` has reported `end`.
+async fn caught_up(ha: &HaMaster, ids: &[i64], end: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let slaves = ha.slaves();
+        let has = |id: &i64| {
+            slaves
+                .iter()
+                .any(|s| s.broker_id == Some(*id) && s.acked_offset >= end)
+        };
+        if ids.iter().all(has) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Keeps the set right while this broker is master; stops on `stop`, or when the controller
 /// says this master's epoch is over (then the supervisor is told).
 pub async fn run(
@@ -117,6 +138,13 @@ pub async fn run(
         }
         // Joining slaves are waited for from now on; leaving ones until the controller agrees.
         ha.set_required(set.union(&want).filter(|id| **id != me).copied().collect());
+        // Whatever was acknowledged without a joining slave lies below this master's end now:
+        // it joins only once it has all of that (else it could be elected without it).
+        let joining: Vec<i64> = want.difference(&set).copied().collect();
+        if !joining.is_empty() && !caught_up(&ha, &joining, ha.master_offset()).await {
+            ha.set_required(set.iter().filter(|id| **id != me).copied().collect());
+            continue;
+        }
         let header = AlterSyncStateSetRequestHeader {
             broker_name: broker_name.clone(),
             master_broker_id: me,
