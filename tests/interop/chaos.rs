@@ -3,9 +3,10 @@
 //! processes of `broker-a` with `inSyncReplicas=2` — under a workload of third-party clients
 //! (rocketmq-client-rust: ordered sync sends over 8 keys, an orderly consumer group), while
 //! faults are injected cycle after cycle: `kill -9` of the master, SIGSTOP of the master past
-//! the heartbeat timeout, `kill -9` of a slave, `kill -9` of a controller. Checkers: messages
-//! acknowledged (SEND_OK) and never consumed (must be 0), duplicates (reported), per-key order
-//! among acknowledged messages, recovery time per fault (the fault → the first send started
+//! the heartbeat timeout, `kill -9` of a slave, `kill -9` of a controller. A second consumer
+//! group runs Apache RocketMQ's Java client (4.9.8, orderly). Checkers, per consumer group:
+//! messages acknowledged (SEND_OK) and never consumed (must be 0), duplicates (reported),
+//! per-key order among acknowledged messages, recovery time per fault (the fault → the first send started
 //! after it that was acknowledged).
 //!
 //! `SLUICE_CHAOS_CYCLES` (default 1) sets the cycles; the JSON report is written to the test's
@@ -234,11 +235,17 @@ fn chaos_controller_group() {
     thread::sleep(Duration::from_secs(3));
 
     let shards = SHARDS.to_string();
-    let mut consumer = ctx.spawn(
-        Client::Rust,
-        Client::Rust.orderly_consume(),
-        &consume_args(TOPIC, "g_chaos", "100000000", &["--timeout", "3500"]),
-    );
+    let mut consumers: Vec<(&str, Proc)> = [(Client::Rust, "g_chaos"), (Client::Java, "g_chaos_java")]
+        .into_iter()
+        .map(|(client, group)| {
+            let p = ctx.spawn(
+                client,
+                client.orderly_consume(),
+                &consume_args(TOPIC, group, "100000000", &["--timeout", "3500"]),
+            );
+            (group, p)
+        })
+        .collect();
     let mut producer = ctx.spawn(
         Client::Rust,
         "produce-ordered",
@@ -304,30 +311,41 @@ fn chaos_controller_group() {
     }
     let want: BTreeSet<String> = acked.iter().map(body).collect();
 
-    // Everything acknowledged is consumed.
+    // Everything acknowledged is consumed, by each group.
     let got =
         |l: &[Value]| -> BTreeSet<String> { l.iter().filter(|v| v["event"] == "recv").map(body).collect() };
-    consumer.wait_for(Duration::from_secs(180), |l| want.is_subset(&got(l)));
-    consumer.kill();
-    let recv: Vec<Value> = consumer.events("recv");
-    let consumed: BTreeSet<String> = recv.iter().map(body).collect();
-    let lost: Vec<&String> = want.difference(&consumed).collect();
-    let duplicates = recv.len() - consumed.len();
-    // Per-key order among acknowledged messages, first deliveries.
-    let mut last: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    let mut order_violations = 0;
-    for r in &recv {
-        let b = body(r);
-        if !want.contains(&b) || !seen.insert(b.clone()) {
-            continue;
+    let mut groups = Vec::new();
+    let mut all_lost = 0;
+    let mut all_violations = 0;
+    for (group, consumer) in &mut consumers {
+        consumer.wait_for(Duration::from_secs(180), |l| want.is_subset(&got(l)));
+        consumer.kill();
+        let recv: Vec<Value> = consumer.events("recv");
+        let consumed: BTreeSet<String> = recv.iter().map(body).collect();
+        let lost: Vec<&String> = want.difference(&consumed).collect();
+        // Per-key order among acknowledged messages, first deliveries.
+        let mut last: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        let mut order_violations = 0;
+        for r in &recv {
+            let b = body(r);
+            if !want.contains(&b) || !seen.insert(b.clone()) {
+                continue;
+            }
+            let i = index_of(&b);
+            let shard = i % SHARDS;
+            if last.get(&shard).is_some_and(|p| i < *p) {
+                order_violations += 1;
+            }
+            last.insert(shard, i);
         }
-        let i = index_of(&b);
-        let shard = i % SHARDS;
-        if last.get(&shard).is_some_and(|p| i < *p) {
-            order_violations += 1;
-        }
-        last.insert(shard, i);
+        all_lost += lost.len();
+        all_violations += order_violations;
+        groups.push(
+            json!({"group": group, "consumed_distinct": consumed.len(), "lost": lost.len(),
+            "lost_sample": lost.iter().take(20).collect::<Vec<_>>(),
+            "duplicates": recv.len() - consumed.len(), "order_violations": order_violations}),
+        );
     }
 
     let rows: Vec<Value> = recoveries
@@ -341,9 +359,8 @@ fn chaos_controller_group() {
         .collect();
     let report = json!({
         "cycles": cycles, "seconds": started.elapsed().as_secs(), "acknowledged": acked.len(),
-        "send_failed": failed, "consumed_distinct": consumed.len(), "lost": lost.len(),
-        "duplicates": duplicates, "order_violations": order_violations, "faults": rows,
-        "send_failed_reasons": reasons,
+        "send_failed": failed, "lost": all_lost, "order_violations": all_violations,
+        "consumers": groups, "faults": rows, "send_failed_reasons": reasons,
     });
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     let _ = fs::write(ctx.tmp_path().join("chaos-report.json"), &text);
@@ -351,20 +368,15 @@ fn chaos_controller_group() {
         let _ = fs::write(p, &text);
     }
     eprintln!("interop: chaos report\n{text}");
+    let procs: Vec<&Proc> = consumers.iter().map(|(_, p)| p).collect();
     ctx.check(
-        lost.is_empty(),
-        || {
-            format!(
-                "{} acknowledged messages never consumed: {:?}",
-                lost.len(),
-                lost.iter().take(20).collect::<Vec<_>>()
-            )
-        },
-        &[&consumer],
+        all_lost == 0,
+        || format!("acknowledged messages never consumed: {text}"),
+        &procs,
     );
     ctx.check(
-        order_violations == 0,
-        || format!("{order_violations} per-key order violations"),
-        &[&consumer],
+        all_violations == 0,
+        || format!("per-key order violations: {text}"),
+        &procs,
     );
 }

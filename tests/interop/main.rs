@@ -56,7 +56,8 @@
 //!   the Java master (failover) and of the controller leader.
 //!
 //! * `chaos.rs` — a controller-mode group of sluice processes (three controllers, three
-//!   brokers) under rocketmq-client-rust ordered sends and an orderly consumer while masters,
+//!   brokers) under rocketmq-client-rust ordered sends and orderly consumers (rocketmq-client-rust
+//!   and the Java client, one group each) while masters,
 //!   slaves and controllers are killed or paused: nothing acknowledged lost, per-key order kept,
 //!   recovery times reported (`SLUICE_CHAOS_CYCLES`, `bench/chaos.sh`).
 //!
