@@ -1,6 +1,8 @@
 //! Broker liveness, kept by every controller from BROKER_HEARTBEAT (904) and not replicated:
 //! brokers heartbeat every controller, so a new leader already knows who is alive. A broker is
-//! alive until its own `heartbeatTimeoutMills` (default 10 s) passes without a heartbeat.
+//! alive until its own `heartbeatTimeoutMills` (default 10 s) passes without a heartbeat — or,
+//! once the connection its heartbeats came on has closed (a killed process's sockets close at
+//! once), until [`CLOSED_GRACE`] passes without a heartbeat on a new one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,12 +15,18 @@ use crate::state::{ControllerState, Liveness};
 /// The heartbeat timeout when the broker does not send one (5.x `controllerHeartBeatTimeoutMills`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a broker whose heartbeat connection closed has to heartbeat again (a broker that
+/// lost its connection for another reason reconnects at its next heartbeat, every second).
+pub const CLOSED_GRACE: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone)]
 struct Beat {
     last: Instant,
     timeout: Duration,
     addr: String,
     live: Liveness,
+    /// The connection the last heartbeat came on.
+    conn: Option<u64>,
 }
 
 /// The liveness table: (brokerName, brokerId) → last heartbeat.
@@ -32,8 +40,9 @@ impl Heartbeats {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a heartbeat of broker `id` (resolved by the caller when the header had none).
-    pub fn beat(&self, h: &BrokerHeartbeatRequestHeader, id: i64, now: Instant) {
+    /// Records a heartbeat of broker `id` (resolved by the caller when the header had none),
+    /// received on connection `conn`.
+    pub fn beat(&self, h: &BrokerHeartbeatRequestHeader, id: i64, now: Instant, conn: Option<u64>) {
         let timeout = h
             .heartbeat_timeout_mills
             .filter(|ms| *ms > 0)
@@ -49,8 +58,19 @@ impl Heartbeats {
                     max_offset: h.max_offset.unwrap_or(0),
                     election_priority: h.election_priority.unwrap_or(0),
                 },
+                conn,
             },
         );
+    }
+
+    /// Connection `conn` closed: the brokers that heartbeat on it expire [`CLOSED_GRACE`] from
+    /// `now` unless they heartbeat again (their own timeout still applies if it is sooner).
+    pub fn connection_closed(&self, conn: u64, now: Instant) {
+        for b in self.lock().values_mut().filter(|b| b.conn == Some(conn)) {
+            let by = now.saturating_duration_since(b.last) + CLOSED_GRACE;
+            b.timeout = b.timeout.min(by);
+            b.conn = None;
+        }
     }
 
     /// The broker's last report if it is alive at `now`.
@@ -146,7 +166,7 @@ mod tests {
             heartbeat_timeout_mills: Some(1000),
             election_priority: None,
         };
-        hb.beat(&h, 1, t0);
+        hb.beat(&h, 1, t0, Some(7));
         assert_eq!(
             hb.liveness("b", 1, t0 + Duration::from_millis(900))
                 .map(|l| l.max_offset),
@@ -159,5 +179,23 @@ mod tests {
             vec![("b".to_owned(), 1)]
         );
         assert!(hb.expire(t0 + Duration::from_secs(5)).is_empty(), "expired once");
+
+        // Its connection closes: it has CLOSED_GRACE to heartbeat again, not its whole timeout.
+        let mut long = h.clone();
+        long.heartbeat_timeout_mills = Some(10_000);
+        hb.beat(&long, 1, t0, Some(7));
+        hb.connection_closed(8, t0);
+        assert!(
+            hb.liveness("b", 1, t0 + CLOSED_GRACE * 2).is_some(),
+            "another connection"
+        );
+        hb.connection_closed(7, t0 + Duration::from_millis(100));
+        assert!(hb.liveness("b", 1, t0 + CLOSED_GRACE).is_some());
+        assert!(hb
+            .liveness("b", 1, t0 + CLOSED_GRACE + Duration::from_millis(200))
+            .is_none());
+        // A heartbeat on a new connection restores its own timeout.
+        hb.beat(&long, 1, t0 + Duration::from_secs(1), Some(9));
+        assert!(hb.liveness("b", 1, t0 + Duration::from_secs(9)).is_some());
     }
 }

@@ -75,10 +75,10 @@ fn ok() -> RemotingCommand {
 }
 
 impl Handler for ControllerService {
-    async fn handle(&self, _conn: &Arc<Connection>, cmd: RemotingCommand) -> Option<Outbound> {
+    async fn handle(&self, conn: &Arc<Connection>, cmd: RemotingCommand) -> Option<Outbound> {
         let answer = match cmd.code {
             c if request::is_raft(c) => Ok(network::serve_rpc(&self.raft, &cmd).await),
-            request::BROKER_HEARTBEAT => self.heartbeat(&cmd),
+            request::BROKER_HEARTBEAT => self.heartbeat(&cmd, conn.id()),
             request::CONTROLLER_GET_METADATA_INFO => Ok(self.metadata()),
             _ => self.leader_request(&cmd).await,
         };
@@ -86,6 +86,12 @@ impl Handler for ControllerService {
             Ok(reply) => reply.into(),
             Err(fail) => self.failure(&cmd, fail).into(),
         })
+    }
+
+    /// A broker's heartbeat connection closed (a killed broker's does at once): it has
+    /// `heartbeats::CLOSED_GRACE` to heartbeat again before the scan counts it gone.
+    fn on_close(&self, conn: &Arc<Connection>) {
+        self.heartbeats.connection_closed(conn.id(), Instant::now());
     }
 }
 
@@ -141,7 +147,7 @@ impl ControllerService {
     }
 
     /// BROKER_HEARTBEAT (904): every controller records it.
-    fn heartbeat(&self, cmd: &RemotingCommand) -> Answer {
+    fn heartbeat(&self, cmd: &RemotingCommand, conn: u64) -> Answer {
         let h: BrokerHeartbeatRequestHeader = cmd.decode_header()?;
         let id = h.broker_id.or_else(|| {
             let g = self.group(&h.broker_name)?;
@@ -151,7 +157,7 @@ impl ControllerService {
                 .map(|(id, _)| *id)
         });
         match id {
-            Some(id) => self.heartbeats.beat(&h, id, Instant::now()),
+            Some(id) => self.heartbeats.beat(&h, id, Instant::now(), Some(conn)),
             None => tracing::debug!(broker = %h.broker_addr, "heartbeat from a broker without an id ignored"),
         }
         Ok(ok())
