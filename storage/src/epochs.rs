@@ -96,10 +96,7 @@ impl EpochFile {
 
     /// Where the epoch holding `offset` ends: the next epoch's start (`None`: it is the last).
     pub fn next_start_after(&self, offset: u64) -> Option<u64> {
-        self.entries
-            .iter()
-            .find(|e| e.start_offset > offset)
-            .map(|e| e.start_offset)
+        sluice_remoting::ha_auto::epoch_end(&self.entries, offset)
     }
 
     fn save(&self) -> Result<(), StoreError> {

@@ -212,6 +212,18 @@ pub fn decode_ack(b: &[u8; ACK_LEN]) -> Result<u64, AutoError> {
     offset(i64_at(b, 4))
 }
 
+/// The epoch of `list` (oldest first) that wrote `offset`: the newest one starting at or before it.
+pub fn epoch_at(list: &[Epoch], offset: u64) -> Option<Epoch> {
+    list.iter().rev().find(|e| e.start_offset <= offset).copied()
+}
+
+/// Where the epoch holding `offset` ends: the next epoch's start (`None`: it is the last).
+pub fn epoch_end(list: &[Epoch], offset: u64) -> Option<u64> {
+    list.iter()
+        .find(|e| e.start_offset > offset)
+        .map(|e| e.start_offset)
+}
+
 /// Where a slave's log stops agreeing with its master's (5.x `findLastConsistentPoint`): for
 /// the newest of the slave's epochs that the master has with the same start, the smaller of the
 /// two ends of that epoch (an epoch ends where the next begins; the last at the log's max

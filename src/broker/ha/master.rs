@@ -159,6 +159,13 @@ impl Shared {
         }
     }
 
+    /// What every replica a put waits for has (the log's end while it waits for none).
+    fn confirmed(&self) -> u64 {
+        self.acked
+            .load(Ordering::Acquire)
+            .min(self.store.commitlog().write_pos())
+    }
+
     fn changed(&self) {
         if let Some(f) = self.on_change.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             f();
@@ -277,10 +284,7 @@ impl HaMaster {
 
     /// What every replica a put waits for has (this master's end while it waits for none).
     pub fn confirmed(&self) -> u64 {
-        self.shared
-            .acked
-            .load(Ordering::Acquire)
-            .min(self.shared.store.commitlog().write_pos())
+        self.shared.confirmed()
     }
 
     /// Stops accepting and closes every link.
@@ -550,34 +554,20 @@ fn transfer_header(shared: &Shared, epochs: &[Epoch], pos: u64, n: u64) -> Vec<u
     if shared.auto.is_none() {
         return wire::header(pos, n as u32).to_vec();
     }
-    let e = epoch_at(epochs, pos);
-    let confirm = shared
-        .acked
-        .load(Ordering::Acquire)
-        .min(shared.store.commitlog().write_pos());
+    // Before the first entry: epoch 0 from offset 0, bytes written before controller mode.
+    let e = auto::epoch_at(epochs, pos).unwrap_or(Epoch {
+        epoch: 0,
+        start_offset: 0,
+    });
     auto::TransferHeader {
         size: n as usize,
         offset: pos,
         epoch: e.epoch,
         epoch_start_offset: e.start_offset,
-        confirm_offset: confirm,
+        confirm_offset: shared.confirmed(),
     }
     .encode()
     .to_vec()
-}
-
-/// The epoch that wrote `pos` (before the first entry: epoch 0 from offset 0, bytes written
-/// before controller mode).
-fn epoch_at(epochs: &[Epoch], pos: u64) -> Epoch {
-    epochs
-        .iter()
-        .rev()
-        .find(|e| e.start_offset <= pos)
-        .copied()
-        .unwrap_or(Epoch {
-            epoch: 0,
-            start_offset: 0,
-        })
 }
 
 fn transfer(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Result<()> {
@@ -624,10 +614,7 @@ fn transfer(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Re
         if pos < end {
             let segment_end = pos - pos % segment + segment;
             // A batch never spans two epochs (5.x's rule; the slave records each epoch's start).
-            let epoch_end = epochs
-                .iter()
-                .find(|e| e.start_offset > pos)
-                .map_or(u64::MAX, |e| e.start_offset);
+            let epoch_end = auto::epoch_end(&epochs, pos).unwrap_or(u64::MAX);
             let n = batch.min(end - pos).min(segment_end - pos).min(epoch_end - pos);
             let bytes = log
                 .read(pos, n as usize)

@@ -331,14 +331,10 @@ fn note_epoch(shared: &Shared, epoch: i32, start: u64) -> std::io::Result<()> {
     let Some(a) = &shared.auto else {
         return Ok(());
     };
-    let mut a = a.lock().unwrap_or_else(|e| e.into_inner());
-    if a.epochs
-        .last()
-        .is_some_and(|e| e.epoch == epoch && e.start_offset == start)
-    {
-        return Ok(());
-    }
-    a.epochs
+    // A repeat of the newest entry writes nothing (`EpochFile::append`).
+    a.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .epochs
         .append(epoch, start)
         .map_err(|e| std::io::Error::other(format!("recording epoch {epoch}: {e}")))
 }
