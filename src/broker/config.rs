@@ -572,6 +572,20 @@ impl BrokerConfig {
     pub fn check_controller_mode(&self) -> Result<(), BrokerConfigError> {
         let c = &self.controller;
         if !c.enable {
+            // Replica counts only mean something under the controllers: asked for without them
+            // they would be a guarantee silently missing.
+            let asked = [
+                ("inSyncReplicas", c.in_sync_replicas > 1),
+                ("minInSyncReplicas", c.min_in_sync_replicas > 1),
+                ("allAckInSyncStateSet", c.all_ack_in_sync_state_set),
+            ];
+            if let Some((key, _)) = asked.iter().find(|(_, set)| *set) {
+                return Err(bad(
+                    key,
+                    "(set)",
+                    "takes effect only with enableControllerMode=true; use brokerRole=SYNC_MASTER for a master that waits for its slave",
+                ));
+            }
             return Ok(());
         }
         if c.controller_addr.is_empty() {
@@ -1071,6 +1085,10 @@ mod tests {
         c.check_controller_mode().unwrap();
         assert_eq!(c.controller.controller_addr.len(), 2);
         assert!(c.apply_properties("inSyncReplicas=0").is_err());
+        let mut plain = BrokerConfig::default();
+        plain.apply_properties("inSyncReplicas=2\n").unwrap();
+        let err = plain.check_controller_mode().unwrap_err();
+        assert!(err.to_string().starts_with("inSyncReplicas"), "{err}");
         assert!(c.apply_properties("fetchControllerAddrByDnsLookup=true").is_err());
         m.apply_properties("slaveReadEnable=false\nlistenPort=10911\n")
             .unwrap();

@@ -279,6 +279,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         anyhow::bail!("enableControllerMode=true: the broker runs under its controller-mode supervisor (`sluice broker`), which gives it its role");
     }
     config.check_placement()?;
+    config.check_controller_mode()?;
     let acl = load_acl(&config)?;
     if let Some(warning) = config.check_role()? {
         tracing::warn!("{warning}");
