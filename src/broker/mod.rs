@@ -394,6 +394,11 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     )
     .context("starting the core pipeline")?;
     let submitter = pipeline.submitter();
+    if let Some(m) = ha_master.as_ref().filter(|m| m.is_auto()) {
+        // Records held back by the confirm offset are dispatched once it moves.
+        let s = submitter.clone();
+        m.on_advance(Box::new(move || s.redispatch()));
+    }
     let ha = match ha_master {
         Some(m) => Some(ha::Ha::Master(m)),
         None if config.broker_role.is_slave() => Some(ha::Ha::Slave(

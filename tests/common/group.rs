@@ -18,16 +18,6 @@ use tokio::sync::watch;
 
 use super::{connect, pull_cmd, T};
 
-/// A free port whose neighbour (the HA port, listenPort + 1) is free too.
-fn free_pair() -> u16 {
-    loop {
-        let p = super::free_port();
-        if p < 65000 && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-}
-
 fn spawn(args: &[&str], conf: &Path, log: &Path) -> Child {
     let out = std::fs::File::create(log).unwrap();
     Command::new(super::sluice_bin())
@@ -269,7 +259,7 @@ impl Group {
         let ns_addr = ns.local_addr().to_string();
         let brokers = (0..n)
             .map(|i| {
-                let port = free_pair();
+                let port = super::free_port();
                 let conf = d.join(format!("broker{i}.conf"));
                 std::fs::write(
                     &conf,

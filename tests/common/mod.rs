@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 pub mod group;
+pub mod ports;
+
+pub use ports::free_port;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,15 +35,6 @@ pub fn sluice_bin() -> std::path::PathBuf {
     std::env::var_os("SLUICE_INTEROP_SLUICE")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into())
-}
-
-/// A loopback port free right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A connection to `addr` that refuses whatever the server asks of it.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -289,23 +289,10 @@ impl Drop for Proc {
 // ---------------------------------------------------------------------------------------------
 // Broker
 
-fn port_free(p: u16) -> bool {
-    TcpListener::bind(("127.0.0.1", p)).is_ok()
-}
+#[path = "../common/ports.rs"]
+mod ports;
 
-/// A free port P such that P-2 (RocketMQ's VIP channel) and P+1 (HA) are free too.
-pub fn free_port() -> u16 {
-    for _ in 0..200 {
-        let p = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or(0);
-        if p > 1026 && p < 65534 && port_free(p - 2) && port_free(p + 1) {
-            return p;
-        }
-    }
-    panic!("no free port found");
-}
+pub use ports::free_port;
 
 /// Writes `<dir>/controller<i>.conf` for controller `n<i>` of `group` (`peers`: the
 /// `controllerDLegerPeers` value), its store in `<dir>/controller<i>`, scans every second.

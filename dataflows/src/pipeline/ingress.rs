@@ -34,6 +34,9 @@ pub(super) struct Ingress {
     pub(super) dispatch_armed: AtomicBool,
     /// SYNC_MASTER: every put waits for a slave, so every put takes the group commit.
     pub(super) sync_replication: bool,
+    /// Set by [`super::Submitter::redispatch`]: the next activation runs a dispatch-only epoch
+    /// even though no append moved the log.
+    pub(super) redispatch: AtomicBool,
 }
 
 /// After a dispatch-only epoch, further appends by callers wait this long for the next one
@@ -114,7 +117,8 @@ pub(super) fn ingress<'scope>(
                     ing.dispatch_armed.store(true, Ordering::Release);
                     delayed.activate_after(DISPATCH_BATCH);
                 }
-                if !drained.is_empty() || appended_end > seen_appended_end {
+                let again = ing.redispatch.swap(false, Ordering::AcqRel);
+                if !drained.is_empty() || appended_end > seen_appended_end || again {
                     seen_appended_end = appended_end;
                     let epoch = *c.time();
                     pending.borrow_mut().insert(

@@ -172,6 +172,7 @@ impl CorePipeline {
             appended_end: AtomicU64::new(0),
             dispatch_armed: AtomicBool::new(false),
             sync_replication: replication.is_some(),
+            redispatch: AtomicBool::new(false),
         });
         let ing = ingress.clone();
         let st = store.clone();
@@ -284,16 +285,8 @@ mod tests {
 
     pub(crate) fn msg(topic: &str, q: u32, body: &str) -> MessageToStore {
         MessageToStore {
-            topic: topic.into(),
-            queue_id: q,
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: Bytes::from(body.to_owned()),
             properties: "TAGS\u{1}a\u{2}".into(),
+            ..MessageToStore::plain(topic, q, body)
         }
     }
 

@@ -80,6 +80,13 @@ impl Submitter {
         self.ingress.appended(end);
     }
 
+    /// Runs dispatch again though nothing new was appended: the store's dispatch bound moved
+    /// (controller mode: the confirm offset advanced), so records held back can follow.
+    pub fn redispatch(&self) {
+        self.ingress.redispatch.store(true, Ordering::Release);
+        self.ingress.activate();
+    }
+
     /// Queues a unit; its reply callback runs once it is stored (or refused).
     pub fn submit(&self, req: AppendRequest) -> Result<(), (PipelineError, AppendRequest)> {
         let ingress = &self.ingress;

@@ -119,8 +119,7 @@ impl Shared {
     /// The offset every put below which is replicated as the mode says: the best slave's
     /// report (4.9), or the lowest report among the SyncStateSet's slaves (controller mode;
     /// everything while the set is this master alone).
-    fn compute_acked(&self) -> u64 {
-        let slaves = self.lock_slaves();
+    fn compute_acked(&self, slaves: &BTreeMap<u64, SlaveStatus>) -> u64 {
         let Some(auto) = &self.auto else {
             return slaves.values().map(|s| s.acked_offset).max().unwrap_or(0);
         };
@@ -140,19 +139,32 @@ impl Shared {
     }
 
     fn publish_acked(&self) {
-        let acked = self.compute_acked();
-        let moved = if self.auto.is_some() {
-            // The set may have grown: the frontier follows the set in force, down as well.
-            self.acked.swap(acked, Ordering::AcqRel) != acked
-        } else {
-            self.acked.fetch_max(acked, Ordering::AcqRel) < acked
+        // Computed and published under the slaves' lock: two links reporting at once must not
+        // publish out of order, or the older (lower) frontier would stay until the next report
+        // (a slave's heartbeat, seconds later) and a put would wait for it.
+        let moved = {
+            let slaves = self.lock_slaves();
+            let acked = self.compute_acked(&slaves);
+            let moved = if self.auto.is_some() {
+                // What readers may see: dispatch (ConsumeQueues, so pulls) stops at the confirm
+                // offset, so no consumer reads — and commits an offset past — a message that a
+                // master elected next might not have (5.x's reput up to the confirm offset).
+                self.store.set_dispatch_bound(acked);
+                // The set may have grown: the frontier follows the set in force, down as well.
+                self.acked.swap(acked, Ordering::AcqRel) != acked
+            } else {
+                self.acked.fetch_max(acked, Ordering::AcqRel) < acked
+            };
+            if moved {
+                self.acked_watch.send_if_modified(|v| {
+                    let moved = *v != acked;
+                    *v = acked;
+                    moved
+                });
+            }
+            moved
         };
         if moved {
-            self.acked_watch.send_if_modified(|v| {
-                let moved = *v != acked;
-                *v = acked;
-                moved
-            });
             for wake in self.wakes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 wake();
             }
@@ -241,6 +253,11 @@ impl HaMaster {
             .await
             .is_ok_and(|r| r.is_ok());
         acked
+    }
+
+    /// Whether this master runs in controller mode (its confirm offset bounds dispatch).
+    pub fn is_auto(&self) -> bool {
+        self.shared.auto.is_some()
     }
 
     /// Controller mode: the SyncStateSet's slaves a put now waits for (a set that grows is

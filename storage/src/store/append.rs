@@ -29,6 +29,23 @@ pub struct MessageToStore {
 }
 
 impl MessageToStore {
+    /// A plain message: `body` for `topic`/`queue_id`, no flags, properties or transaction,
+    /// born 1 ms after the epoch at 127.0.0.1:1. Tools and tests fill in the rest.
+    pub fn plain(topic: &str, queue_id: u32, body: &str) -> MessageToStore {
+        MessageToStore {
+            topic: topic.into(),
+            queue_id,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: Bytes::from(body.to_owned()),
+            properties: String::new(),
+        }
+    }
+
     fn fields(&self) -> MessageFields<'_> {
         MessageFields {
             topic: &self.topic,

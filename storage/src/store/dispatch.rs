@@ -60,11 +60,16 @@ fn cq_tags_code(config: &StoreConfig, r: &Record<'_>) -> i64 {
 }
 
 impl MessageStore {
-    /// Writes ConsumeQueue units and index entries for every record appended below `limit`
-    /// (and not yet dispatched). Returns the queues that advanced.
+    /// Writes ConsumeQueue units and index entries for every record appended below `limit` (or
+    /// below a higher limit an earlier call asked for) and below the
+    /// [dispatch bound](Self::set_dispatch_bound), not yet dispatched. Returns the queues that
+    /// advanced.
     pub fn dispatch_to(&self, limit: u64) -> Result<Vec<QueueAdvance>, StoreError> {
         let _guard = self.dispatch_lock.lock().map_err(|_| StoreError::Closed)?;
-        let limit = limit.min(self.commitlog.write_pos());
+        let wanted = self.dispatch_wanted.fetch_max(limit, Ordering::AcqRel).max(limit);
+        let limit = wanted
+            .min(self.commitlog.write_pos())
+            .min(self.dispatch_bound.load(Ordering::Acquire));
         let mut pos = self.dispatched.load(Ordering::Acquire);
         if pos >= limit {
             return Ok(Vec::new());
@@ -84,6 +89,9 @@ impl MessageStore {
                 Ok(Some(ScanStep::Record { offset, slice })) => {
                     let r = record::decode_message(&slice, CrcCheck::Skip)
                         .map_err(|reason| corrupted(offset, reason))?;
+                    if offset + r.total_size as u64 > limit {
+                        break; // past the bound: the record waits whole
+                    }
                     Self::dispatch_record(&mut queue, &mut pending, &mut index, &self.config, offset, &r)?;
                     last_ts = Some(r.store_timestamp);
                     pos = offset + r.total_size as u64;
@@ -161,6 +169,13 @@ impl MessageStore {
     }
 
     /// Everything below this CommitLog offset has been dispatched to queues and indexes.
+    /// Keeps dispatch (ConsumeQueues, indexes, and so every reader) below `bound` until it is
+    /// moved again; `u64::MAX` lifts it. A record straddling the bound waits whole. Moving it
+    /// dispatches nothing by itself: the caller's next [`dispatch_to`](Self::dispatch_to) does.
+    pub fn set_dispatch_bound(&self, bound: u64) {
+        self.dispatch_bound.store(bound, Ordering::Release);
+    }
+
     pub fn dispatched_offset(&self) -> u64 {
         self.dispatched.load(Ordering::Acquire)
     }
@@ -175,5 +190,41 @@ impl MessageStore {
             std::thread::sleep(Duration::from_millis(1));
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{MessageStore, MessageToStore, StoreConfig};
+
+    fn msg(body: &str) -> MessageToStore {
+        MessageToStore::plain("T", 0, body)
+    }
+
+    #[test]
+    fn dispatch_stops_at_the_bound_and_a_straddling_record_waits_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = StoreConfig {
+            store_path_root_dir: dir.path().to_path_buf(),
+            ..StoreConfig::default()
+        };
+        c.set("maxHashSlotNum", "64").unwrap();
+        c.set("maxIndexNum", "256").unwrap();
+        let store = MessageStore::open(c).unwrap();
+        let first = store.append(&[vec![msg("a")]]).unwrap().end_offset;
+        let end = store
+            .append(&[vec![msg("b")], vec![msg("c")]])
+            .unwrap()
+            .end_offset;
+        // A bound inside the second record: only the first is dispatched.
+        store.set_dispatch_bound(first + 10);
+        store.dispatch_to(end).unwrap();
+        assert_eq!(store.max_queue_offset("T", 0), 1);
+        assert_eq!(store.dispatched_offset(), first);
+        // Lifted: the rest follows on the next dispatch, whatever limit that one names.
+        store.set_dispatch_bound(u64::MAX);
+        store.dispatch_to(0).unwrap();
+        assert_eq!(store.max_queue_offset("T", 0), 3);
+        assert_eq!(store.dispatched_offset(), end);
     }
 }

@@ -65,6 +65,12 @@ pub struct MessageStore {
     queue_offsets: Mutex<append::NextQueueOffsets>,
     dispatch_lock: Mutex<()>,
     dispatched: AtomicU64,
+    /// Dispatch never passes this offset (controller mode: a master's confirm offset, so no
+    /// reader sees a message a newly elected master might not have). `u64::MAX`: no bound.
+    dispatch_bound: AtomicU64,
+    /// The highest limit any [`MessageStore::dispatch_to`] asked for: a dispatch held back by
+    /// the bound is resumed by the next call, whatever that call's own limit.
+    dispatch_wanted: AtomicU64,
     last_dispatched_timestamp: AtomicI64,
     pub(crate) hold: RwLock<Option<Arc<dyn SegmentHold>>>,
     pub(crate) hot_bytes: u64,

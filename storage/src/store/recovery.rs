@@ -160,6 +160,8 @@ impl MessageStore {
             queue_offsets: Mutex::new(HashMap::new()),
             dispatch_lock: Mutex::new(()),
             dispatched: AtomicU64::new(end),
+            dispatch_bound: AtomicU64::new(u64::MAX),
+            dispatch_wanted: AtomicU64::new(end),
             last_dispatched_timestamp: AtomicI64::new(last_ts),
             hold: RwLock::new(None),
             hot_bytes,
