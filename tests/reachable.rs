@@ -9,7 +9,6 @@
 //! passes.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +25,11 @@ use sluice::namesrv::{Namesrv, NamesrvConfig};
 use sluice::standalone::Standalone;
 
 mod common;
+#[path = "interop/netns.rs"]
+#[allow(dead_code)]
+mod netns;
+
+use netns::ip;
 
 use common::{connect, send_cmd, slave_registration, T};
 
@@ -175,23 +179,6 @@ async fn bind_address_narrows_the_listeners() {
         );
     }
     s.shutdown().await.expect("clean stop");
-}
-
-/// Runs `ip` with `args`; the error names the command and what it printed.
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
 
 /// A network namespace joined to this host by a veth pair (`host_ip` here, `peer_ip` there);

@@ -3,7 +3,12 @@
 //! processes of `broker-a` with `inSyncReplicas=2` — under a workload of third-party clients
 //! (rocketmq-client-rust: ordered sync sends over 8 keys, an orderly consumer group), while
 //! faults are injected cycle after cycle: `kill -9` of the master, SIGSTOP of the master past
-//! the heartbeat timeout, `kill -9` of a slave, `kill -9` of a controller. A second consumer
+//! the heartbeat timeout, a network partition of the master (its host cut off past the
+//! heartbeat timeout, then joined again), `kill -9` of a slave, a partition of a slave,
+//! `kill -9` of a controller. Partitions need the brokers on hosts of their own: each runs in a
+//! network namespace of its own behind a veth pair ([`crate::netns`]); where namespaces cannot
+//! be made (not root, no iproute2) the brokers run on loopback and the report says the
+//! partitions were not injected, and why. A second consumer
 //! group runs Apache RocketMQ's Java client (4.9.8, orderly). Checkers, per consumer group:
 //! messages acknowledged (SEND_OK) and never consumed (must be 0), duplicates (reported),
 //! per-key order among acknowledged messages, recovery time per fault (the fault → the first send started
@@ -23,6 +28,7 @@ use serde_json::{json, Value};
 use crate::harness::{
     body, consume_args, controller_conf, free_port, index_of, sluice_bin, Broker, Client, Ctx, Proc,
 };
+use crate::netns::Net;
 use crate::schedule::wall_ms;
 
 const TOPIC: &str = "ChaosTopic";
@@ -32,7 +38,9 @@ const SHARDS: u64 = 8;
 enum Fault {
     KillMaster,
     PauseMaster,
+    PartitionMaster,
     KillSlave,
+    PartitionSlave,
     KillController,
 }
 
@@ -41,6 +49,8 @@ impl Fault {
         match self {
             Fault::KillMaster => "kill -9 master",
             Fault::PauseMaster => "SIGSTOP master 6 s",
+            Fault::PartitionMaster => "partition master 8 s",
+            Fault::PartitionSlave => "partition slave 8 s",
             Fault::KillSlave => "kill -9 slave",
             Fault::KillController => "kill -9 controller",
         }
@@ -51,6 +61,8 @@ impl Fault {
 struct Group {
     ctrls: Vec<(String, Broker)>,
     brokers: Vec<Broker>,
+    /// The brokers' hosts (broker i on host i), or why there are none.
+    net: Result<Net, String>,
 }
 
 /// `sluice admin getSyncStateSet` at any live controller: (master address, in-sync count).
@@ -107,6 +119,13 @@ impl Group {
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let peers = sluice_controller::config::peers_value(&addrs);
         let dir = ctx.tmp_path().to_path_buf();
+        let net = Net::create(3);
+        if let Err(e) = &net {
+            eprintln!("interop: chaos: no network namespaces, so no partitions: {e}");
+        }
+        // Brokers in namespaces reach the controllers through the bridge.
+        let ctrl_ip = net.as_ref().map_or("127.0.0.1", |n| n.gateway.as_str());
+        let ctrl_addrs: Vec<String> = ports.iter().map(|p| format!("{ctrl_ip}:{p}")).collect();
         let mut ctrls = Vec::new();
         for (i, port) in ports.iter().enumerate() {
             let conf = controller_conf(&dir, "chaos", &peers, i);
@@ -121,14 +140,34 @@ impl Group {
              syncBrokerMetadataPeriod=2000\nhaMaxTimeSlaveNotCatchup=5000\nslaveTimeout=3000\n\
              haSendHeartbeatInterval=1000\nmappedFileSizeCommitLog=4194304\nregisterNameServerPeriod=5000\n\
              maxHashSlotNum=50000\nmaxIndexNum=200000\n",
-            addrs.join(";")
+            ctrl_addrs.join(";")
         );
         for i in 0..3 {
-            let n = ctx.add_broker(&format!("broker{i}"), &conf);
-            let _ = n;
+            let host = net.as_ref().ok().map(|n| (&n.hosts[i], n.gateway.as_str()));
+            ctx.add_broker_on(&format!("broker{i}"), &conf, host);
         }
         let brokers = std::mem::take(&mut ctx.nodes);
-        Group { ctrls, brokers }
+        Group { ctrls, brokers, net }
+    }
+
+    fn index_of(&self, addr: &str) -> Option<usize> {
+        self.brokers.iter().position(|b| b.addr() == addr)
+    }
+
+    /// Cuts broker `i`'s host off for `hold`, then joins it again; with `until`, holds on
+    /// (up to 60 s) until `until` says the group noticed.
+    fn partition(&self, i: usize, hold: Duration, until: impl FnMut() -> Option<String>) -> Option<()> {
+        let net = self.net.as_ref().ok()?;
+        net.cut(i).map_err(|e| eprintln!("interop: chaos: {e}")).ok()?;
+        let started = Instant::now();
+        let noticed = wait_until(
+            "the group to notice the partition",
+            Duration::from_secs(60),
+            until,
+        );
+        thread::sleep(hold.saturating_sub(started.elapsed()));
+        net.join(i).map_err(|e| eprintln!("interop: chaos: {e}")).ok()?;
+        noticed.map(|_| ())
     }
 
     fn broker_at(&mut self, addr: &str) -> Option<&mut Broker> {
@@ -163,6 +202,18 @@ fn inject(g: &mut Group, fault: Fault, cycle: u32) -> Option<i64> {
             g.broker_at(&master)?.signal(libc::SIGSTOP);
             thread::sleep(Duration::from_secs(6));
             g.broker_at(&master)?.signal(libc::SIGCONT);
+        }
+        Fault::PartitionMaster => {
+            let i = g.index_of(&master)?;
+            let ctrls = &g.ctrls;
+            g.partition(i, Duration::from_secs(8), || {
+                sync_state(ctrls).filter(|(m, _)| *m != master).map(|(m, _)| m)
+            })?;
+        }
+        Fault::PartitionSlave => {
+            let slave = g.brokers.iter().map(|b| b.addr()).find(|a| *a != master)?;
+            let i = g.index_of(&slave)?;
+            g.partition(i, Duration::from_secs(8), || Some(String::new()))?;
         }
         Fault::KillSlave => {
             let slave = g.brokers.iter().map(|b| b.addr()).find(|a| *a != master)?;
@@ -278,9 +329,14 @@ fn chaos_controller_group() {
         for fault in [
             Fault::KillMaster,
             Fault::PauseMaster,
+            Fault::PartitionMaster,
             Fault::KillSlave,
+            Fault::PartitionSlave,
             Fault::KillController,
         ] {
+            if matches!(fault, Fault::PartitionMaster | Fault::PartitionSlave) && g.net.is_err() {
+                continue;
+            }
             let Some(t) = inject(&mut g, fault, cycle) else {
                 let logs: Vec<String> = g.brokers.iter().map(Broker::describe).collect();
                 ctx.fail(
@@ -361,6 +417,7 @@ fn chaos_controller_group() {
         "cycles": cycles, "seconds": started.elapsed().as_secs(), "acknowledged": acked.len(),
         "send_failed": failed, "lost": all_lost, "order_violations": all_violations,
         "consumers": groups, "faults": rows, "send_failed_reasons": reasons,
+        "partitions": g.net.as_ref().map_or_else(|e| format!("not injected: {e}"), |_| "injected".into()),
     });
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     let _ = fs::write(ctx.tmp_path().join("chaos-report.json"), &text);

@@ -310,8 +310,10 @@ pub fn controller_conf(dir: &Path, group: &str, peers: &str, i: usize) -> PathBu
     conf
 }
 
-fn accepts(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+fn accepts(ip: &str, port: u16) -> bool {
+    let Ok(addr) = format!("{ip}:{port}").parse::<SocketAddr>() else {
+        return false;
+    };
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
@@ -328,6 +330,8 @@ pub struct Broker {
     custom: Option<(String, Vec<String>, Vec<u16>)>,
     /// Another program than `sluice` (a Java broker), with its environment.
     program: Option<(PathBuf, Vec<(String, String)>)>,
+    /// Run inside this network namespace, reached at its address (else on loopback).
+    host: Option<crate::netns::Host>,
 }
 
 impl Broker {
@@ -348,6 +352,7 @@ impl Broker {
             logs: vec![],
             custom: None,
             program: None,
+            host: None,
         }
     }
 
@@ -365,6 +370,7 @@ impl Broker {
             logs: vec![],
             custom: Some((label.to_owned(), args, ports)),
             program: None,
+            host: None,
         }
     }
 
@@ -387,9 +393,13 @@ impl Broker {
         format!("127.0.0.1:{}", self.np)
     }
 
-    /// `127.0.0.1:<broker port>`.
+    /// `<host>:<broker port>` (the host: 127.0.0.1, or the namespace's address).
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.bp)
+        format!("{}:{}", self.ip(), self.bp)
+    }
+
+    fn ip(&self) -> &str {
+        self.host.as_ref().map_or("127.0.0.1", |h| h.ip.as_str())
     }
 
     /// Starts the broker and waits until both ports accept connections. A restart (after a
@@ -404,7 +414,15 @@ impl Broker {
             let log = self.dir.join(format!("{label}-{}.log", self.starts));
             let errf = File::create(&log).expect("broker log");
             let sluice = self.program.as_ref().map_or_else(sluice_bin, |(p, _)| p.clone());
-            let mut cmd = Command::new(&sluice);
+            let mut cmd = match &self.host {
+                // `ip netns exec` enters the namespace and execs the program: the child is it.
+                Some(h) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", &h.netns]).arg(&sluice);
+                    c
+                }
+                None => Command::new(&sluice),
+            };
             if let Some((_, envs)) = &self.program {
                 cmd.envs(envs.iter().map(|(k, v)| (k, v)));
             }
@@ -453,7 +471,7 @@ impl Broker {
                     Some((_, _, ports)) => ports.clone(),
                     None => vec![self.np, self.bp],
                 };
-                if ports.iter().all(|&p| accepts(p)) {
+                if ports.iter().all(|&p| accepts(self.ip(), p)) {
                     self.child = Some(child);
                     // Give the broker a moment to register with the in-process NameServer.
                     thread::sleep(Duration::from_millis(500));
@@ -734,11 +752,23 @@ impl Ctx {
     /// a free listenPort and haListenPort, brokerIP1=127.0.0.1 and a store of its own. Returns
     /// its index in `nodes`.
     pub fn add_broker(&mut self, label: &str, conf: &str) -> usize {
+        self.add_broker_on(label, conf, None)
+    }
+
+    /// [`Ctx::add_broker`] inside `host`'s network namespace, advertising its address and
+    /// reaching the NameServer through the bridge (`gateway`: this namespace's address there).
+    pub fn add_broker_on(
+        &mut self,
+        label: &str,
+        conf: &str,
+        host: Option<(&crate::netns::Host, &str)>,
+    ) -> usize {
         let port = free_port();
         let ha = free_port();
         let store = self.tmp.0.join(label);
+        let ip = host.map_or("127.0.0.1", |(h, _)| h.ip.as_str());
         let text = format!(
-            "{conf}\nlistenPort={port}\nhaListenPort={ha}\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\n",
+            "{conf}\nlistenPort={port}\nhaListenPort={ha}\nbrokerIP1={ip}\nstorePathRootDir={}\n",
             store.display()
         );
         let path = self.tmp.0.join(format!("{label}.conf"));
@@ -748,9 +778,13 @@ impl Ctx {
             "-c".into(),
             path.display().to_string(),
             "-n".into(),
-            self.namesrv(),
+            match host {
+                Some((_, gateway)) => format!("{gateway}:{}", self.broker.np),
+                None => self.namesrv(),
+            },
         ];
         let mut b = Broker::process(&self.tmp.0, label, args, vec![port], self.broker.np);
+        b.host = host.map(|(h, _)| h.clone());
         b.start();
         eprintln!("interop: {}: {label} up on {port} (HA {ha})", self.test);
         self.nodes.push(b);

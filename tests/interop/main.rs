@@ -78,6 +78,7 @@ mod java_client;
 mod metrics;
 mod migration;
 mod mqadmin;
+mod netns;
 mod replication;
 mod retry_dlq;
 mod rust_client;

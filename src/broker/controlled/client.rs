@@ -74,7 +74,10 @@ impl ControllerClient {
         }
     }
 
-    /// The leader's address, as the first controller that knows one says.
+    /// The leader's address: the controller of `controllerAddr` that says it leads, or the
+    /// leader one of them names — only when that name is in `controllerAddr` too. Controllers
+    /// name each other by their peer addresses, which this broker may not reach (a broker on
+    /// another network than the controllers' own, behind NAT): it keeps to its own list.
     async fn find_leader(&self) -> Option<String> {
         for addr in &self.addrs {
             let cmd = RemotingCommand::request(request::CONTROLLER_GET_METADATA_INFO);
@@ -85,12 +88,17 @@ impl ControllerClient {
                 if h.is_leader {
                     return Some(addr.clone());
                 }
-                if let Some(l) = h.controller_leader_address.filter(|a| !a.is_empty()) {
+                if let Some(l) = self.known(h.controller_leader_address) {
                     return Some(l);
                 }
             }
         }
         None
+    }
+
+    /// `addr` when it is one of `controllerAddr`.
+    fn known(&self, addr: Option<String>) -> Option<String> {
+        addr.filter(|a| self.addrs.contains(a))
     }
 
     /// A leader-only request (`make` builds it afresh for each try), retried at whichever
@@ -121,8 +129,8 @@ impl ControllerClient {
             };
             match self.call(&addr, make(), TIMEOUT).await {
                 Ok(r) if r.code == response::CONTROLLER_NOT_LEADER => {
-                    let next = r.ext_fields.get("controllerLeaderAddress").cloned();
-                    *self.leader.lock().await = next.filter(|a| !a.is_empty() && *a != addr);
+                    let next = self.known(r.ext_fields.get("controllerLeaderAddress").cloned());
+                    *self.leader.lock().await = next.filter(|a| *a != addr);
                     last = Some(anyhow::anyhow!("{addr} is not the controller leader"));
                 }
                 Ok(r) => return Ok(r),
