@@ -18,14 +18,13 @@ const QUEUES: i32 = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_the_master_elects_a_slave_that_has_every_acknowledged_message() {
-    let mut g = Group::new(
-        3,
+    let (mut g, d, first, epoch1) = Group::with_topic(
         "inSyncReplicas=2\nhaMaxTimeSlaveNotCatchup=3000\nslaveTimeout=3000\n",
+        TOPIC,
+        QUEUES as u32,
     )
     .await;
-    let d = g.dir().to_path_buf();
     let d = d.as_path();
-    let (first, epoch1) = g.start_with_topic(TOPIC, QUEUES as u32).await;
     let ctrls = g.ctrls.clone();
 
     // Acknowledged sends: each SEND_OK waited for both slaves.

@@ -20,14 +20,13 @@ const TOPIC: &str = "CutBackTopic";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_master_cuts_back_what_it_never_had_acknowledged() {
     // Slaves stay in the set while paused (a long haMaxTimeSlaveNotCatchup); a put waits 1 s.
-    let mut g = Group::new(
-        3,
+    let (mut g, d, first, _) = Group::with_topic(
         "inSyncReplicas=2\nhaMaxTimeSlaveNotCatchup=60000\nslaveTimeout=1000\n",
+        TOPIC,
+        1,
     )
     .await;
-    let d = g.dir().to_path_buf();
     let d = d.as_path();
-    let (first, _) = g.start_with_topic(TOPIC, 1).await;
     let c = connect(first.parse().unwrap()).await;
     // The slaves' first transfer records the epoch (an fsync each) on a busy machine: a warm-up
     // send on another topic until one is acknowledged within the 1 s this test allows.

@@ -15,14 +15,13 @@ const TOPIC: &str = "PauseTopic";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_master_acknowledges_nothing_once_another_is_elected() {
-    let mut g = Group::new(
-        3,
+    let (mut g, d, first, _) = Group::with_topic(
         "inSyncReplicas=2\nhaMaxTimeSlaveNotCatchup=3000\nslaveTimeout=2000\n",
+        TOPIC,
+        1,
     )
     .await;
-    let d = g.dir().to_path_buf();
     let d = d.as_path();
-    let (first, _) = g.start_with_topic(TOPIC, 1).await;
     let c = connect(first.parse().unwrap()).await;
     let mut acked = Vec::new();
     for i in 0..20 {

@@ -16,14 +16,13 @@ const TOPIC: &str = "LaterTopic";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delays_and_timers_are_delivered_by_the_next_master() {
-    let mut g = Group::new(
-        3,
+    let (mut g, d, first, _) = Group::with_topic(
         "inSyncReplicas=2\nhaMaxTimeSlaveNotCatchup=3000\nslaveTimeout=3000\n",
+        TOPIC,
+        1,
     )
     .await;
-    let d = g.dir().to_path_buf();
     let d = d.as_path();
-    let (first, _) = g.start_with_topic(TOPIC, 1).await;
     let c = connect(first.parse().unwrap()).await;
     let mut want = BTreeSet::new();
     let due = sluice_storage::clock::now_millis() + 8000;

@@ -71,15 +71,14 @@ fn end_tx(half: i64, phys: i64, decision: i32, from_check: bool) -> RemotingComm
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_transaction_is_checked_back_by_the_next_master() {
-    let mut g = Group::new(
-        3,
+    let (mut g, d, first, _) = Group::with_topic(
         "inSyncReplicas=2\nhaMaxTimeSlaveNotCatchup=3000\nslaveTimeout=3000\n\
          transactionTimeOut=1000\ntransactionCheckInterval=1000\n",
+        TOPIC,
+        1,
     )
     .await;
-    let d = g.dir().to_path_buf();
     let d = d.as_path();
-    let (first, _) = g.start_with_topic(TOPIC, 1).await;
     let checks: Checks = Arc::default();
     let p = producer(&first, &checks).await;
     let mut halves = Vec::new();

@@ -341,6 +341,15 @@ impl Group {
 
     /// [`Group::start_all`], then `topic` with `queues` queues on the master: (master address,
     /// master epoch).
+    /// A group of three brokers with `extra` in their broker.conf, all started, `topic` made
+    /// with `queues` queues: the group, its directory, the master's address and epoch.
+    pub async fn with_topic(extra: &str, topic: &str, queues: u32) -> (Group, PathBuf, String, i64) {
+        let mut g = Group::new(3, extra).await;
+        let dir = g.dir().to_path_buf();
+        let (master, epoch) = g.start_with_topic(topic, queues).await;
+        (g, dir, master, epoch)
+    }
+
     pub async fn start_with_topic(&mut self, topic: &str, queues: u32) -> (String, i64) {
         let (first, epoch) = self.start_all().await;
         let q = queues.to_string();
