@@ -94,16 +94,22 @@ fn main() -> Result<()> {
                     Command::Controller { args, .. } => controller_cmd::run(args).await,
                     Command::Broker { args, .. } => standalone::run_broker(args).await,
                     Command::Standalone { args, .. } => standalone::run_standalone(args).await,
-                    Command::Admin(args) => match admin::execute(args).await {
-                        Ok(out) => {
-                            if !out.is_empty() {
-                                println!("{out}");
+                    Command::Admin(args) => loop {
+                        match admin::execute(&args).await {
+                            Ok(out) => {
+                                if !out.is_empty() {
+                                    println!("{out}");
+                                }
                             }
-                            Ok(())
+                            Err(e) => {
+                                eprintln!("error: {e:#}");
+                                std::process::exit(1);
+                            }
                         }
-                        Err(e) => {
-                            eprintln!("error: {e:#}");
-                            std::process::exit(1);
+                        // `clusterList -i N` prints again every N seconds until stopped.
+                        match args.repeat_every() {
+                            Some(every) => tokio::time::sleep(every).await,
+                            None => break Ok(()),
                         }
                     },
                     Command::Store(_) | Command::Export(_) | Command::Bench(_) => Ok(()),

@@ -480,6 +480,19 @@ async fn cluster_list_shows_masters_and_slaves() {
         "{text}"
     );
     assert!(run(&ns, &["clusterList", "-c", "Nope"]).await.is_ok());
+
+    // `-i N`, as mqadmin: the table again every N seconds until stopped.
+    let mut repeat = std::process::Command::new(common::sluice_bin())
+        .args(["admin", "-n", &ns, "clusterList", "-i", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    repeat.kill().unwrap();
+    let out = repeat.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tables = text.lines().filter(|l| l.starts_with("#Cluster Name")).count();
+    assert!((2..=4).contains(&tables), "{tables} tables in 2.5 s:\n{text}");
     slave.close();
     c.shutdown().await;
 }

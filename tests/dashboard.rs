@@ -277,15 +277,18 @@ async fn with_acl_on_the_dashboard_needs_credentials_and_the_broker_checks_them(
         base64::engine::general_purpose::STANDARD.encode(s)
     };
     let root = b64("root:rootpw01");
-    let (anon, good, page) = tokio::task::spawn_blocking(move || {
+    let (anon, good, page, repeat) = tokio::task::spawn_blocking(move || {
         (
             http(dash, "GET", "/api/admin/clusterList", None, ""),
             http(dash, "GET", "/api/admin/clusterList", Some(&root), ""),
             http(dash, "GET", "/", None, ""),
+            // `-i` would repeat until stopped: refused, not a request that never ends.
+            http(dash, "GET", "/api/admin/clusterList?i=1", Some(&root), ""),
         )
     })
     .await
     .unwrap();
+    assert_eq!(repeat.0, 400, "{}", repeat.1);
     assert_eq!(anon.0, 401, "{}", anon.1);
     assert_eq!(page.0, 401, "not even the page without credentials");
     assert_eq!(good.0, 200, "{}", good.1);

@@ -21,6 +21,9 @@ pub struct ClusterListArgs {
     /// Only this cluster.
     #[arg(short = 'c', long = "clusterName")]
     pub cluster_name: Option<String>,
+    /// Print the table again every this many seconds, until stopped (mqadmin's `-i`).
+    #[arg(short = 'i', long = "interval", value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: Option<u64>,
 }
 
 /// GET_BROKER_RUNTIME_INFO of one broker.

@@ -239,8 +239,18 @@ pub enum AdminCommand {
     ListAcl(auth::ListAclArgs),
 }
 
+impl AdminArgs {
+    /// How often the command asks to be run again until stopped (`clusterList -i N`).
+    pub fn repeat_every(&self) -> Option<std::time::Duration> {
+        match &self.command {
+            AdminCommand::ClusterList(a) => a.interval.map(std::time::Duration::from_secs),
+            _ => None,
+        }
+    }
+}
+
 /// Runs one command and renders its output (table or JSON).
-pub async fn execute(args: AdminArgs) -> Result<String> {
+pub async fn execute(args: &AdminArgs) -> Result<String> {
     // Named apart from the ACL commands' own -a/--accessKey (clap shares global ids).
     let credentials = match (&args.acl_access_key, &args.acl_secret_key) {
         (Some(a), Some(s)) => Some(Credentials {

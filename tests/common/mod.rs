@@ -188,7 +188,7 @@ pub async fn admin(ns: &str, args: &[&str]) -> anyhow::Result<String> {
     use clap::Parser;
     let argv: Vec<&str> = ["admin", "-n", ns].iter().chain(args).copied().collect();
     let cli = AdminCli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
-    sluice::admin::execute(cli.admin).await
+    sluice::admin::execute(&cli.admin).await
 }
 
 /// REGISTER_BROKER of a slave (brokerId 1) of `broker-a` at `addr`, with no topics.

@@ -336,7 +336,7 @@ fn java_5_brokers_fail_over_through_sluice_controllers() {
                 "broker-a",
             ])
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            sluice::admin::execute(cli.admin).await
+            sluice::admin::execute(&cli.admin).await
         })
         .unwrap_or_else(|e| panic!("getBrokerEpoch: {e:#}\n{}", logs(dir)));
     let epochs: serde_json::Value = serde_json::from_str(&epochs).expect("JSON");

@@ -479,6 +479,36 @@ mod tests {
     }
 
     #[test]
+    fn held_back_records_follow_a_redispatch_once_the_bound_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path(), FlushDiskType::AsyncFlush);
+        let mut p = CorePipeline::start(
+            store.clone(),
+            StageHooks {
+                schedule: Arc::new(|_: &[QueueAdvance]| {}),
+                delivery: Arc::new(|_: &[QueueAdvance]| {}),
+            },
+            1 << 20,
+        )
+        .unwrap();
+        let sub = p.submitter();
+        store.set_dispatch_bound(0);
+        assert!(matches!(
+            sub.append_here(vec![msg("T", 0, "held")]),
+            Ok(AppendReply::Stored(_))
+        ));
+        let end = store.commitlog().write_pos();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(store.dispatched_offset(), 0, "dispatched past the bound");
+        // Nothing new is appended: only the bound moves, and a redispatch follows it.
+        store.set_dispatch_bound(u64::MAX);
+        sub.redispatch();
+        assert!(store.wait_dispatched(end, Duration::from_secs(5)));
+        assert_eq!(store.max_queue_offset("T", 0), 1);
+        p.shutdown();
+    }
+
+    #[test]
     fn async_flush_acks_and_dispatches() {
         run(FlushDiskType::AsyncFlush);
     }

@@ -84,7 +84,11 @@ impl Submitter {
     /// (controller mode: the confirm offset advanced), so records held back can follow.
     pub fn redispatch(&self) {
         self.ingress.redispatch.store(true, Ordering::Release);
-        self.ingress.activate();
+        // While a dispatch wake-up is pending (or deferred, under load) it takes this one too:
+        // one core-thread activation per batch, not one per acknowledgement.
+        if !self.ingress.dispatch_armed.swap(true, Ordering::AcqRel) {
+            self.ingress.activate();
+        }
     }
 
     /// Queues a unit; its reply callback runs once it is stored (or refused).

@@ -283,7 +283,13 @@ async fn admin(
         Ok(c) => c,
         Err(e) => return super::json_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    match crate::admin::execute(cli.admin).await {
+    if cli.admin.repeat_every().is_some() {
+        return super::json_error(
+            StatusCode::BAD_REQUEST,
+            "-i repeats until stopped: the dashboard asks again on its own",
+        );
+    }
+    match crate::admin::execute(&cli.admin).await {
         Ok(out) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
         Err(e) => super::json_error(StatusCode::BAD_GATEWAY, format!("{e:#}")),
     }
