@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Long chaos campaigns against a controller-mode group (issue #14): the interop test
 # `chaos::chaos_controller_group` (tests/interop/chaos.rs) for CYCLES cycles of each fault —
-# kill -9 of the master, SIGSTOP of the master, kill -9 of a slave, kill -9 of a controller —
-# under rocketmq-client-rust ordered sends and an orderly consumer. Prints each cycle as it
+# kill -9 of the master, SIGSTOP of the master, a network partition of the master (brokers in
+# network namespaces of their own: root and iproute2), kill -9 of a slave, a partition of a
+# slave, kill -9 of a controller —
+# under rocketmq-client-rust ordered sends and orderly consumers (rust, Java, Go). Prints each cycle as it
 # goes and writes the JSON report (lost, duplicates, order violations, recovery p50/max per
 # fault) to REPORT.
 #

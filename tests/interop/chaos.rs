@@ -8,8 +8,9 @@
 //! `kill -9` of a controller. Partitions need the brokers on hosts of their own: each runs in a
 //! network namespace of its own behind a veth pair ([`crate::netns`]); where namespaces cannot
 //! be made (not root, no iproute2) the brokers run on loopback and the report says the
-//! partitions were not injected, and why. A second consumer
-//! group runs Apache RocketMQ's Java client (4.9.8, orderly). Checkers, per consumer group:
+//! partitions were not injected, and why. Two more consumer
+//! groups run Apache RocketMQ's Java client (4.9.8) and Go client (rocketmq-client-go/v2), both
+//! orderly. Checkers, per consumer group:
 //! messages acknowledged (SEND_OK) and never consumed (must be 0), duplicates (reported),
 //! per-key order among acknowledged messages, recovery time per fault (the fault → the first send started
 //! after it that was acknowledged).
@@ -286,17 +287,21 @@ fn chaos_controller_group() {
     thread::sleep(Duration::from_secs(3));
 
     let shards = SHARDS.to_string();
-    let mut consumers: Vec<(&str, Proc)> = [(Client::Rust, "g_chaos"), (Client::Java, "g_chaos_java")]
-        .into_iter()
-        .map(|(client, group)| {
-            let p = ctx.spawn(
-                client,
-                client.orderly_consume(),
-                &consume_args(TOPIC, group, "100000000", &["--timeout", "3500"]),
-            );
-            (group, p)
-        })
-        .collect();
+    let mut consumers: Vec<(&str, Proc)> = [
+        (Client::Rust, "g_chaos"),
+        (Client::Java, "g_chaos_java"),
+        (Client::Go, "g_chaos_go"),
+    ]
+    .into_iter()
+    .map(|(client, group)| {
+        let p = ctx.spawn(
+            client,
+            client.orderly_consume(),
+            &consume_args(TOPIC, group, "100000000", &["--timeout", "3500"]),
+        );
+        (group, p)
+    })
+    .collect();
     let mut producer = ctx.spawn(
         Client::Rust,
         "produce-ordered",
