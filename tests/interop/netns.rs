@@ -19,6 +19,8 @@ pub struct Host {
 }
 
 pub struct Net {
+    /// This process's number among concurrent runs: names and the subnet derive from it.
+    tag: u32,
     bridge: String,
     /// This namespace's address on the bridge (NameServer, controllers and clients live here).
     pub gateway: String,
@@ -57,6 +59,7 @@ impl Net {
             })
             .collect();
         let mut net = Net {
+            tag,
             bridge,
             gateway: format!("{subnet}.1"),
             hosts,
@@ -72,7 +75,7 @@ impl Net {
         ip(&["addr", "add", &format!("{}/24", self.gateway), "dev", br])?;
         ip(&["link", "set", br, "up"])?;
         for (i, h) in self.hosts.iter().enumerate() {
-            let peer = format!("sv{}p{i}", &br[3..]);
+            let peer = format!("sv{}p{i}", self.tag);
             ip(&["netns", "add", &h.netns])?;
             ip(&["link", "add", &h.link, "type", "veth", "peer", "name", &peer])?;
             ip(&["link", "set", &peer, "netns", &h.netns])?;

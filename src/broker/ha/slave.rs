@@ -369,17 +369,14 @@ fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
     let store = &shared.store;
     let sync_flush = store.config().flush_disk_type == FlushDiskType::SyncFlush;
     let mut data = Vec::new();
-    let mut confirmed = None;
     loop {
         let Some(h) = read_header(link)? else {
             return Ok(());
         };
-        if shared.auto.is_some() && confirmed != Some(h.confirm_offset) {
-            // As on the master, readers here see only what every in-sync replica has: this
-            // slave may yet be cut back past the rest (5.x's slaves reput to the confirm
-            // offset the master sends, with each transfer and heartbeat).
-            confirmed = Some(h.confirm_offset);
-            store.set_dispatch_bound(h.confirm_offset);
+        // As on the master, readers here see only what every in-sync replica has: this slave
+        // may yet be cut back past the rest (5.x's slaves reput to the confirm offset the
+        // master sends, with each transfer and heartbeat).
+        if shared.auto.is_some() && store.set_dispatch_bound(h.confirm_offset) {
             shared.submitter.redispatch();
         }
         let mine = store.commitlog().write_pos();

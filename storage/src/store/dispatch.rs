@@ -172,8 +172,9 @@ impl MessageStore {
     /// Keeps dispatch (ConsumeQueues, indexes, and so every reader) below `bound` until it is
     /// moved again; `u64::MAX` lifts it. A record straddling the bound waits whole. Moving it
     /// dispatches nothing by itself: the caller's next [`dispatch_to`](Self::dispatch_to) does.
-    pub fn set_dispatch_bound(&self, bound: u64) {
-        self.dispatch_bound.store(bound, Ordering::Release);
+    /// Returns whether the bound changed.
+    pub fn set_dispatch_bound(&self, bound: u64) -> bool {
+        self.dispatch_bound.swap(bound, Ordering::AcqRel) != bound
     }
 
     pub fn dispatched_offset(&self) -> u64 {
