@@ -773,20 +773,24 @@ async fn c_namesrv_kv(ns: &str) -> Option<String> {
     (r.code == response::SUCCESS).then(|| r.ext("value").unwrap_or_default().to_owned())
 }
 
-/// The standard drain through updateBrokerConfig: brokerPermission=4 stops sends at once,
-/// reaches the NameServer's routes, shows in getBrokerConfig and is written back to the
-/// broker.conf the broker started from; 6 restores writes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drain_by_broker_permission() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(
-        &conf,
-        "# a comment kept\nbrokerPermission = 6\nbrokerName=broker-a\n",
-    )
-    .unwrap();
-    let mut cfg = common::broker_config(dir.path(), "");
-    cfg.config_file = Some(conf.clone());
+/// A standalone started from `<dir>/broker.conf` (holding `file`; the config is `props`), with
+/// topic `topic` (one queue) created: the standalone, NameServer and broker addresses, and a
+/// connection to the broker.
+async fn started_from_file(
+    dir: &std::path::Path,
+    file: &str,
+    props: &str,
+    topic: &str,
+) -> (
+    sluice::standalone::Standalone,
+    String,
+    String,
+    std::sync::Arc<sluice_remoting::net::Connection>,
+) {
+    let conf = dir.join("broker.conf");
+    std::fs::write(&conf, file).unwrap();
+    let mut cfg = common::broker_config(dir, props);
+    cfg.config_file = Some(conf);
     let ns_cfg = sluice::namesrv::NamesrvConfig {
         listen_port: 0,
         ..Default::default()
@@ -797,10 +801,22 @@ async fn drain_by_broker_permission() {
     let client = common::connect(s.broker_addr()).await;
     run(
         &ns,
-        &["updateTopic", "-b", &addr, "-t", "DrainT", "-r", "1", "-w", "1"],
+        &["updateTopic", "-b", &addr, "-t", topic, "-r", "1", "-w", "1"],
     )
     .await
     .unwrap();
+    (s, ns, addr, client)
+}
+
+/// The standard drain through updateBrokerConfig: brokerPermission=4 stops sends at once,
+/// reaches the NameServer's routes, shows in getBrokerConfig and is written back to the
+/// broker.conf the broker started from; 6 restores writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_by_broker_permission() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    let file = "# a comment kept\nbrokerPermission = 6\nbrokerName=broker-a\n";
+    let (s, ns, addr, client) = started_from_file(dir.path(), file, "", "DrainT").await;
     let send = || common::send_cmd("DrainT", 0, "x", "");
     assert_eq!(
         client.request(send(), common::T).await.unwrap().code,
@@ -874,5 +890,82 @@ async fn drain_by_broker_permission() {
         client.request(send(), common::T).await.unwrap().code,
         response::SUCCESS
     );
+    s.shutdown().await.unwrap();
+}
+
+/// Retention settings through updateBrokerConfig, in force without a restart: segments kept for
+/// `fileReservedTime=72` go once it is 0 at an hour `deleteWhen` names; getBrokerConfig and the
+/// broker.conf show the new values; a key read at start only is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_settings_change_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    // Forcible cleaning off: a full disk on the test machine must not delete segments early.
+    let props = "fileReservedTime=72\ncleanResourceInterval=100\ncleanFileForciblyEnable=false\n";
+    let (s, ns, addr, client) = started_from_file(dir.path(), "fileReservedTime=72\n", props, "KeepT").await;
+    let body = "k".repeat(100_000);
+    for _ in 0..35 {
+        let r = client
+            .request(common::send_cmd("KeepT", 0, &body, ""), common::T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    }
+    let segments = || {
+        std::fs::read_dir(dir.path().join("store/commitlog"))
+            .unwrap()
+            .count()
+    };
+    assert!(segments() >= 4, "{} segments", segments());
+    let update = |k: &'static str, v: String| {
+        let ns = ns.clone();
+        let addr = addr.clone();
+        async move { run(&ns, &["updateBrokerConfig", "-b", &addr, "-k", k, "-v", &v]).await }
+    };
+    let every_hour: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
+    update("deleteWhen", every_hour.join(";")).await.unwrap();
+    update("flushIntervalCommitLog", "100".into()).await.unwrap();
+    // Still within fileReservedTime: nothing goes.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = segments();
+    assert!(before >= 4, "{before} segments");
+
+    let refused = update("mappedFileSizeCommitLog", "2097152".into()).await;
+    assert!(
+        refused.unwrap_err().to_string().contains("restart"),
+        "a layout key is not live"
+    );
+    update("fileReservedTime", "0".into()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while segments() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {before} segments still there",
+            segments()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let shown = json(&ns, &["getBrokerConfig", "-b", &addr]).await;
+    let c = &shown[&addr]["config"];
+    assert_eq!(c["fileReservedTime"], "0", "{shown}");
+    assert_eq!(c["deleteWhen"], every_hour.join(";").as_str(), "{shown}");
+    assert_eq!(c["flushIntervalCommitLog"], "100", "{shown}");
+    assert_eq!(c["mappedFileSizeCommitLog"], "1048576", "{shown}");
+    let file = std::fs::read_to_string(&conf).unwrap();
+    assert!(file.contains("fileReservedTime=0\n"), "{file}");
+    assert!(!file.contains("fileReservedTime=72"), "{file}");
+    assert!(file.contains("flushIntervalCommitLog=100\n"), "{file}");
+    assert!(
+        file.contains(&format!("deleteWhen={}\n", every_hour.join(";"))),
+        "{file}"
+    );
+    assert!(!file.contains("mappedFileSizeCommitLog"), "{file}");
+    // The store still serves its end.
+    let r = client
+        .request(common::send_cmd("KeepT", 0, "after", ""), common::T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
     s.shutdown().await.unwrap();
 }

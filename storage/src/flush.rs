@@ -48,7 +48,8 @@ struct State {
 struct Shared {
     log: Arc<CommitLog>,
     mode: FlushDiskType,
-    interval: Duration,
+    /// The ASYNC_FLUSH period (`flushIntervalCommitLog`), changeable while the thread runs.
+    interval: crate::store::live::AtomicMillis,
     state: Mutex<State>,
     wake: Condvar,
     durable: AtomicU64,
@@ -74,7 +75,7 @@ impl Flusher {
         let shared = Arc::new(Shared {
             log,
             mode,
-            interval,
+            interval: crate::store::live::AtomicMillis::new(interval),
             state: Mutex::new(State {
                 requested: durable,
                 shutdown: false,
@@ -99,6 +100,16 @@ impl Flusher {
 
     pub fn mode(&self) -> FlushDiskType {
         self.shared.mode
+    }
+
+    /// The ASYNC_FLUSH period in force.
+    pub fn interval(&self) -> Duration {
+        self.shared.interval.get()
+    }
+
+    /// Changes the ASYNC_FLUSH period; the thread takes it before its next wait.
+    pub fn set_interval(&self, interval: Duration) {
+        self.shared.interval.set(interval);
     }
 
     /// Everything below this offset is durable.
@@ -202,7 +213,7 @@ fn run(s: &Shared) {
                         };
                     }
                     FlushDiskType::AsyncFlush => {
-                        let (g, timeout) = match s.wake.wait_timeout(st, s.interval) {
+                        let (g, timeout) = match s.wake.wait_timeout(st, s.interval.get()) {
                             Ok(r) => r,
                             Err(_) => return,
                         };

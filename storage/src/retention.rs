@@ -116,7 +116,7 @@ impl MessageStore {
         force: bool,
         disk_used: f64,
     ) -> Result<RetentionReport, StoreError> {
-        let cfg = self.config();
+        let cfg = self.live();
         let mut report = RetentionReport {
             disk_used_percent: disk_used,
             ..Default::default()

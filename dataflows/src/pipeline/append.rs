@@ -93,7 +93,7 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
         let scope = self.scope();
         let sync = store.config().flush_disk_type == FlushDiskType::SyncFlush;
         let waits = Waits {
-            sync_flush: sync.then_some(store.config().sync_flush_timeout),
+            sync_flush: sync.then_some(store.sync_flush_timeout()),
             replication,
         };
         self.unary_frontier(Pipeline, "append", move |_cap, info| {

@@ -408,7 +408,7 @@ fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
             store.flusher().request(end);
             store
                 .flusher()
-                .wait_durable(end, store.config().sync_flush_timeout)
+                .wait_durable(end, store.sync_flush_timeout())
                 .map_err(|e| std::io::Error::other(format!("flushing replicated bytes: {e}")))?;
         }
         shared.submitter.replicated(end);

@@ -242,7 +242,7 @@ impl Checker {
         let start = self.half_next.max(cq.min_offset());
         let end = cq.max_offset();
         let timeout = self.config.transaction_timeout.as_millis() as i64;
-        let reserved_ms = store.config().file_reserved_time_hours as i64 * 3_600_000;
+        let reserved_ms = store.live().file_reserved_time_hours as i64 * 3_600_000;
         let mut prefix_ended = true;
         let mut next = start;
         for off in start..end {

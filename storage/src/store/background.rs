@@ -15,13 +15,15 @@ pub(super) type StopSignal = (Mutex<bool>, Condvar);
 impl MessageStore {
     pub(super) fn start_background(self: &Arc<Self>) -> Result<(), StoreError> {
         let mut threads = self.background.lock().map_err(|_| StoreError::Closed)?;
-        threads.push(
-            self.every("checkpoint", self.config.flush_interval_consume_queue, |store| {
+        threads.push(self.every(
+            "checkpoint",
+            |s| s.live().flush_interval_consume_queue,
+            |store| {
                 if let Err(e) = store.checkpoint_now() {
                     tracing::error!(error = %e, "checkpoint failed");
                 }
-            })?,
-        );
+            },
+        )?);
         let log = self.commitlog.clone();
         let stop = self.stop.clone();
         let weak = Arc::downgrade(self);
@@ -41,36 +43,40 @@ impl MessageStore {
                 }
             }
         })?);
-        threads.push(
-            self.every(
-                "retention",
-                self.config.clean_resource_interval,
-                |store| match store.run_retention(std::time::SystemTime::now(), false) {
-                    Ok(r) if !r.deleted.is_empty() => {
-                        tracing::info!(deleted = r.deleted.len(), "retention deleted CommitLog segments")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "retention failed"),
-                },
-            )?,
-        );
+        threads.push(self.every(
+            "retention",
+            |s| s.live().clean_resource_interval,
+            |store| match store.run_retention(std::time::SystemTime::now(), false) {
+                Ok(r) if !r.deleted.is_empty() => {
+                    tracing::info!(deleted = r.deleted.len(), "retention deleted CommitLog segments")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention failed"),
+            },
+        )?);
         Ok(())
     }
 
-    /// Starts thread `sluice-{what}`, which runs `tick` every `period` while the store is open.
+    /// Starts thread `sluice-{what}`, which runs `tick` while the store is open, waiting the
+    /// `period` in force before each run.
     fn every(
         self: &Arc<Self>,
         what: &str,
-        period: Duration,
+        period: impl Fn(&MessageStore) -> Duration + Send + 'static,
         tick: impl Fn(&MessageStore) + Send + 'static,
     ) -> Result<JoinHandle<()>, StoreError> {
         let weak = Arc::downgrade(self);
         let stop = self.stop.clone();
-        spawn(what, move || {
-            while !wait_stop(&stop, period) {
-                let Some(store) = weak.upgrade() else { return };
-                tick(&store);
+        spawn(what, move || loop {
+            let wait = match weak.upgrade() {
+                Some(store) => period(&store),
+                None => return,
+            };
+            if wait_stop(&stop, wait) {
+                return;
             }
+            let Some(store) = weak.upgrade() else { return };
+            tick(&store);
         })
     }
 

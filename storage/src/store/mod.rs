@@ -9,6 +9,7 @@
 //! * `query` — lookups by key through the IndexFiles.
 //! * `recovery` — open with recovery, checkpoints, clean close.
 //! * `background` — the checkpoint, prefault and retention threads.
+//! * `live` — the settings that change while the store runs ([`MessageStore::retune`]).
 //! * `truncate` — cutting a closed store's CommitLog back (controller mode).
 //!
 //! The write path has two steps the broker pipeline runs as separate stages:
@@ -35,6 +36,7 @@ use crate::retention::SegmentHold;
 mod append;
 mod background;
 mod dispatch;
+pub(crate) mod live;
 mod query;
 mod queues;
 mod recovery;
@@ -42,6 +44,7 @@ mod truncate;
 
 pub use append::{AppendOutcome, Appended, MessageToStore};
 pub use dispatch::QueueAdvance;
+pub use live::{LiveSettings, LIVE_KEYS};
 
 /// What opening the store found.
 #[derive(Debug, Clone)]
@@ -74,6 +77,9 @@ pub struct MessageStore {
     last_dispatched_timestamp: AtomicI64,
     pub(crate) hold: RwLock<Option<Arc<dyn SegmentHold>>>,
     pub(crate) hot_bytes: u64,
+    /// Retention policy and background periods in force (see `live`).
+    live: RwLock<LiveSettings>,
+    sync_flush_timeout: live::AtomicMillis,
     background: Mutex<Vec<JoinHandle<()>>>,
     stop: Arc<background::StopSignal>,
     closed: AtomicBool,
@@ -126,7 +132,7 @@ impl MessageStore {
         self.dispatch_to(outcome.end_offset)?;
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
             self.flusher
-                .wait_durable(outcome.end_offset, self.config.sync_flush_timeout)?;
+                .wait_durable(outcome.end_offset, self.sync_flush_timeout())?;
         }
         Ok(outcome)
     }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
 use super::dispatch::PendingUnits;
+use super::live::{AtomicMillis, LiveSettings};
 use super::queues::load_queues;
 use super::{MessageStore, OpenReport};
 use crate::commitlog::{CommitLog, WriteMode};
@@ -165,6 +166,8 @@ impl MessageStore {
             last_dispatched_timestamp: AtomicI64::new(last_ts),
             hold: RwLock::new(None),
             hot_bytes,
+            live: RwLock::new(LiveSettings::of(&config)),
+            sync_flush_timeout: AtomicMillis::new(config.sync_flush_timeout),
             background: Mutex::new(Vec::new()),
             stop: Arc::new((Mutex::new(false), Condvar::new())),
             closed: AtomicBool::new(false),
