@@ -39,6 +39,10 @@ pub struct ExportArgs {
     /// flagging them in the `system_topic` column.
     #[arg(long)]
     pub exclude_system_topics: bool,
+    /// The trace topic (`msgTraceTopicName`): its messages' trace records are also written as
+    /// rows of their own, `<out>/trace/<segment>.parquet`.
+    #[arg(long, value_name = "TOPIC", default_value = sluice_remoting::trace::DEFAULT_TOPIC)]
+    pub trace_topic: String,
 }
 
 /// What one export run did.
@@ -49,13 +53,16 @@ pub struct ExportSummary {
     pub segments: usize,
     pub files: Vec<PathBuf>,
     pub rows: u64,
+    /// Trace rows written, and their files (`<out>/trace/<segment>.parquet`).
+    pub trace_rows: u64,
+    pub trace_files: Vec<PathBuf>,
     pub segment_bytes: u64,
     pub file_bytes: u64,
 }
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let summary = export(&args)?;
-    for f in &summary.files {
+    for f in summary.files.iter().chain(&summary.trace_files) {
         println!("{}", f.display());
     }
     println!(
@@ -71,6 +78,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
         summary.segment_bytes / 1_000_000,
         summary.file_bytes / 1_000_000
     );
+    if summary.trace_rows > 0 {
+        println!(
+            "{} trace rows (records of {}) in {} files under {}",
+            summary.trace_rows,
+            args.trace_topic,
+            summary.trace_files.len(),
+            args.out.join(sluice_parquet::trace::TRACE_DIR).display()
+        );
+    }
     Ok(())
 }
 
@@ -85,6 +101,7 @@ pub fn export(args: &ExportArgs) -> Result<ExportSummary> {
         } else {
             SystemTopics::Flag
         },
+        trace_topic: Some(args.trace_topic.clone()),
         keep_empty: false,
         stop_at_invalid: false,
     };
@@ -132,6 +149,8 @@ pub fn export(args: &ExportArgs) -> Result<ExportSummary> {
         bar.next_segment(segment_size);
         summary.segments += 1;
         summary.rows += stats.rows;
+        summary.trace_rows += stats.trace_rows;
+        summary.trace_files.extend(stats.trace_file);
         summary.segment_bytes += stats.segment_bytes;
         summary.file_bytes += stats.file_bytes;
         summary.files.extend(stats.file);

@@ -51,6 +51,7 @@ fn args(data: &std::path::Path, out: &std::path::Path) -> ExportArgs {
         since: None,
         until: None,
         exclude_system_topics: false,
+        trace_topic: sluice_remoting::trace::DEFAULT_TOPIC.into(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The broker's own trace records (`traceTopicEnable=true`), with no client sending any: a
 //! message stored, delivered by a pull to a group, sent back beyond its retries into the group's
-//! dead-letter topic — `sluice admin queryMsgTraceById` shows each step, the broker as its host.
+//! dead-letter topic — `sluice admin queryMsgTraceById` shows each step, the broker as its host;
+//! and once the broker stops, `sluice export` turns the same records into trace rows
+//! (`trace/<segment>.parquet`).
 
 mod common;
 
@@ -11,7 +13,7 @@ use sluice_remoting::RemotingCommand;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_life_recorded_by_the_broker() {
-    let c = common::cluster_with("traceTopicEnable=true\n").await;
+    let mut c = common::cluster_with("traceTopicEnable=true\n").await;
     let ns = c.namesrv.to_string();
     let uniq = "7F00000100002A9F0000000000000001";
     let props = format!("UNIQ_KEY\u{1}{uniq}\u{2}KEYS\u{1}trace-k\u{2}PGROUP\u{1}trace_pg\u{2}");
@@ -91,5 +93,48 @@ async fn a_message_life_recorded_by_the_broker() {
             .all(|r| r["clientHost"].as_str() == Some(broker.as_str())),
         "the broker wrote them: {rows:?}"
     );
-    c.shutdown().await;
+
+    // The same life in the archive's trace rows.
+    c.stop().await;
+    let out = c.dir().join("archive");
+    let summary = sluice::export_cmd::export(&sluice::export_cmd::ExportArgs {
+        data_dir: c.dir().join("store"),
+        out: out.clone(),
+        topic: None,
+        since: None,
+        until: None,
+        exclude_system_topics: true,
+        trace_topic: sluice_remoting::trace::DEFAULT_TOPIC.into(),
+    })
+    .unwrap();
+    assert!(summary.trace_rows >= 3, "{summary:?}");
+    let mut archived = Vec::new();
+    for f in std::fs::read_dir(out.join(sluice_parquet::trace::TRACE_DIR)).unwrap() {
+        archived.extend(sluice_parquet::trace::read_file(&f.unwrap().path()).unwrap());
+    }
+    let life: Vec<(String, String, String, String)> = archived
+        .iter()
+        .filter(|r| r.record.msg_id == uniq)
+        .map(|r| {
+            (
+                r.record.kind.name().to_owned(),
+                r.record.group.clone(),
+                r.record.topic.clone(),
+                r.client_host.clone(),
+            )
+        })
+        .collect();
+    for (kind, group, topic) in [
+        ("Pub", Some("trace_pg"), "TraceT"),
+        ("SubBefore", Some("cg"), ""),
+        ("Pub", None, "%DLQ%cg"),
+    ] {
+        assert!(
+            life.iter().any(|(k, g, t, h)| k == kind
+                && group.is_none_or(|group| g == group)
+                && t == topic
+                && h == &broker),
+            "{kind} {group:?} {topic} not in the archived trace rows {life:?}"
+        );
+    }
 }

@@ -1,27 +1,20 @@
 //! queryMsgTraceById: a message's life as its clients traced it (`enableMsgTrace`): the trace
 //! messages in the trace topic (`RMQ_SYS_TRACE_TOPIC` unless `-t`) are indexed by the traced
-//! message's id, and each carries records of the clients' trace format — records end with
-//! `\x02`, fields are separated by `\x01`, the first field names the record:
-//!
-//! | record | fields after the type |
-//! |---|---|
-//! | `Pub` | time, region, producer group, topic, msgId, tags, keys, store host, body length, cost ms, message type, offsetMsgId, success |
-//! | `SubBefore` | time, region, consumer group, request id, msgId, retry times, keys |
-//! | `SubAfter` | request id, msgId, cost ms, success, keys, context code, time, consumer group |
-//! | `EndTransaction` | time, region, producer group, topic, msgId, tags, keys, store host, message type, transaction id, state, from a check |
-//!
-//! The client host of a record is the born host of the trace message that carried it.
+//! message's id, and their bodies hold records of the clients' trace format
+//! ([`sluice_remoting::trace`]). The client host of a record is the born host of the trace
+//! message that carried it.
 
 use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
+use sluice_remoting::trace::{self, TraceKind};
 
 use super::message::query_index;
 use super::output::{Output, Table};
 use super::Admin;
 
 /// Where clients send their traces unless the broker says otherwise (`msgTraceTopicName`).
-pub const DEFAULT_TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
+pub const DEFAULT_TRACE_TOPIC: &str = trace::DEFAULT_TOPIC;
 
 #[derive(Debug, Args)]
 pub struct QueryMsgTraceByIdArgs {
@@ -48,16 +41,8 @@ pub struct TraceRow {
     pub keys: String,
 }
 
-fn field(f: &[&str], i: usize) -> String {
-    f.get(i).copied().unwrap_or_default().to_owned()
-}
-
-fn number(f: &[&str], i: usize) -> i64 {
-    f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0)
-}
-
-fn success(v: &str) -> String {
-    if v.eq_ignore_ascii_case("true") {
+fn success(v: Option<bool>) -> String {
+    if v == Some(true) {
         "success".into()
     } else {
         "failed".into()
@@ -66,80 +51,25 @@ fn success(v: &str) -> String {
 
 /// The records about `msg_id` in one trace message's body.
 pub fn decode(body: &str, msg_id: &str, client_host: &str) -> Vec<TraceRow> {
-    let mut out = Vec::new();
-    for record in body.split('\u{2}').filter(|r| !r.is_empty()) {
-        let f: Vec<&str> = record.split('\u{1}').collect();
-        let row = |kind: &str, group, time, cost_ms, status, topic, tags, keys| TraceRow {
-            kind: kind.to_owned(),
-            group,
+    trace::parse(body)
+        .into_iter()
+        .filter(|r| r.msg_id == msg_id)
+        .map(|r| TraceRow {
+            kind: r.kind.name().to_owned(),
+            status: match r.kind {
+                TraceKind::Pub | TraceKind::SubAfter => success(r.success),
+                TraceKind::SubBefore => format!("retry {}", r.retry_times.unwrap_or(0)),
+                TraceKind::EndTransaction => r.transaction_state,
+            },
+            group: r.group,
             client_host: client_host.to_owned(),
-            time,
-            cost_ms,
-            status,
-            topic,
-            tags,
-            keys,
-        };
-        let (id, r) = match f.first().copied().unwrap_or_default() {
-            "Pub" => (
-                field(&f, 5),
-                row(
-                    "Pub",
-                    field(&f, 3),
-                    number(&f, 1),
-                    number(&f, 10),
-                    success(&field(&f, 13)),
-                    field(&f, 4),
-                    field(&f, 6),
-                    field(&f, 7),
-                ),
-            ),
-            "SubBefore" => (
-                field(&f, 5),
-                row(
-                    "SubBefore",
-                    field(&f, 3),
-                    number(&f, 1),
-                    0,
-                    format!("retry {}", field(&f, 6)),
-                    String::new(),
-                    String::new(),
-                    field(&f, 7),
-                ),
-            ),
-            "SubAfter" => (
-                field(&f, 2),
-                row(
-                    "SubAfter",
-                    field(&f, 8),
-                    number(&f, 7),
-                    number(&f, 3),
-                    success(&field(&f, 4)),
-                    String::new(),
-                    String::new(),
-                    field(&f, 5),
-                ),
-            ),
-            "EndTransaction" => (
-                field(&f, 5),
-                row(
-                    "EndTransaction",
-                    field(&f, 3),
-                    number(&f, 1),
-                    0,
-                    field(&f, 11),
-                    field(&f, 4),
-                    field(&f, 6),
-                    field(&f, 7),
-                ),
-            ),
-            _ => continue,
-        };
-        if id == msg_id {
-            out.push(r);
-        }
-    }
-    out
+            time: r.time,
+            cost_ms: r.cost_ms.unwrap_or(0),
+            topic: r.topic,
+            tags: r.tags,
+            keys: r.keys,
+        })
+        .collect()
 }
 
 pub async fn query_msg_trace_by_id(admin: &Admin, a: &QueryMsgTraceByIdArgs) -> Result<Output> {

@@ -189,7 +189,7 @@ impl Default for BrokerConfig {
             enable_property_filter: false,
             filter_support_retry: false,
             trace_topic_enable: false,
-            msg_trace_topic_name: "RMQ_SYS_TRACE_TOPIC".into(),
+            msg_trace_topic_name: sluice_remoting::trace::DEFAULT_TOPIC.into(),
             short_polling_time_mills: 1000,
             register_name_server_period: 30_000,
             max_ingress_bytes: 256 << 20,

@@ -316,7 +316,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
             "ACL 2.0 on"
         );
     }
-    let archiver = state_archiver(&store);
+    let archiver = state_archiver(&store, &config.msg_trace_topic_name);
     if let Some(done) =
         migrate::import_rocketmq_config(&store).context("importing RocketMQ's config/*.json")?
     {
@@ -607,8 +607,9 @@ async fn start_ha_master(
     }
 }
 
-/// With `archiveEnable`, the archiver that retention must pass before deleting a segment.
-fn state_archiver(store: &Arc<MessageStore>) -> Option<Arc<Archiver>> {
+/// With `archiveEnable`, the archiver that retention must pass before deleting a segment; the
+/// trace topic's records also become trace rows.
+fn state_archiver(store: &Arc<MessageStore>, trace_topic: &str) -> Option<Arc<Archiver>> {
     let config = store.config();
     if !config.archive_enable {
         return None;
@@ -616,7 +617,10 @@ fn state_archiver(store: &Arc<MessageStore>) -> Option<Arc<Archiver>> {
     let archiver = Arc::new(Archiver::new(
         store.meta().clone(),
         config.archive_dir(),
-        ExportOptions::default(),
+        ExportOptions {
+            trace_topic: Some(trace_topic.to_owned()),
+            ..ExportOptions::default()
+        },
     ));
     store.set_segment_hold(archiver.clone());
     tracing::info!(dir = %config.archive_dir().display(), "segments are archived as Parquet before deletion");

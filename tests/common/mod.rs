@@ -93,6 +93,18 @@ impl Cluster {
         self.standalone.as_ref().unwrap().broker()
     }
 
+    /// The directory the broker's store lives in (`<dir>/store`); kept until the cluster drops.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Stops the NameServer and broker, keeping the directory.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.standalone.take() {
+            s.shutdown().await.unwrap();
+        }
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(s) = self.standalone.take() {
             s.shutdown().await.unwrap();

@@ -16,6 +16,7 @@ use crate::rows::BatchBuilder;
 use crate::scan::SegmentFile;
 use crate::schema;
 use crate::system::is_system_topic;
+use crate::trace::{TraceRows, TRACE_DIR};
 
 /// What happens to the broker's own topics ([`crate::system`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +41,10 @@ pub struct ExportOptions {
     /// Write a file even when no row matched (the archiver does, so every archived segment has
     /// one; on-demand exports do not).
     pub keep_empty: bool,
+    /// The trace topic (`msgTraceTopicName`): its messages' records also become trace rows
+    /// ([`crate::trace`]) in `trace/<segment>.parquet`, whatever `system_topics` says, when
+    /// `topic` is unset or names it. `None`: no trace rows.
+    pub trace_topic: Option<String>,
     /// Treat a record that does not decode as the end of the log instead of an error: the torn
     /// tail a crashed broker leaves in its newest segment (what recovery would discard).
     pub stop_at_invalid: bool,
@@ -48,9 +53,19 @@ pub struct ExportOptions {
 impl ExportOptions {
     fn wants(&self, topic: &str, store_timestamp: i64) -> bool {
         self.topic.as_deref().is_none_or(|t| t == topic)
-            && self.since.is_none_or(|s| store_timestamp >= s)
-            && self.until.is_none_or(|u| store_timestamp <= u)
+            && self.in_time(store_timestamp)
             && !(self.system_topics == SystemTopics::Exclude && is_system_topic(topic))
+    }
+
+    fn in_time(&self, store_timestamp: i64) -> bool {
+        self.since.is_none_or(|s| store_timestamp >= s) && self.until.is_none_or(|u| store_timestamp <= u)
+    }
+
+    /// Whether the record's trace records become trace rows.
+    fn traces(&self, topic: &str, store_timestamp: i64) -> bool {
+        self.trace_topic.as_deref() == Some(topic)
+            && self.topic.as_deref().is_none_or(|t| t == topic)
+            && self.in_time(store_timestamp)
     }
 }
 
@@ -68,6 +83,9 @@ pub struct ExportStats {
     pub file_bytes: u64,
     pub min_store_timestamp: i64,
     pub max_store_timestamp: i64,
+    /// The trace rows' file (`trace/<segment>.parquet`), if the segment held trace records.
+    pub trace_file: Option<PathBuf>,
+    pub trace_rows: u64,
 }
 
 /// Rows per record batch (row groups hold several), and a bound on a batch's body bytes so that
@@ -99,7 +117,7 @@ pub fn export_segment(
         .truncate(true)
         .open(&tmp_path)
         .map_err(io_err(format!("creating {}", tmp_path.display())))?;
-    let result = write_rows(&seg, file, options, progress);
+    let result = write_rows(&seg, file, out_dir, options, progress);
     let mut stats = match result {
         Ok(stats) => stats,
         Err(e) => {
@@ -123,6 +141,7 @@ pub fn export_segment(
 fn write_rows(
     seg: &SegmentFile,
     file: File,
+    out_dir: &Path,
     options: &ExportOptions,
     progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<ExportStats, ArchiveError> {
@@ -148,6 +167,7 @@ fn write_rows(
         .build();
     let mut writer = ArrowWriter::try_new(file, schema::schema(), Some(props))?;
     let mut rows = BatchBuilder::new();
+    let mut traces = TraceFile::new(out_dir, seg.base());
     let mut stats = ExportStats {
         min_store_timestamp: i64::MAX,
         max_store_timestamp: i64::MIN,
@@ -166,6 +186,9 @@ fn write_rows(
         stats.records += 1;
         last_offset = item.offset + item.bytes.len() as u64;
         let r = &item.record;
+        if options.traces(r.topic, r.store_timestamp) {
+            traces.push(item.offset, r)?;
+        }
         if !options.wants(r.topic, r.store_timestamp) {
             continue;
         }
@@ -183,6 +206,9 @@ fn write_rows(
     if rows.rows() > 0 {
         writer.write(&rows.finish()?)?;
     }
+    // The trace rows are in place before the segment's own file, so an archived segment
+    // (manifest entry, message file) always has them.
+    (stats.trace_file, stats.trace_rows) = traces.close()?;
     let file = writer.into_inner()?;
     file.sync_all().map_err(io_err("syncing the Parquet file"))?;
     stats.segment_bytes = last_offset - seg.base();
@@ -194,6 +220,88 @@ fn write_rows(
         return Err(ArchiveError::Cancelled(seg.path().to_path_buf()));
     }
     Ok(stats)
+}
+
+/// The segment's trace rows, written as they come and renamed into place at the end.
+struct TraceFile {
+    dir: PathBuf,
+    base: u64,
+    rows: TraceRows,
+    written: u64,
+    writer: Option<ArrowWriter<File>>,
+}
+
+impl TraceFile {
+    fn new(out_dir: &Path, base: u64) -> TraceFile {
+        TraceFile {
+            dir: out_dir.join(TRACE_DIR),
+            base,
+            rows: TraceRows::default(),
+            written: 0,
+            writer: None,
+        }
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.tmp", file_name(self.base)))
+    }
+
+    fn push(&mut self, offset: u64, r: &sluice_storage::record::Record<'_>) -> Result<(), ArchiveError> {
+        self.rows.push(offset, r);
+        if self.rows.rows() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ArchiveError> {
+        if self.rows.rows() == 0 {
+            return Ok(());
+        }
+        if self.writer.is_none() {
+            std::fs::create_dir_all(&self.dir).map_err(io_err(format!("creating {}", self.dir.display())))?;
+            let tmp = self.tmp_path();
+            let file = File::create(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_created_by(format!("sluice {}", env!("CARGO_PKG_VERSION")))
+                .build();
+            self.writer = Some(ArrowWriter::try_new(file, crate::trace::schema(), Some(props))?);
+        }
+        let n = self.rows.rows() as u64;
+        let batch = self.rows.finish()?;
+        if let Some(w) = self.writer.as_mut() {
+            w.write(&batch)?;
+        }
+        self.written += n;
+        Ok(())
+    }
+
+    /// Writes what is left and renames the file into place; the file and its row count, or
+    /// nothing when the segment held no trace records.
+    fn close(mut self) -> Result<(Option<PathBuf>, u64), ArchiveError> {
+        self.flush()?;
+        let Some(writer) = self.writer.take() else {
+            return Ok((None, 0));
+        };
+        let file = writer.into_inner()?;
+        file.sync_all()
+            .map_err(io_err("syncing the trace Parquet file"))?;
+        let tmp = self.tmp_path();
+        let done = self.dir.join(file_name(self.base));
+        std::fs::rename(&tmp, &done).map_err(io_err(format!("renaming {}", tmp.display())))?;
+        sync_dir(&self.dir)?;
+        Ok((Some(done), self.written))
+    }
+}
+
+impl Drop for TraceFile {
+    /// An export that failed or was cancelled leaves no partial trace file.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(self.tmp_path());
+        }
+    }
 }
 
 /// fsyncs a directory so a rename in it is durable.

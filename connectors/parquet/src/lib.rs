@@ -11,6 +11,7 @@
 //! * [`archiver`] — the [`SegmentHold`](sluice_storage::retention::SegmentHold) retention
 //!   consults: a segment is deleted only once its manifest entry is durable.
 //! * [`system`] — which topics are the broker's own.
+//! * [`trace`] — the trace topic's records as rows of their own (`trace/<segment>.parquet`).
 
 pub mod archived;
 pub mod archiver;
@@ -21,6 +22,7 @@ pub mod rows;
 pub mod scan;
 pub mod schema;
 pub mod system;
+pub mod trace;
 
 pub use archiver::Archiver;
 pub use error::ArchiveError;

@@ -15,7 +15,7 @@ const NAMED: &[&str] = &[
     "SELF_TEST_TOPIC",
     "BenchmarkTest",
     "OFFSET_MOVED_EVENT",
-    "RMQ_SYS_TRACE_TOPIC",
+    sluice_remoting::trace::DEFAULT_TOPIC,
 ];
 
 /// Prefixes of the broker's per-group and internal topics.

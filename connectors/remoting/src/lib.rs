@@ -24,6 +24,8 @@
 //!   master's transfer header (no remoting framing).
 //! * [`ha_auto`] — the same socket in controller mode (5.x AutoSwitch, §9.4): handshake with
 //!   epoch lists, transfer headers with epochs and confirm offset, acks.
+//! * [`trace`] — the message-trace record format clients and the broker write into the trace
+//!   topic.
 //! * [`hash`] — Java `String.hashCode` (tag codes §3.8, IndexFile keys §4.4).
 //! * [`msgid`] — offsetMsgId (§3.7); [`uniq`] — the UNIQ_KEY layout (§3.7).
 //! * [`perm`] — topic permission bits (§2.3.22).
@@ -61,6 +63,7 @@ pub mod net;
 pub mod perm;
 pub mod properties;
 mod reader;
+pub mod trace;
 pub mod uniq;
 
 pub use codes::language::LanguageCode;
