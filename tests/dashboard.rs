@@ -263,6 +263,63 @@ async fn every_page_in_headless_chromium() {
     cluster.shutdown().await;
 }
 
+/// The Trace page in the browser: with `traceTopicEnable=true` and no client tracing, one
+/// message's life as the broker recorded it — stored by its producer group, delivered to group
+/// `cg` — with the broker as the host (`trace.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_page_in_headless_chromium() {
+    let cluster = common::cluster_with("dashboardPort=0\ntraceTopicEnable=true\n").await;
+    let dash = cluster.broker().dashboard_addr().expect("dashboard port");
+    let broker = cluster.broker().advertised_addr().to_string();
+    let c = &cluster.client;
+    let id = "7F00000100002A9F00000000000000D1";
+    let props = format!("UNIQ_KEY\u{1}{id}\u{2}KEYS\u{1}dash-k\u{2}PGROUP\u{1}dash_pg\u{2}");
+    let r = c
+        .request(common::send_cmd("TraceDash", 0, "traced", &props), common::T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let pulled = c
+        .request(common::pull_cmd("TraceDash", 0, 0, "*", 0), common::T)
+        .await
+        .unwrap();
+    assert_eq!(common::bodies(&pulled), ["traced"]);
+    // The broker writes its records in the background: wait until the API has both.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let path = format!("/api/admin/queryMsgTraceById?i={id}");
+        let (_, rows) = tokio::task::spawn_blocking(move || http(dash, "GET", &path, None, ""))
+            .await
+            .unwrap();
+        if rows.contains("SubBefore") && rows.contains("Pub") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no trace rows for {id}: {rows}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("http://{dash}/#/trace/i={id}");
+    let p = profile.path().to_path_buf();
+    let text = tokio::task::spawn_blocking(move || browse(&p, &url, "trace"))
+        .await
+        .unwrap();
+    assert_shows(
+        &text,
+        "trace",
+        &[
+            "Pub",
+            "dash_pg",
+            "TraceDash",
+            "SubBefore",
+            "cg",
+            "retry 0",
+            &broker,
+            " UTC",
+        ],
+    );
+    cluster.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_acl_on_the_dashboard_needs_credentials_and_the_broker_checks_them() {
     let cluster = common::cluster_with(

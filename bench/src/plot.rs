@@ -30,6 +30,7 @@ fn fixed_colour(target: &str) -> Option<&'static str> {
         "sluice-async-master" => "#17becf",
         "sluice-sync-master" => "#9467bd",
         "sluice-controller" => "#bcbd22",
+        "sluice-prom" => "#aec7e8",
         _ => return None,
     })
 }

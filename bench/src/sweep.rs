@@ -88,7 +88,8 @@ pub struct Args {
     sweep: Vec<String>,
     /// Brokers to measure: sluice, null, rocketmq-rust, rocketmq-java (Apache RocketMQ 4.9.7; also
     /// rocketmq-java-4.9), rocketmq-java-5.3 (5.3.3) (default: sluice,null,rocketmq-rust;
-    /// --quick: sluice,null); also sluice-async-master / sluice-sync-master (a master with a
+    /// --quick: sluice,null); also sluice-prom (sluice with Prometheus metrics on),
+    /// sluice-async-master / sluice-sync-master (a master with a
     /// slave process) and sluice-controller (controller mode, inSyncReplicas=2, two replicas).
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,

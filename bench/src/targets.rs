@@ -6,6 +6,8 @@
 //! - `sluice-async-master` / `sluice-sync-master`: the same as the master of a replicated
 //!   group (`brokerRole`), with a slave (`sluice broker`, brokerRole=SLAVE) replicating from it
 //!   in a second process; measured once the master lists the slave;
+//! - `sluice-prom`: `sluice` with its Prometheus metrics on (`metricsExporterType=PROM`, any
+//!   free port, not scraped): what counting every message costs the send path;
 //! - `sluice-controller`: the master of a controller-mode group of two (`inSyncReplicas=2`),
 //!   with its NameServer, one controller and the slave as processes of their own;
 //! - `null`: `sluice-bench null-broker` (`null_broker.rs`) as a child process;
@@ -191,7 +193,7 @@ impl Running {
         }
         let started = Instant::now();
         match name {
-            "sluice" | "sluice-async-master" | "sluice-sync-master" => {
+            "sluice" | "sluice-prom" | "sluice-async-master" | "sluice-sync-master" => {
                 let role = match name {
                     "sluice-async-master" => Some("ASYNC_MASTER"),
                     "sluice-sync-master" => Some("SYNC_MASTER"),
@@ -201,6 +203,9 @@ impl Running {
                 let mut text = format!("brokerIP1=127.0.0.1\nflushDiskType={flush}\n");
                 if let Some(role) = role {
                     text += &format!("brokerRole={role}\n");
+                }
+                if name == "sluice-prom" {
+                    text += "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort=0\n";
                 }
                 for line in &setup.sluice_conf {
                     text += line;
@@ -261,7 +266,7 @@ impl Running {
             "rocketmq-rust" => start_rocketmq_rust(dir, flush, setup, started),
             "sluice-controller" => start_controller_group(dir, flush, setup, started),
             other => bail!(
-                "unknown target {other} (sluice, sluice-async-master, sluice-sync-master, \
+                "unknown target {other} (sluice, sluice-prom, sluice-async-master, sluice-sync-master, \
                  sluice-controller, null, rocketmq-rust, rocketmq-java, rocketmq-java-4.9, rocketmq-java-5.3)"
             ),
         }
@@ -606,7 +611,7 @@ fn start_rocketmq_rust(
 /// `None` for the null broker, which has none.
 pub fn namesrv(name: &str, setup: &Setup) -> Option<SocketAddr> {
     let port = match name {
-        "sluice" | "sluice-async-master" | "sluice-sync-master" | "sluice-controller" => {
+        "sluice" | "sluice-prom" | "sluice-async-master" | "sluice-sync-master" | "sluice-controller" => {
             setup.sluice_namesrv_port
         }
         "rocketmq-rust" => setup.peer_namesrv_port,

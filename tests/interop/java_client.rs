@@ -286,7 +286,9 @@ fn java_query_by_key_and_id() {
 /// stored in RMQ_SYS_TRACE_TOPIC and readable there, naming each message's id.
 #[test]
 fn java_trace() {
-    let Some(mut ctx) = Ctx::start("java_trace", Some("traceTopicEnable=true\n")) else {
+    let dash = crate::harness::free_port();
+    let conf = format!("traceTopicEnable=true\ndashboardPort={dash}\n");
+    let Some(mut ctx) = Ctx::start("java_trace", Some(&conf)) else {
         return;
     };
     let topic = "InteropTraced";
@@ -368,7 +370,7 @@ fn java_trace() {
     // `sluice admin queryMsgTraceById` tells the same life: sent by the producer group to the
     // topic, then before and after consumption by the group.
     let ns = ctx.namesrv();
-    for id in &ids {
+    let trace_of = |id: &str| {
         let out = std::process::Command::new(crate::harness::sluice_bin())
             .args(["admin", "-n", &ns, "queryMsgTraceById", "-i", id, "--json"])
             .output();
@@ -377,6 +379,17 @@ fn java_trace() {
             .ok()
             .and_then(|o| serde_json::from_slice(&o.stdout).ok())
             .unwrap_or(Value::Null);
+        (rows, out)
+    };
+    // What the dashboard's Trace view draws: its API's answer.
+    let dashboard_trace_of = |id: &str| {
+        crate::metrics::http_get(dash, &format!("/api/admin/queryMsgTraceById?i={id}"))
+            .ok()
+            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+            .unwrap_or(Value::Null)
+    };
+    for id in &ids {
+        let (rows, out) = trace_of(id);
         let has = |kind: &str, group: &str| {
             rows.as_array()
                 .is_some_and(|r| r.iter().any(|r| r["type"] == kind && r["group"] == group))
@@ -384,6 +397,26 @@ fn java_trace() {
         ctx.check(
             has("Pub", "interop_java_produce") && has("SubBefore", group) && has("SubAfter", group),
             || format!("queryMsgTraceById -i {id}: {rows} ({out:?})"),
+            &[],
+        );
+        // The dashboard tells the same life, row for row (asked again if a late record came
+        // between the two reads).
+        let mut pair = (rows, dashboard_trace_of(id));
+        for _ in 0..3 {
+            if pair.0 == pair.1 {
+                break;
+            }
+            thread::sleep(Duration::from_secs(1));
+            pair = (trace_of(id).0, dashboard_trace_of(id));
+        }
+        ctx.check(
+            pair.0 == pair.1,
+            || {
+                format!(
+                    "the dashboard's trace of {id}: {}\nqueryMsgTraceById: {}",
+                    pair.1, pair.0
+                )
+            },
             &[],
         );
     }

@@ -180,7 +180,15 @@ async function dlq(arg) {
 
 async function trace(arg) {
   view.append(el("h2", {}, "A message's life (queryMsgTraceById)"));
-  view.append(...form("Message id", [["i", "message id"]], async (v) => render(await admin("queryMsgTraceById", { i: v.i })), params(arg)));
+  // In time order (as the command sorts them), the time readable, the columns as mqadmin's.
+  const when = (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC") : "");
+  view.append(...form("Message id", [["i", "message id"]], async (v) => {
+    const rows = await admin("queryMsgTraceById", { i: v.i });
+    return render((Array.isArray(rows) ? rows : []).map((r) => ({
+      time: when(r.time), type: r.type, group: r.group, clientHost: r.clientHost, costMs: r.costMs,
+      status: r.status, topic: r.topic, tags: r.tags, keys: r.keys,
+    })));
+  }, params(arg)));
 }
 
 function bars(rows) {
