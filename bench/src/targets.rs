@@ -89,7 +89,8 @@ pub struct Running {
     pub started: Instant,
     sluice: Option<BrokerProcess>,
     children: Vec<Child>,
-    /// The data directory (and logs), removed on drop once the processes are gone.
+    /// The data directory (and logs), removed on drop once the processes are gone — unless a
+    /// process died ([`Running::check_alive`]).
     pub dir: tempfile::TempDir,
 }
 
@@ -282,8 +283,16 @@ impl Running {
         broker::memory_of(self.pid)
     }
 
-    /// Errors if the broker has died.
+    /// Errors if the broker has died; its directory (logs, store) is then kept for a look.
     pub fn check_alive(&mut self) -> Result<()> {
+        let alive = self.children_alive();
+        if alive.is_err() {
+            self.dir.disable_cleanup(true);
+        }
+        alive
+    }
+
+    fn children_alive(&mut self) -> Result<()> {
         if let Some(b) = self.sluice.as_mut() {
             return b.check_alive();
         }
