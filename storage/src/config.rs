@@ -225,6 +225,17 @@ fn millis(key: &str, value: &str) -> Result<Duration, StoreError> {
     Ok(Duration::from_millis(parse(key, value)?))
 }
 
+/// A background thread's period: at least 1 ms (0 would spin the thread).
+fn period(key: &str, value: &str) -> Result<Duration, StoreError> {
+    let d = millis(key, value)?;
+    if d.is_zero() {
+        return Err(StoreError::Config(format!(
+            "{key} must be at least 1 (ms), not 0"
+        )));
+    }
+    Ok(d)
+}
+
 impl StoreConfig {
     /// Where the CommitLog segments live: `storePathCommitLog`, else
     /// `<storePathRootDir>/commitlog`.
@@ -267,15 +278,15 @@ impl StoreConfig {
             "flushDiskType" => {
                 self.flush_disk_type = value.parse().map_err(StoreError::Config)?;
             }
-            "flushIntervalCommitLog" => self.flush_interval_commit_log = millis(key, value)?,
-            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = millis(key, value)?,
+            "flushIntervalCommitLog" => self.flush_interval_commit_log = period(key, value)?,
+            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = period(key, value)?,
             "syncFlushTimeout" => self.sync_flush_timeout = millis(key, value)?,
             "fileReservedTime" => self.file_reserved_time_hours = parse(key, value)?,
             "deleteWhen" => self.delete_when = parse_hours(key, value)?,
             "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = parse_ratio(key, value)?,
             "diskSpaceCleanForciblyRatio" => self.disk_space_clean_forcibly_ratio = parse_ratio(key, value)?,
             "cleanFileForciblyEnable" => self.clean_file_forcibly_enable = parse_bool(key, value)?,
-            "cleanResourceInterval" => self.clean_resource_interval = millis(key, value)?,
+            "cleanResourceInterval" => self.clean_resource_interval = period(key, value)?,
             "deleteFileBatchMax" => self.delete_file_batch_max = parse(key, value)?,
             "messageIndexEnable" => self.message_index_enable = parse_bool(key, value)?,
             "maxHashSlotNum" => self.max_hash_slot_num = parse(key, value)?,

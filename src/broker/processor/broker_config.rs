@@ -58,6 +58,9 @@ pub fn update_broker_config(
 ) -> Result<Outbound, BrokerError> {
     let text = std::str::from_utf8(&cmd.body).map_err(BrokerError::system)?;
     let pairs = crate::config::properties::parse(text).map_err(BrokerError::system)?;
+    // One change at a time: each reads the settings in force, changes some, and writes them
+    // all back (store and broker.conf); two at once could undo each other's keys.
+    let _one_at_a_time = UPDATES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let now = in_force(state);
     let mut next = now.clone();
     for (key, value, _) in pairs {
@@ -105,6 +108,10 @@ pub fn update_broker_config(
 }
 
 const PERMISSION: &str = "brokerPermission";
+
+/// Held while an UPDATE_BROKER_CONFIG reads, changes and writes back the settings (rare admin
+/// requests: one lock for every broker of the process is enough).
+static UPDATES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `brokerPermission` live: in force at once, and registered with the NameServers at once.
 fn set_permission(state: &BrokerState, p: i32) {

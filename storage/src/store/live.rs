@@ -198,4 +198,18 @@ mod tests {
         assert!(e.contains("flushDiskType"), "{e}");
         assert_eq!(store.live().file_reserved_time_hours, 72);
     }
+
+    #[test]
+    fn a_period_of_zero_is_refused() {
+        let mut c = StoreConfig::default();
+        for key in [
+            "flushIntervalCommitLog",
+            "flushIntervalConsumeQueue",
+            "cleanResourceInterval",
+        ] {
+            let e = c.set(key, "0").unwrap_err().to_string();
+            assert!(e.contains("at least 1"), "{key}: {e}");
+            c.set(key, "1").unwrap();
+        }
+    }
 }
