@@ -7,13 +7,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayAccessor, RecordBatch};
 use parquet::arrow::arrow_reader::{ArrowPredicateFn, ParquetRecordBatchReaderBuilder, RowFilter};
 use parquet::arrow::ProjectionMask;
 use sluice_storage::properties::push_verbatim;
 use sluice_storage::record::{self, MessageFields, StoreStamp};
 
+use crate::columns::Columns;
 use crate::error::{io_err, ArchiveError};
 use crate::schema;
 
@@ -78,74 +79,44 @@ impl ArchivedMessage {
     }
 }
 
-fn bad(file: &Path, reason: impl Into<String>) -> ArchiveError {
-    ArchiveError::BadArchive {
-        file: file.to_path_buf(),
-        reason: reason.into(),
-    }
-}
-
 /// The messages of one batch read from `file`.
 pub fn messages_of(batch: &RecordBatch, file: &Path) -> Result<Vec<ArchivedMessage>, ArchiveError> {
-    let col = |name: &str| {
-        batch
-            .column_by_name(name)
-            .ok_or_else(|| bad(file, format!("no column {name}")))
-    };
-    let utf8 = |name: &str| {
-        col(name)?
-            .as_string_opt::<i32>()
-            .ok_or_else(|| bad(file, format!("column {name} is not utf8")))
-    };
-    let i32s = |name: &str| {
-        col(name)?
-            .as_primitive_opt::<Int32Type>()
-            .ok_or_else(|| bad(file, format!("column {name} is not int32")))
-    };
-    let i64s = |name: &str| {
-        col(name)?
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| bad(file, format!("column {name} is not int64")))
-    };
-    let times = |name: &str| {
-        col(name)?
-            .as_primitive_opt::<TimestampMillisecondType>()
-            .ok_or_else(|| bad(file, format!("column {name} is not timestamp[ms]")))
-    };
-    let msg_id = utf8(schema::MSG_ID)?;
-    let offset_msg_id = utf8(schema::OFFSET_MSG_ID)?;
-    let topic = col(schema::TOPIC)?
+    let c = Columns::new(batch, file);
+    let msg_id = c.utf8(schema::MSG_ID)?;
+    let offset_msg_id = c.utf8(schema::OFFSET_MSG_ID)?;
+    let topic = c
+        .column(schema::TOPIC)?
         .as_dictionary_opt::<Int32Type>()
         .and_then(|d| d.downcast_dict::<arrow_array::StringArray>())
-        .ok_or_else(|| bad(file, "column topic is not dictionary<int32, utf8>"))?;
-    let system_topic = col(schema::SYSTEM_TOPIC)?
-        .as_boolean_opt()
-        .ok_or_else(|| bad(file, "column system_topic is not bool"))?;
-    let queue_id = i32s(schema::QUEUE_ID)?;
-    let queue_offset = i64s(schema::QUEUE_OFFSET)?;
-    let commitlog_offset = i64s(schema::COMMITLOG_OFFSET)?;
-    let born_timestamp = times(schema::BORN_TIMESTAMP)?;
-    let store_timestamp = times(schema::STORE_TIMESTAMP)?;
-    let born_host = utf8(schema::BORN_HOST)?;
-    let store_host = utf8(schema::STORE_HOST)?;
-    let sys_flag = i32s(schema::SYS_FLAG)?;
-    let flag = i32s(schema::FLAG)?;
-    let reconsume_times = i32s(schema::RECONSUME_TIMES)?;
-    let prepared = i64s(schema::PREPARED_TRANSACTION_OFFSET)?;
-    let tags = utf8(schema::TAGS)?;
-    let keys = utf8(schema::KEYS)?;
-    let properties = col(schema::PROPERTIES)?
+        .ok_or_else(|| c.bad("column topic is not dictionary<int32, utf8>"))?;
+    let system_topic = c.bools(schema::SYSTEM_TOPIC)?;
+    let queue_id = c.i32s(schema::QUEUE_ID)?;
+    let queue_offset = c.i64s(schema::QUEUE_OFFSET)?;
+    let commitlog_offset = c.i64s(schema::COMMITLOG_OFFSET)?;
+    let born_timestamp = c.times(schema::BORN_TIMESTAMP)?;
+    let store_timestamp = c.times(schema::STORE_TIMESTAMP)?;
+    let born_host = c.utf8(schema::BORN_HOST)?;
+    let store_host = c.utf8(schema::STORE_HOST)?;
+    let sys_flag = c.i32s(schema::SYS_FLAG)?;
+    let flag = c.i32s(schema::FLAG)?;
+    let reconsume_times = c.i32s(schema::RECONSUME_TIMES)?;
+    let prepared = c.i64s(schema::PREPARED_TRANSACTION_OFFSET)?;
+    let tags = c.utf8(schema::TAGS)?;
+    let keys = c.utf8(schema::KEYS)?;
+    let properties = c
+        .column(schema::PROPERTIES)?
         .as_map_opt()
-        .ok_or_else(|| bad(file, "column properties is not a map"))?;
-    let properties_raw = utf8(schema::PROPERTIES_RAW)?;
-    let body = col(schema::BODY)?
+        .ok_or_else(|| c.bad("column properties is not a map"))?;
+    let properties_raw = c.utf8(schema::PROPERTIES_RAW)?;
+    let body = c
+        .column(schema::BODY)?
         .as_binary_opt::<i32>()
-        .ok_or_else(|| bad(file, "column body is not binary"))?;
+        .ok_or_else(|| c.bad("column body is not binary"))?;
     let opt = |a: &arrow_array::StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
     let host = |a: &arrow_array::StringArray, i: usize| {
         a.value(i)
             .parse::<SocketAddr>()
-            .map_err(|_| bad(file, format!("bad host {:?}", a.value(i))))
+            .map_err(|_| c.bad(format!("bad host {:?}", a.value(i))))
     };
     let mut out = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {
@@ -154,7 +125,7 @@ pub fn messages_of(batch: &RecordBatch, file: &Path) -> Result<Vec<ArchivedMessa
             let names = entries.column(0).as_string_opt::<i32>();
             let values = entries.column(1).as_string_opt::<i32>();
             let (Some(names), Some(values)) = (names, values) else {
-                return Err(bad(file, "properties entries are not utf8"));
+                return Err(c.bad("properties entries are not utf8"));
             };
             let mut s = String::new();
             for j in 0..names.len() {

@@ -15,6 +15,7 @@
 
 pub mod archived;
 pub mod archiver;
+mod columns;
 pub mod error;
 pub mod export;
 pub mod lookup;

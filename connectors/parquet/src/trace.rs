@@ -27,8 +27,6 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::Array;
 use arrow_array::{
     ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
@@ -39,6 +37,7 @@ use sluice_remoting::message::sysflag;
 use sluice_remoting::trace::{self, TraceKind, TraceRecord};
 use sluice_storage::record::Record;
 
+use crate::columns::Columns;
 use crate::error::{io_err, ArchiveError};
 use crate::schema::{timestamp_type, TIME_ZONE};
 
@@ -199,40 +198,13 @@ pub fn read_file(path: &Path) -> Result<Vec<Row>, ArchiveError> {
 }
 
 fn rows_of(batch: &RecordBatch, file: &Path) -> Result<Vec<Row>, ArchiveError> {
-    let bad = |reason: String| ArchiveError::BadArchive {
-        file: file.to_path_buf(),
-        reason,
-    };
-    let col = |name: &str| {
-        batch
-            .column_by_name(name)
-            .ok_or_else(|| bad(format!("no column {name}")))
-    };
-    let text = |name: &str| {
-        col(name)?
-            .as_string_opt::<i32>()
-            .ok_or_else(|| bad(format!("column {name} is not utf8")))
-    };
-    let i64s = |name: &str| {
-        col(name)?
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| bad(format!("column {name} is not int64")))
-    };
-    let i32s = |name: &str| {
-        col(name)?
-            .as_primitive_opt::<Int32Type>()
-            .ok_or_else(|| bad(format!("column {name} is not int32")))
-    };
-    let times = |name: &str| {
-        col(name)?
-            .as_primitive_opt::<TimestampMillisecondType>()
-            .ok_or_else(|| bad(format!("column {name} is not timestamp[ms]")))
-    };
-    let bools = |name: &str| {
-        col(name)?
-            .as_boolean_opt()
-            .ok_or_else(|| bad(format!("column {name} is not bool")))
-    };
+    let c = Columns::new(batch, file);
+    let (text, times) = (|name: &str| c.utf8(name), |name: &str| c.times(name));
+    let (i64s, i32s, bools) = (
+        |name: &str| c.i64s(name),
+        |name: &str| c.i32s(name),
+        |name: &str| c.bools(name),
+    );
     let (msg_id, kind, time) = (text("msg_id")?, text("kind")?, times("time")?);
     let strings = [
         "region",
@@ -275,7 +247,7 @@ fn rows_of(batch: &RecordBatch, file: &Path) -> Result<Vec<Row>, ArchiveError> {
     let mut out = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {
         let Some(kind) = TraceKind::from_name(kind.value(i)) else {
-            return Err(bad(format!("row {i}: unknown kind {:?}", kind.value(i))));
+            return Err(c.bad(format!("row {i}: unknown kind {:?}", kind.value(i))));
         };
         let opt64 = |a: &arrow_array::Int64Array| (!a.is_null(i)).then(|| a.value(i));
         let opt32 = |a: &arrow_array::Int32Array| (!a.is_null(i)).then(|| a.value(i));
