@@ -172,6 +172,9 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     let c = master.client().await;
     // No slave yet: stored, but the producer is told it is not replicated.
     assert_eq!(send(&c, "Rep", 0, "alone").await, response::SLAVE_NOT_AVAILABLE);
+    // A producer that does not wait for the store (`waitStoreMsgOK=false`) is answered at once.
+    let no_wait = send_cmd("Rep", 0, "no-wait", "TAGS\u{1}a\u{2}WAIT\u{1}false\u{2}");
+    assert_eq!(c.request(no_wait, T).await.unwrap().code, response::SUCCESS);
 
     let slave = Node::start(&dir.path().join("s"), &ns_addr, "brokerRole=SLAVE\nbrokerId=1\n").await;
     master.wait_slaves(1).await;
@@ -183,7 +186,7 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     }
     caught_up(&master, &slave, "Rep", 4).await;
     same_bytes(master.store(), slave.store());
-    assert_eq!(slave.store().max_queue_offset("Rep", 0), 51);
+    assert_eq!(slave.store().max_queue_offset("Rep", 0), 52);
 
     // haStatus: the master lists its slave, acknowledged up to the master's end.
     let end = master.store().commitlog().write_pos().to_string();

@@ -23,6 +23,7 @@ mod load;
 pub mod machine;
 mod null_broker;
 pub mod plot;
+mod replication;
 pub mod report;
 mod schedule;
 mod storage;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Analytics freshness (append → result visible over HTTP) p50/p99, and produce throughput
     /// with a heavy analytic attached against without, alternating in one broker process.
     Analytics(analytics::Args),
+    /// An ASYNC_MASTER's replication: the slave's lag (bytes, ms) at fractions of the maximum
+    /// rate, and its catch-up speed against iperf3 over loopback and fio in the same run.
+    Replication(replication::Args),
     /// A broker that answers every request with SUCCESS and stores nothing (started by
     /// `broker --targets null`).
     #[command(hide = true)]
@@ -115,6 +119,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Broker(args) => sweep::run(args),
         Command::Archive(args) => archive::run(args),
         Command::Analytics(args) => analytics::run(args),
+        Command::Replication(args) => replication::run(args),
         Command::NullBroker(args) => null_broker::run(args),
     }
 }

@@ -31,6 +31,8 @@ fn fixed_colour(target: &str) -> Option<&'static str> {
         "sluice-sync-master" => "#9467bd",
         "sluice-controller" => "#bcbd22",
         "sluice-prom" => "#aec7e8",
+        "rocketmq-java-async-master" => "#ffbb78",
+        "rocketmq-java-sync-master" => "#c49c94",
         _ => return None,
     })
 }

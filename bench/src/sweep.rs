@@ -90,7 +90,9 @@ pub struct Args {
     /// rocketmq-java-4.9), rocketmq-java-5.3 (5.3.3) (default: sluice,null,rocketmq-rust;
     /// --quick: sluice,null); also sluice-prom (sluice with Prometheus metrics on),
     /// sluice-async-master / sluice-sync-master (a master with a
-    /// slave process) and sluice-controller (controller mode, inSyncReplicas=2, two replicas).
+    /// slave process), sluice-controller (controller mode, inSyncReplicas=2, two replicas) and
+    /// rocketmq-java-async-master / rocketmq-java-sync-master (Apache RocketMQ 4.9.7 master with
+    /// a slave).
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,
     /// A short run: 2 s points, `--sweep producers=1,16` unless a sweep is given, small
@@ -218,7 +220,7 @@ fn compilers_running() -> bool {
 }
 
 /// iperf3 over 127.0.0.1 for `secs`: bytes/s the receiver saw.
-fn iperf3_loopback(port: u16, secs: u32) -> Result<(f64, String)> {
+pub(crate) fn iperf3_loopback(port: u16, secs: u32) -> Result<(f64, String)> {
     let mut server = Command::new("iperf3")
         .args(["-s", "-1", "-p", &port.to_string()])
         .stdout(Stdio::null())

@@ -17,6 +17,9 @@
 //! - `rocketmq-java` (= `rocketmq-java-4.9`) and `rocketmq-java-5.3`: Apache RocketMQ's own
 //!   NameServer and broker (4.9.7; 5.3.3), installed from Maven Central by
 //!   `scripts/rocketmq-reference.sh` and started through its wrappers (512 MiB heap, loopback).
+//! - `rocketmq-java-async-master` / `rocketmq-java-sync-master`: the 4.9.7 broker as the master
+//!   of a replicated group, with a 4.9.7 slave (brokerId 1) in a JVM of its own; measured once
+//!   the slave holds what the master holds.
 //!
 //! CPU and memory are those of the broker process (for rocketmq-rust and rocketmq-java: the
 //! broker, not its NameServer). `Running::started` is taken just before the first process is
@@ -268,7 +271,8 @@ impl Running {
             "sluice-controller" => start_controller_group(dir, flush, setup, started),
             other => bail!(
                 "unknown target {other} (sluice, sluice-prom, sluice-async-master, sluice-sync-master, \
-                 sluice-controller, null, rocketmq-rust, rocketmq-java, rocketmq-java-4.9, rocketmq-java-5.3)"
+                 sluice-controller, null, rocketmq-rust, rocketmq-java, rocketmq-java-4.9, rocketmq-java-5.3, \
+                 rocketmq-java-async-master, rocketmq-java-sync-master)"
             ),
         }
     }
@@ -308,6 +312,28 @@ impl Running {
         Ok(())
     }
 
+    /// `sluice-async-master` / `sluice-sync-master`: stops the slave process (SIGTERM).
+    pub fn stop_slave(&mut self) -> Result<()> {
+        if self.sluice.is_none() || self.children.len() != 1 {
+            bail!("{} has no slave process of its own", self.name);
+        }
+        if let Some(mut c) = self.children.pop() {
+            terminate(&mut c, Duration::from_secs(15));
+        }
+        Ok(())
+    }
+
+    /// Starts the slave that [`Running::stop_slave`] stopped again, on its own store; returns
+    /// once its port is open (it connects to the master by itself).
+    pub fn restart_slave(&mut self, flush: &str, setup: &Setup) -> Result<()> {
+        if self.sluice.is_none() || !self.children.is_empty() {
+            bail!("{} has no stopped slave", self.name);
+        }
+        let (child, _) = spawn_slave(self.dir.path(), flush, setup)?;
+        self.children.push(child);
+        Ok(())
+    }
+
     /// Stops it (SIGTERM, then SIGKILL).
     pub fn stop(mut self) {
         if let Some(b) = self.sluice.take() {
@@ -319,6 +345,21 @@ impl Running {
 /// A slave of the sluice master at `master` (a `sluice broker` process on the broker port +
 /// 20), returned once the master lists it as connected (GET_BROKER_HA_STATUS).
 fn start_slave(dir: &Path, flush: &str, setup: &Setup, master: SocketAddr) -> Result<Child> {
+    let (mut child, log) = spawn_slave(dir, flush, setup)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_slave(master)? {
+        if Instant::now() > deadline {
+            terminate(&mut child, Duration::from_secs(5));
+            bail!("the master never listed its slave; log {}", log.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(child)
+}
+
+/// The slave process of [`start_slave`] (its store under `dir/slave`, so a slave started
+/// again resumes from its own end), returned once its port is open.
+fn spawn_slave(dir: &Path, flush: &str, setup: &Setup) -> Result<(Child, PathBuf)> {
     let port = setup.sluice_broker_port + 20;
     if port_open(port) {
         bail!("something already listens on 127.0.0.1:{port} (the slave's port)");
@@ -342,16 +383,11 @@ fn start_slave(dir: &Path, flush: &str, setup: &Setup, master: SocketAddr) -> Re
         .stderr(File::create(&log)?)
         .spawn()
         .context("starting the slave")?;
-    wait_port(&mut child, port, Duration::from_secs(30), &log).context("slave")?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_slave(master)? {
-        if Instant::now() > deadline {
-            terminate(&mut child, Duration::from_secs(5));
-            bail!("the master never listed its slave; log {}", log.display());
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    if let Err(e) = wait_port(&mut child, port, Duration::from_secs(30), &log) {
+        terminate(&mut child, Duration::from_secs(5));
+        return Err(e.context("slave"));
     }
-    Ok(child)
+    Ok((child, log))
 }
 
 /// `sluice-controller`: a controller-mode group of two (`inSyncReplicas=2`: every send waits
@@ -631,11 +667,13 @@ pub fn namesrv(name: &str, setup: &Setup) -> Option<SocketAddr> {
 }
 
 /// The Apache RocketMQ line a target name means: `rocketmq-java`, `rocketmq-java-4`,
-/// `rocketmq-java-4.9` and `rocketmq-java-4.9.7` the 4.x line ("4"); `rocketmq-java-5`,
+/// `rocketmq-java-4.9`, `rocketmq-java-4.9.7` and the replicated pairs
+/// `rocketmq-java-{async,sync}-master` the 4.x line ("4"); `rocketmq-java-5`,
 /// `rocketmq-java-5.3` and `rocketmq-java-5.3.3` the 5.3 line ("5"). `None` for other names.
 pub fn java_line(name: &str) -> Option<&'static str> {
     match name {
         "rocketmq-java" | "rocketmq-java-4" | "rocketmq-java-4.9" | "rocketmq-java-4.9.7" => Some("4"),
+        "rocketmq-java-async-master" | "rocketmq-java-sync-master" => Some("4"),
         "rocketmq-java-5" | "rocketmq-java-5.3" | "rocketmq-java-5.3.3" => Some("5"),
         _ => None,
     }
@@ -671,8 +709,18 @@ fn start_rocketmq_java(
 ) -> Result<Running> {
     let home = rocketmq_java_dir(line)?;
     let (ns_port, br_port) = (setup.peer_namesrv_port, setup.peer_broker_port);
+    let role = match name {
+        "rocketmq-java-async-master" => Some("ASYNC_MASTER"),
+        "rocketmq-java-sync-master" => Some("SYNC_MASTER"),
+        _ => None,
+    };
+    let slave_port = br_port + 20;
+    let mut ports = vec![ns_port, br_port, br_port - 2, br_port + 1];
+    if role.is_some() {
+        ports.extend([slave_port, slave_port - 2, slave_port + 1]);
+    }
     // The broker also listens on listenPort - 2 (its "VIP" channel) and + 1 (HA).
-    for p in [ns_port, br_port, br_port - 2, br_port + 1] {
+    for p in ports {
         if port_open(p) {
             bail!("something already listens on 127.0.0.1:{p}");
         }
@@ -686,17 +734,26 @@ fn start_rocketmq_java(
         d.join("namesrv.properties"),
         format!("listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={dd}/namesrv/kvConfig.json\n"),
     )?;
+    // A slave is brokerId 1 of the same brokerName; it learns the master's HA address from
+    // the NameServer's answer to its registration.
+    let conf = |id: u8, port: u16, role: &str, store: &str| {
+        format!(
+            "brokerClusterName=DefaultCluster\nbrokerName=bench-java\nbrokerId={id}\n\
+             brokerIP1=127.0.0.1\nbindAddress=127.0.0.1\nnamesrvAddr=127.0.0.1:{ns_port}\n\
+             listenPort={port}\nhaListenPort={}\nstorePathRootDir={dd}/{store}\n\
+             storePathCommitLog={dd}/{store}/commitlog\nbrokerRole={role}\n\
+             flushDiskType={flush}\nautoCreateTopicEnable=true\n",
+            port + 1
+        )
+    };
     std::fs::write(
         d.join("broker.conf"),
-        format!(
-            "brokerClusterName=DefaultCluster\nbrokerName=bench-java\nbrokerId=0\n\
-             brokerIP1=127.0.0.1\nbindAddress=127.0.0.1\nnamesrvAddr=127.0.0.1:{ns_port}\n\
-             listenPort={br_port}\nhaListenPort={}\nstorePathRootDir={dd}/store\n\
-             storePathCommitLog={dd}/store/commitlog\nbrokerRole=ASYNC_MASTER\n\
-             flushDiskType={flush}\nautoCreateTopicEnable=true\n",
-            br_port + 1
-        ),
+        conf(0, br_port, role.unwrap_or("ASYNC_MASTER"), "store"),
     )?;
+    if role.is_some() {
+        std::fs::create_dir_all(d.join("slave"))?;
+        std::fs::write(d.join("slave.conf"), conf(1, slave_port, "SLAVE", "slave"))?;
+    }
     let spawn = |exe: &str, conf: &str, log: &Path| -> Result<Child> {
         Command::new(home.join("bin").join(exe))
             .args(["-c", conf])
@@ -727,9 +784,88 @@ fn start_rocketmq_java(
         broker_timeout: Duration::from_secs(120),
         settle: Duration::ZERO,
     };
-    start_pair(
+    let mut running = start_pair(
         pair,
         (|| spawn("namesrv", &ns_conf, &ns_log), ns_port, &ns_log),
         (|| spawn("broker", &br_conf, &br_log), br_port, &br_log),
-    )
+    )?;
+    if role.is_some() {
+        let log = d.join("slave.out");
+        let mut child = spawn("broker", &format!("{dd}/slave.conf"), &log)?;
+        let up = wait_port(&mut child, slave_port, Duration::from_secs(120), &log);
+        running.children.push(child);
+        up.context("the Java slave")?;
+        let slave = SocketAddr::from((Ipv4Addr::LOCALHOST, slave_port));
+        replicating(running.addr, slave, Duration::from_secs(90))
+            .with_context(|| format!("the Java slave never caught up; logs in {dd}"))?;
+    }
+    Ok(running)
+}
+
+/// Waits until the slave at `slave` holds what its master at `master` holds after a probe
+/// message (both brokers' `commitLogMaxOffset`, GET_BROKER_RUNTIME_INFO): replication runs.
+fn replicating(master: SocketAddr, slave: SocketAddr, timeout: Duration) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Either broker may still be starting (a JVM's port opens before it answers).
+            let attempt = async {
+                let m = crate::wire::Client::connect(master).await?;
+                let probe = crate::wire::Outgoing {
+                    producer_group: "bench_probe",
+                    topic: "BenchReplicaProbe",
+                    queue_id: 0,
+                    sys_flag: 0,
+                    born_timestamp: 0,
+                    properties: String::new(),
+                    body: bytes::Bytes::from_static(b"probe"),
+                    batch: false,
+                };
+                m.send(probe).await?;
+                let want = commit_log_max(&m).await?;
+                let s = crate::wire::Client::connect(slave).await?;
+                for _ in 0..20 {
+                    if commit_log_max(&s).await? >= want {
+                        return anyhow::Ok(true);
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Ok(false)
+            };
+            match attempt.await {
+                Ok(true) => return Ok(()),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                _ if Instant::now() > deadline => {
+                    bail!("the slave is not at its master's end after {timeout:?}")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    })
+}
+
+/// A broker's `commitLogMaxOffset` (GET_BROKER_RUNTIME_INFO).
+async fn commit_log_max(c: &crate::wire::Client) -> Result<u64> {
+    use sluice_remoting::body::common::KvTable;
+    use sluice_remoting::body::JsonBody;
+    let reply = c
+        .request(sluice_remoting::RemotingCommand::request(
+            sluice_remoting::codes::request::GET_BROKER_RUNTIME_INFO,
+        ))
+        .await?;
+    if reply.code != sluice_remoting::codes::response::SUCCESS {
+        bail!(
+            "runtime info: code {} {}",
+            reply.code,
+            reply.remark.unwrap_or_default()
+        );
+    }
+    let kv = KvTable::from_json(&reply.body).map_err(|e| anyhow::anyhow!("runtime info: {e}"))?;
+    kv.table
+        .get("commitLogMaxOffset")
+        .and_then(|v| v.parse().ok())
+        .context("runtime info without commitLogMaxOffset")
 }

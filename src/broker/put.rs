@@ -81,8 +81,19 @@ pub fn route(state: &BrokerState, unit: &mut [MessageToStore]) -> Result<(), Bro
 /// appended right here under ASYNC_FLUSH, the core pipeline's group commit under SYNC_FLUSH,
 /// acked after fdatasync) and waits for its ack.
 pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
+    store_with(state, unit, true).await
+}
+
+/// [`store`] for a producer that says whether it waits for the store's guarantee (`wait`:
+/// its `WAIT` property, `waitStoreMsgOK`). Without it a replicated master answers once the
+/// unit is appended, as 4.9 and 5.x skip their HA wait for it.
+pub async fn store_with(
+    state: &BrokerState,
+    unit: Vec<MessageToStore>,
+    wait: bool,
+) -> Result<Stored, BrokerError> {
     let captured = state.tracer.as_ref().map(|t| t.capture(&unit));
-    let stored = store_untraced(state, unit).await;
+    let stored = store_untraced(state, unit, wait).await;
     traced(state, captured, &stored);
     stored
 }
@@ -98,8 +109,15 @@ fn traced(
     }
 }
 
-async fn store_untraced(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Stored, BrokerError> {
+async fn store_untraced(
+    state: &BrokerState,
+    unit: Vec<MessageToStore>,
+    wait: bool,
+) -> Result<Stored, BrokerError> {
     if let Some(master) = &state.replica_wait {
+        if !wait {
+            return stored(state.submitter.append_here(unit));
+        }
         return store_replicated(state, master, unit).await;
     }
     let (tx, rx) = tokio::sync::oneshot::channel();

@@ -70,8 +70,8 @@ struct Shared {
     /// push2SlaveMaxOffset: the highest offset any slave has reported.
     acked: AtomicU64,
     wakes: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
-    /// `acked`, for tasks that await it (a SYNC_MASTER's sends under ASYNC_FLUSH).
-    acked_watch: tokio::sync::watch::Sender<u64>,
+    /// Sends that await `acked` (a SYNC_MASTER's under ASYNC_FLUSH).
+    waiters: super::waiters::AckWaiters,
     /// Bumped when new data waits for the slaves; writers sleep on it.
     offered: Mutex<u64>,
     data: Condvar,
@@ -156,11 +156,7 @@ impl Shared {
                 self.acked.fetch_max(acked, Ordering::AcqRel) < acked
             };
             if moved {
-                self.acked_watch.send_if_modified(|v| {
-                    let moved = *v != acked;
-                    *v = acked;
-                    moved
-                });
+                self.waiters.release(acked);
             }
             moved
         };
@@ -210,7 +206,7 @@ impl HaMaster {
             next_id: AtomicU64::new(1),
             acked: AtomicU64::new(0),
             wakes: Mutex::new(Vec::new()),
-            acked_watch: tokio::sync::watch::Sender::new(0),
+            waiters: super::waiters::AckWaiters::default(),
             offered: Mutex::new(0),
             data: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -248,11 +244,21 @@ impl HaMaster {
     /// Waits until a slave has reported `end` (true), at most `timeout` (false). For the
     /// caller-append path of a SYNC_MASTER under ASYNC_FLUSH (`broker/put.rs`).
     pub async fn wait_acked(&self, end: u64, timeout: Duration) -> bool {
-        let mut rx = self.shared.acked_watch.subscribe();
-        let acked = tokio::time::timeout(timeout, rx.wait_for(|acked| *acked >= end))
-            .await
-            .is_ok_and(|r| r.is_ok());
-        acked
+        let waiters = &self.shared.waiters;
+        let mut w = waiters.register(end);
+        // After registering: a frontier published before it released nobody, and one
+        // published after it finds this send registered.
+        if self.shared.acked.load(Ordering::Acquire) >= end {
+            waiters.cancel(&w);
+            return true;
+        }
+        match tokio::time::timeout(timeout, &mut w.done).await {
+            Ok(r) => r.is_ok(),
+            Err(_) => {
+                waiters.cancel(&w);
+                false
+            }
+        }
     }
 
     /// Whether this master runs in controller mode (its confirm offset bounds dispatch).
@@ -636,8 +642,7 @@ fn transfer(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Re
             let bytes = log
                 .read(pos, n as usize)
                 .map_err(|e| std::io::Error::other(format!("reading CommitLog at {pos}: {e}")))?;
-            stream.write_all(&transfer_header(shared, &epochs, pos, n))?;
-            stream.write_all(&bytes)?;
+            write_both(stream, &transfer_header(shared, &epochs, pos, n), &bytes)?;
             pos += n;
             last_write = Instant::now();
             continue;
@@ -647,6 +652,22 @@ fn transfer(shared: &Shared, link: &Link, mut stream: &TcpStream) -> std::io::Re
             last_write = Instant::now();
         }
         wait_for_data(shared, seen, IDLE_POLL);
+    }
+    Ok(())
+}
+
+/// Writes `head` then `body` with as few calls as the socket takes (usually one): one segment
+/// on the wire and one wake-up of the slave per transfer, with no copy of the body.
+fn write_both(mut stream: &TcpStream, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    let mut bufs = [std::io::IoSlice::new(head), std::io::IoSlice::new(body)];
+    let mut left = &mut bufs[..];
+    while !left.is_empty() {
+        match stream.write_vectored(left) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut left, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

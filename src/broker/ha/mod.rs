@@ -7,6 +7,7 @@
 pub mod master;
 pub mod slave;
 pub mod sync;
+mod waiters;
 
 use std::sync::Arc;
 

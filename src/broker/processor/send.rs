@@ -72,6 +72,9 @@ struct SendPlan {
     transaction_id: Option<String>,
     /// The group whose `%DLQ%` topic the unit was moved to (a retry past its maximum).
     dlq_of: Option<String>,
+    /// Whether the producer waits for the store's guarantee (`WAIT`, its `waitStoreMsgOK`;
+    /// read here because stored properties leave it out).
+    wait: bool,
 }
 
 /// Handles the three send codes.
@@ -83,7 +86,7 @@ pub async fn send(
 ) -> Result<Outbound, BrokerError> {
     let arrived = Instant::now();
     let mut plan = prepare(state, conn, cmd, h)?;
-    let stored = put::store(state, std::mem::take(&mut plan.unit)).await?;
+    let stored = put::store_with(state, std::mem::take(&mut plan.unit), plan.wait).await?;
     Ok(finish(state, cmd, plan, stored, arrived))
 }
 
@@ -292,12 +295,14 @@ fn prepare(
         .then(|| properties::get(&header_props, names::UNIQ_KEY).map(str::to_owned))
         .flatten();
 
+    let wait = properties::get(&header_props, names::WAIT) != Some("false");
     Ok(SendPlan {
         unit,
         topic: h.topic,
         queue_id,
         transaction_id,
         dlq_of,
+        wait,
     })
 }
 
