@@ -229,6 +229,10 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     commit(&sc, "g1", "Rep", 0, 45).await;
     tokio::time::sleep(Duration::from_secs(11)).await; // one more sync period
     assert_eq!(meta.consumer_offset("g1", "Rep", 0).unwrap(), Some(45));
+    // ... and the master learns it from the slave (#1094: a master back from an absence
+    // must not send consumers back to its older offsets).
+    let master_meta = master.store().meta();
+    assert_eq!(master_meta.consumer_offset("g1", "Rep", 0).unwrap(), Some(45));
 
     // A slave refuses sends; the master names the slave's weaker guarantee once it is gone.
     assert_eq!(

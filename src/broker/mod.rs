@@ -92,6 +92,8 @@ pub struct BrokerState {
     pub replica_wait: Option<Arc<ha::HaMaster>>,
     /// A slave's master (`brokerAddr`), as the NameServer last said: where metadata syncs from.
     pub master_addr: std::sync::Mutex<Option<String>>,
+    /// A slave's consumer offsets committed by clients, for its master (`ha/commits.rs`).
+    pub slave_commits: ha::commits::SlaveCommits,
     /// Compiled SQL92 selectors (`enablePropertyFilter`).
     pub sql92: filter::Sql92Cache,
     /// ACL 1.0 (`aclEnable=true`): every request is checked against it.
@@ -444,6 +446,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         ha,
         replica_wait,
         master_addr: std::sync::Mutex::new(initial_master),
+        slave_commits: ha::commits::SlaveCommits::default(),
         sql92: filter::Sql92Cache::default(),
         acl,
         auth,

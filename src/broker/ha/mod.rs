@@ -4,6 +4,7 @@
 //! pipeline's append stage ([`sluice_dataflows::ReplicaAcks`], implemented by
 //! [`master::HaMaster`]).
 
+pub mod commits;
 pub mod master;
 pub mod slave;
 pub mod sync;

@@ -4,7 +4,8 @@
 //! GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET and GET_ALL_SUBSCRIPTIONGROUP_CONFIG.
 //! Topics and groups are replaced when the master's `dataVersion` moved, as 4.9 does. Consumer
 //! offsets are merged upwards: an offset a consumer committed on this slave while the master
-//! was away is never rolled back by an older one from the master (RocketMQ's #1094 duplicates).
+//! was away is never rolled back by an older one from the master, and is sent to the master
+//! when it is above the master's (`commits.rs`: RocketMQ's #1094 duplicates).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use sluice_remoting::body::offsets::{ConsumerOffsetTable, DelayOffsetTable};
 use sluice_remoting::body::register::TopicConfigSerializeWrapper;
 use sluice_remoting::body::{DataVersion, JsonBody};
 use sluice_remoting::codes::{request, response};
+use sluice_remoting::header::offsets::UpdateConsumerOffsetRequestHeader;
 use sluice_remoting::net::connect::refuse_requests;
 use sluice_remoting::net::{connect, Connection};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
@@ -140,6 +142,8 @@ async fn sync_once(state: &BrokerState, master: &str, seen: &mut Seen) -> anyhow
         }
     }
 
+    forward_commits(state, &conn, &table).await?;
+
     let reply = call(state, &conn, request::GET_ALL_DELAY_OFFSET).await?;
     let delays = DelayOffsetTable::from_json(&reply.body).context("the master's delay offsets")?;
     let delays: Vec<(i32, u64)> = delays
@@ -156,6 +160,47 @@ async fn sync_once(state: &BrokerState, master: &str, seen: &mut Seen) -> anyhow
             meta.put_subscription_group(&consumer_admin::from_wire(g))?;
         }
         seen.groups = Some(groups.data_version);
+    }
+    Ok(())
+}
+
+/// Sends the master each offset a client committed on this slave that is above the master's
+/// (`table`), as a client commits one (UPDATE_CONSUMER_OFFSET); forgets those the master has.
+async fn forward_commits(
+    state: &BrokerState,
+    conn: &Connection,
+    table: &ConsumerOffsetTable,
+) -> anyhow::Result<()> {
+    for ((group, topic, queue), offset) in state.slave_commits.pending() {
+        let theirs = table
+            .offset_table
+            .get(&ConsumerOffsetTable::key(&topic, &group))
+            .and_then(|q| q.get(&i32::try_from(queue).unwrap_or(i32::MAX)))
+            .copied()
+            .and_then(|o| u64::try_from(o).ok());
+        let key = (group, topic, queue);
+        if theirs.is_none_or(|t| t < offset) {
+            let h = UpdateConsumerOffsetRequestHeader {
+                consumer_group: key.0.clone(),
+                topic: key.1.clone(),
+                queue_id: i32::try_from(queue).unwrap_or(i32::MAX),
+                commit_offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            };
+            let mut cmd = RemotingCommand::request(request::UPDATE_CONSUMER_OFFSET).with_header(&h);
+            state.config.sign_own(&mut cmd);
+            let reply = conn.request(cmd, TIMEOUT).await?;
+            if reply.code != response::SUCCESS {
+                bail!(
+                    "the master refused the offset {offset} of {}@{} queue {queue}: {} {}",
+                    key.1,
+                    key.0,
+                    reply.code,
+                    reply.remark.unwrap_or_default()
+                );
+            }
+            tracing::info!(group = %key.0, topic = %key.1, queue, offset, "consumer offset committed on this slave sent to the master");
+        }
+        state.slave_commits.settled(&key, offset);
     }
     Ok(())
 }

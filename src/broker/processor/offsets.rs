@@ -85,6 +85,14 @@ pub fn update_consumer_offset(
             h.commit_offset as u64,
         )
         .map_err(BrokerError::system)?;
+    if state.config.broker_role.is_slave() {
+        state.slave_commits.committed(
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id as u32,
+            h.commit_offset as u64,
+        );
+    }
     Ok(super::ok(cmd))
 }
 

@@ -124,6 +124,13 @@ pub async fn pull(
             h.commit_offset as u64,
         ) {
             tracing::warn!(error = %e, "storing a commit offset failed");
+        } else if state.config.broker_role.is_slave() {
+            state.slave_commits.committed(
+                &h.consumer_group,
+                &h.topic,
+                h.queue_id as u32,
+                h.commit_offset as u64,
+            );
         }
     }
     let queue_id = h.queue_id as u32;
