@@ -58,23 +58,29 @@ pub fn rocketmq5_home() -> Result<PathBuf, String> {
     HOME.get_or_init(|| reference_home("5")).clone()
 }
 
-fn reference_home(line: &str) -> Result<PathBuf, String> {
+/// Runs the repository's script `rel` with `args` (its stderr passed through); returns its
+/// path and standard output, or why it failed.
+fn run_script(rel: &str, args: &[&str]) -> Result<(PathBuf, String), String> {
     let root = PathBuf::from(
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
     );
-    let script = root.join("scripts/rocketmq-reference.sh");
+    let script = root.join(rel);
     let out = Command::new("bash")
         .arg(&script)
-        .arg(line)
+        .args(args)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("running {}: {e}", script.display()))?;
     if !out.status.success() {
         return Err(format!("{} failed ({})", script.display(), out.status));
     }
+    Ok((script, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+fn reference_home(line: &str) -> Result<PathBuf, String> {
+    let (script, out) = run_script("scripts/rocketmq-reference.sh", &[line])?;
     let key = format!("ROCKETMQ_JAVA_{line}=");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    out.lines()
         .find_map(|l| l.strip_prefix(key.as_str()))
         .map(|d| PathBuf::from(d.trim()))
         .ok_or_else(|| format!("{} printed no {key}", script.display()))

@@ -237,56 +237,126 @@ fn consume_from_slave(ctx: &mut Ctx, topic: &str, want: &[Value]) {
     );
 }
 
-/// Apache RocketMQ 4.9.7 as SYNC_MASTER, a sluice slave: the Java master's SEND_OK needs the
-/// sluice slave's reports; after the Java master's `kill -9` the sluice slave serves them all.
-#[test]
-fn replication_java_master_sluice_slave() {
-    let Some(mut ctx) = Ctx::start_cluster("replication_java_master_sluice_slave") else {
+/// A foreign SYNC_MASTER (`start` adds it to group `name` of cluster `cluster`) and a sluice
+/// slave: the master's SEND_OK needs the sluice slave's reports; after the master's `kill -9`
+/// the sluice slave serves every acknowledged message.
+fn foreign_master_sluice_slave(
+    test: &str,
+    (cluster, name): (&str, &str),
+    start: impl FnOnce(&mut Ctx) -> Result<usize, String>,
+    topic: &str,
+) {
+    let Some(mut ctx) = Ctx::start_cluster(test) else {
         return;
     };
-    let group = "brokerClusterName=RepJ\nbrokerName=broker-j\n";
-    let master = match ctx.add_java_broker(
-        "java-master",
-        &format!("{group}brokerId=0\nbrokerRole=SYNC_MASTER\n"),
-    ) {
+    let master = match start(&mut ctx) {
         Ok(i) => i,
-        Err(e) => ctx.fail(&format!("the Java broker cannot run here: {e}"), &[]),
+        Err(e) => ctx.fail(&format!("the master cannot run here: {e}"), &[]),
     };
-    let slave = ctx.add_broker("sluice-slave", &format!("{group}brokerRole=SLAVE\nbrokerId=1\n"));
+    let slave = ctx.add_broker(
+        "sluice-slave",
+        &format!("brokerClusterName={cluster}\nbrokerName={name}\nbrokerRole=SLAVE\nbrokerId=1\n"),
+    );
     let slave_addr = ctx.nodes[slave].addr();
     wait_ha(
         &ctx,
         &["-b", &slave_addr],
         |v| v["haClientRuntimeInfo"]["isActivated"] == true,
-        "the sluice slave never connected to the Java master",
+        "the sluice slave never connected to its master",
     );
-    let topic = "InteropJavaMaster";
+    // Made on the master first, as an operator would (the test does not rely on the
+    // master's auto-creation).
+    let master_addr = ctx.nodes[master].addr();
+    create_topic(&ctx, &master_addr, topic);
     let sent = send_all(&mut ctx, topic, 100);
+    // The slave syncs its master's topics every 10 s: one sync lets it register the topic
+    // with the NameServer once the master is gone.
+    thread::sleep(Duration::from_secs(12));
     ctx.nodes[master].kill9();
     consume_from_slave(&mut ctx, topic, &sent);
 }
 
-/// A sluice SYNC_MASTER, an Apache RocketMQ 4.9.7 slave: SEND_OK needs the Java slave's
-/// reports; the Java slave syncs the topic from sluice (VIP port) and, after the sluice
+/// A sluice SYNC_MASTER of group `broker-s` and a foreign slave (`start` adds it): SEND_OK
+/// needs the foreign slave's reports; it syncs the topic from sluice and, after the sluice
 /// master's `kill -9`, serves every message.
-#[test]
-fn replication_sluice_master_java_slave() {
-    let Some(mut ctx) = Ctx::start_cluster("replication_sluice_master_java_slave") else {
+fn sluice_master_foreign_slave(
+    test: &str,
+    start: impl FnOnce(&mut Ctx) -> Result<usize, String>,
+    topic: &str,
+) {
+    let Some(mut ctx) = Ctx::start_cluster(test) else {
         return;
     };
-    let group = "brokerClusterName=RepCluster\nbrokerName=broker-s\n";
     let master = ctx.add_broker(
         "sluice-master",
-        &format!("{group}brokerRole=SYNC_MASTER\nbrokerId=0\n"),
+        "brokerClusterName=RepCluster\nbrokerName=broker-s\nbrokerRole=SYNC_MASTER\nbrokerId=0\n",
     );
-    if let Err(e) = ctx.add_java_broker("java-slave", &format!("{group}brokerId=1\nbrokerRole=SLAVE\n")) {
-        ctx.fail(&format!("the Java broker cannot run here: {e}"), &[]);
+    if let Err(e) = start(&mut ctx) {
+        ctx.fail(&format!("the slave cannot run here: {e}"), &[]);
     }
     wait_replicating(&ctx);
-    let topic = "InteropJavaSlave";
     let sent = send_all(&mut ctx, topic, 100);
     // The Java slave syncs topics every 10 s (after 3 s): let one sync pass.
     thread::sleep(Duration::from_secs(14));
     ctx.nodes[master].kill9();
     consume_from_slave(&mut ctx, topic, &sent);
+}
+
+/// Apache RocketMQ 4.9.7 as SYNC_MASTER, a sluice slave.
+#[test]
+fn replication_java_master_sluice_slave() {
+    foreign_master_sluice_slave(
+        "replication_java_master_sluice_slave",
+        ("RepJ", "broker-j"),
+        |ctx| {
+            ctx.add_java_broker(
+                "java-master",
+                "brokerClusterName=RepJ\nbrokerName=broker-j\nbrokerId=0\nbrokerRole=SYNC_MASTER\n",
+            )
+        },
+        "InteropJavaMaster",
+    );
+}
+
+/// A sluice SYNC_MASTER, an Apache RocketMQ 4.9.7 slave (topics synced over the VIP port).
+#[test]
+fn replication_sluice_master_java_slave() {
+    sluice_master_foreign_slave(
+        "replication_sluice_master_java_slave",
+        |ctx| {
+            ctx.add_java_broker(
+                "java-slave",
+                "brokerClusterName=RepCluster\nbrokerName=broker-s\nbrokerId=1\nbrokerRole=SLAVE\n",
+            )
+        },
+        "InteropJavaSlave",
+    );
+}
+
+/// `sluice admin updateTopic` on the broker at `addr` (8 queues).
+fn create_topic(ctx: &Ctx, addr: &str, topic: &str) {
+    let out = std::process::Command::new(sluice_bin())
+        .args([
+            "admin",
+            "-n",
+            &ctx.namesrv(),
+            "updateTopic",
+            "-b",
+            addr,
+            "-t",
+            topic,
+        ])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => ctx.fail(
+            &format!(
+                "updateTopic {topic} on {addr}: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            &[],
+        ),
+        Err(e) => ctx.fail(&format!("running sluice admin: {e}"), &[]),
+    }
 }
