@@ -153,9 +153,17 @@ async fn three_controller_processes_survive_kill_9_of_the_leader() {
 
     // getSyncStateSet asked of a follower is answered by the leader.
     let follower = addrs.iter().find(|a| **a != leader).unwrap().clone();
-    let set = admin_json(&["getSyncStateSet", "-a", &follower, "-b", "broker-a"])
-        .await
-        .unwrap();
+    // A follower learns who leads with the leader's first append to it: ask until it knows.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let set = loop {
+        match admin_json(&["getSyncStateSet", "-a", &follower, "-b", "broker-a"]).await {
+            Ok(set) => break set,
+            Err(e) if e.to_string().contains("knows no leader") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("getSyncStateSet of the follower: {e:#}"),
+        }
+    };
     let a = &set["replicasInfoTable"]["broker-a"];
     assert_eq!(a["masterBrokerId"], 1);
     assert_eq!(a["masterEpoch"], 1);

@@ -76,6 +76,8 @@ pub struct BrokerState {
     pub locks: QueueLocks,
     /// Wakes the registration task (topic changes).
     pub register_now: Notify,
+    /// Registration rounds completed (a topic change answers once the NameServers know it).
+    pub rounds: register::Rounds,
     /// Put / get counters for the admin requests.
     pub stats: stats::BrokerStats,
     /// When the broker started (ms since the epoch).
@@ -437,6 +439,7 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         long_polls,
         locks: QueueLocks::default(),
         register_now: Notify::new(),
+        rounds: register::Rounds::default(),
         stats: stats::BrokerStats::new(
             prom.then(|| Arc::new(metrics::BrokerMetrics::new(&cluster, &node_id, weak.clone()))),
         ),

@@ -129,12 +129,44 @@ fn learn_master(state: &BrokerState, reply: &RemotingCommand) {
     }
 }
 
+/// Registration rounds with the NameServers, counted, so that a request that changed the
+/// topics can answer once the NameServers know (4.9 registers before it answers
+/// UPDATE_AND_CREATE_TOPIC: a script's next command finds the topic in the route).
+#[derive(Default)]
+pub struct Rounds {
+    started: std::sync::atomic::AtomicU64,
+    completed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Rounds {
+    /// Asks for a round (`notify`: the loop's wake) and waits, at most `timeout`, until one that
+    /// began after this call has completed. Rounds start one after another, so the first to
+    /// start after the call carries every change made before it.
+    pub async fn registered(&self, notify: &tokio::sync::Notify, timeout: Duration) -> bool {
+        let after = self.started.load(std::sync::atomic::Ordering::Acquire);
+        let mut rx = self.completed.subscribe();
+        notify.notify_one();
+        tokio::time::timeout(timeout, rx.wait_for(|done| *done > after))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// How long a topic change waits for the NameServers before answering anyway.
+pub const REGISTERED_WAIT: Duration = Duration::from_secs(3);
+
 /// The registration loop.
 pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
     let mut clients = HashMap::new();
     let period = Duration::from_millis(state.config.register_name_server_period.max(1000));
     loop {
+        let round = state
+            .rounds
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
         register_all(&state, &mut clients).await;
+        state.rounds.completed.send_replace(round);
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = state.register_now.notified() => {}

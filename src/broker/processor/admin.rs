@@ -10,11 +10,11 @@ use sluice_remoting::RemotingCommand;
 use sluice_storage::meta::TopicConfig;
 
 use crate::broker::error::BrokerError;
-use crate::broker::topics;
 use crate::broker::BrokerState;
+use crate::broker::{register, topics};
 use sluice_remoting::net::Outbound;
 
-pub fn create_topic(
+pub async fn create_topic(
     state: &Arc<BrokerState>,
     cmd: &RemotingCommand,
     h: CreateTopicRequestHeader,
@@ -44,7 +44,7 @@ pub fn create_topic(
         order: h.order,
     };
     state.topics.put(config).map_err(BrokerError::system)?;
-    state.register_now.notify_one();
+    registered(state).await;
     Ok(super::ok(cmd))
 }
 
@@ -71,8 +71,20 @@ pub async fn delete_topic(
     })
     .await;
     res.map_err(BrokerError::system)?.map_err(BrokerError::system)?;
-    state.register_now.notify_one();
+    registered(state).await;
     Ok(super::ok(cmd))
+}
+
+/// Registers the topic change with the NameServers before the answer, as 4.9 does (a
+/// NameServer that does not answer within [`register::REGISTERED_WAIT`] only delays it).
+async fn registered(state: &BrokerState) {
+    let rounds = &state.rounds;
+    if !rounds
+        .registered(&state.register_now, register::REGISTERED_WAIT)
+        .await
+    {
+        tracing::warn!("the NameServers did not take the topic change within 3 s; answering anyway");
+    }
 }
 
 /// One topic's config as JSON (5.x: TopicConfigAndQueueMapping, whose queue mapping sluice never

@@ -189,7 +189,7 @@ async fn handle(
         Request::Unlock(body) => lock::unlock(state, cmd, body),
         Request::QueryMessage(h) => query::query_message(state, cmd, h).await?,
         Request::ViewMessage(h) => query::view_message(state, cmd, h).await?,
-        Request::CreateTopic(h) => admin::create_topic(state, cmd, *h)?,
+        Request::CreateTopic(h) => admin::create_topic(state, cmd, *h).await?,
         Request::DeleteTopic(h) => admin::delete_topic(state, cmd, h).await?,
         Request::AllTopicConfig => admin::all_topic_config(state, cmd),
         Request::TopicConfig(h) => admin::topic_config(state, cmd, h)?,
