@@ -623,8 +623,13 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(test: &str) -> TempDir {
+        TempDir::under(&std::env::temp_dir(), test)
+    }
+
+    /// A fresh directory under `parent`, named after `test`.
+    pub fn under(parent: &Path, test: &str) -> TempDir {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("sluice-interop-{}-{}-{}", std::process::id(), n, test));
+        let p = parent.join(format!("sluice-interop-{}-{}-{}", std::process::id(), n, test));
         let _ = fs::remove_dir_all(&p);
         fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
@@ -650,6 +655,8 @@ pub struct Ctx {
     pub nodes: Vec<Broker>,
     // Dropped after the broker and the processes are gone.
     tmp: TempDir,
+    /// Stores kept outside `tmp` (rocketmq-rust's, on /dev/shm); dropped with it.
+    more_dirs: Vec<TempDir>,
     // Declared last: the next test starts once all of the above is gone.
     _serial: MutexGuard<'static, ()>,
 }
@@ -690,6 +697,7 @@ impl Ctx {
             broker,
             nodes: vec![],
             tmp,
+            more_dirs: vec![],
             _serial: serial,
         }
     }
@@ -741,6 +749,78 @@ impl Ctx {
         let mut b = Broker::program(&self.tmp.0, label, exe, args, envs, vec![port], self.broker.np);
         b.start();
         eprintln!("interop: {}: Java {label} up on {port}", self.test);
+        self.nodes.push(b);
+        Ok(self.nodes.len() - 1)
+    }
+
+    /// Starts rocketmq-rust 1.0's broker (`bench/reference/rocketmq-rust.sh` installs it) as
+    /// broker `id` of `cluster`/`name` in `role` (SYNC_MASTER, ASYNC_MASTER or SLAVE), with a free
+    /// listenPort, haListenPort = listenPort + 1, loopback addresses and this context's
+    /// NameServer. Returns its index in `nodes`, or why it cannot.
+    ///
+    /// - `brokerIp2` is set, or it advertises its HA port on the host's first non-loopback
+    ///   address.
+    /// - A slave's role is set in both `[broker]` and `[store]`: 1.0.0 reads the store's for
+    ///   its HA client but the broker's to learn its master from the NameServer.
+    /// - Its store is on /dev/shm: 1.0.0 refuses to start (a bare "core.service.failed") while
+    ///   the store's filesystem counts as 90 % used, space reserved for root included (its
+    ///   `diskSpaceWarningLevelRatio` is capped at 0.90), which a shared build machine's
+    ///   disk often is.
+    pub fn add_rocketmq_rust_broker(
+        &mut self,
+        label: &str,
+        (cluster, name, id): (&str, &str, i64),
+        role: &str,
+    ) -> Result<usize, String> {
+        let bin = crate::mqadmin::rocketmq_rust_bin()?;
+        let port = free_port();
+        let probe = free_port();
+        let d = self.tmp.0.join(label);
+        fs::create_dir_all(d.join("home")).map_err(|e| e.to_string())?;
+        let store = TempDir::under(Path::new("/dev/shm"), &format!("{}-{label}", self.test));
+        let sd = store.0.display();
+        // 1.0.0's slave refuses pulls (SLAVE_NOT_AVAILABLE) unless told it may serve them,
+        // where a 4.9 slave serves them.
+        let slave_role = if role == "SLAVE" {
+            "brokerRole = \"SLAVE\"\nslaveReadEnable = true\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "[broker]\nnamesrvAddr = \"{ns}\"\nbrokerIp1 = \"127.0.0.1\"\nbrokerIp2 = \"127.0.0.1\"\n\
+             listenPort = {port}\nstorePathRootDir = \"{sd}\"\n{slave_role}\n\
+             [broker.brokerServerConfig]\nbindAddress = \"127.0.0.1\"\n\n\
+             [broker.brokerIdentity]\nbrokerName = \"{name}\"\nbrokerClusterName = \"{cluster}\"\n\
+             brokerId = {id}\n\n[store]\nstoreType = \"LocalFile\"\nbrokerRole = \"{role}\"\n\
+             flushDiskType = \"ASYNC_FLUSH\"\nstorePathRootDir = \"{sd}\"\n\
+             mappedFileSizeCommitLog = 67108864\ntimerWheelEnable = false\n\
+             haListenAddress = \"127.0.0.1\"\nhaListenPort = {ha}\n",
+            ns = self.namesrv(),
+            ha = port + 1,
+        );
+        self.more_dirs.push(store);
+        let path = self.tmp.0.join(format!("{label}.toml"));
+        fs::write(&path, text).map_err(|e| e.to_string())?;
+        let envs = vec![
+            ("ROCKETMQ_HOME".into(), d.join("home").display().to_string()),
+            // It refuses a listener off loopback unless told this profile (ours is loopback).
+            (
+                "ROCKETMQ_SECURITY_PROFILE".into(),
+                "development-insecure-loopback".into(),
+            ),
+            ("ROCKETMQ_HEALTH_BIND_ADDR".into(), format!("127.0.0.1:{probe}")),
+            ("RUST_LOG".into(), "info".into()),
+        ];
+        let args = vec![
+            "-c".into(),
+            path.display().to_string(),
+            "-n".into(),
+            self.namesrv(),
+        ];
+        let exe = bin.join("rocketmq-broker-rust");
+        let mut b = Broker::program(&self.tmp.0, label, exe, args, envs, vec![port], self.broker.np);
+        b.start();
+        eprintln!("interop: {}: rocketmq-rust {label} up on {port}", self.test);
         self.nodes.push(b);
         Ok(self.nodes.len() - 1)
     }

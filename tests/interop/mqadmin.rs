@@ -58,6 +58,24 @@ pub fn rocketmq5_home() -> Result<PathBuf, String> {
     HOME.get_or_init(|| reference_home("5")).clone()
 }
 
+/// The folder with rocketmq-rust 1.0's `rocketmq-namesrv-rust` and `rocketmq-broker-rust`
+/// (`bench/reference/rocketmq-rust.sh` builds them on first use: ~20 CPU-minutes cold).
+pub fn rocketmq_rust_bin() -> Result<PathBuf, String> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let (_, out) = run_script("bench/reference/rocketmq-rust.sh", &[])?;
+        let dir = PathBuf::from(out.trim());
+        if dir.join("rocketmq-broker-rust").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "rocketmq-rust.sh printed {dir:?}, which has no rocketmq-broker-rust"
+            ))
+        }
+    })
+    .clone()
+}
+
 /// Runs the repository's script `rel` with `args` (its stderr passed through); returns its
 /// path and standard output, or why it failed.
 fn run_script(rel: &str, args: &[&str]) -> Result<(PathBuf, String), String> {

@@ -333,6 +333,17 @@ fn replication_sluice_master_java_slave() {
     );
 }
 
+/// rocketmq-rust 1.0 as SYNC_MASTER, a sluice slave.
+#[test]
+fn replication_rocketmq_rust_master_sluice_slave() {
+    foreign_master_sluice_slave(
+        "replication_rocketmq_rust_master_sluice_slave",
+        ("RepR", "broker-r"),
+        |ctx| ctx.add_rocketmq_rust_broker("rust-master", ("RepR", "broker-r", 0), "SYNC_MASTER"),
+        "InteropRustMaster",
+    );
+}
+
 /// `sluice admin updateTopic` on the broker at `addr` (8 queues).
 fn create_topic(ctx: &Ctx, addr: &str, topic: &str) {
     let out = std::process::Command::new(sluice_bin())

@@ -411,7 +411,8 @@ fn receive(link: &mut Link<'_>) -> std::io::Result<()> {
                 .wait_durable(end, store.sync_flush_timeout())
                 .map_err(|e| std::io::Error::other(format!("flushing replicated bytes: {e}")))?;
         }
-        shared.submitter.replicated(end);
+        // The report first: a SYNC_MASTER's send waits for it, dispatch here does not.
         link.report()?;
+        shared.submitter.replicated(end);
     }
 }

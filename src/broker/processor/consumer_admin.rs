@@ -347,7 +347,8 @@ pub fn all_groups(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Result<Out
         .map_err(BrokerError::system)?;
     let body = SubscriptionGroupWrapper {
         data_version: state.topics.data_version(),
-        forbidden_table: None,
+        // 5.x's wrapper always has it (rocketmq-rust's slaves refuse a sync without it).
+        forbidden_table: Some(serde_json::json!({})),
         subscription_group_table: groups
             .into_iter()
             .map(|g| (g.group_name.clone(), to_wire(g)))

@@ -142,7 +142,10 @@ pub fn all_consumer_offsets(
     state: &Arc<BrokerState>,
     cmd: &RemotingCommand,
 ) -> Result<Outbound, BrokerError> {
-    let mut table = ConsumerOffsetTable::default();
+    let mut table = ConsumerOffsetTable {
+        data_version: Some(metadata_version()),
+        ..ConsumerOffsetTable::default()
+    };
     for (group, topic, queue, offset) in state
         .store
         .meta()
@@ -158,6 +161,16 @@ pub fn all_consumer_offsets(
     Ok(super::ok_with(cmd, table.to_json()))
 }
 
+/// The `dataVersion` of an offsets answer: when it was taken (5.x's wrappers carry one; a slave
+/// merges offsets whatever it says).
+fn metadata_version() -> sluice_remoting::body::common::DataVersion {
+    sluice_remoting::body::common::DataVersion {
+        counter: 0,
+        state_version: 0,
+        timestamp: sluice_storage::clock::now_millis(),
+    }
+}
+
 /// GET_ALL_DELAY_OFFSET (45): each delay level's progress as delayOffset.json.
 pub fn all_delay_offsets(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Result<Outbound, BrokerError> {
     let table = DelayOffsetTable {
@@ -165,6 +178,7 @@ pub fn all_delay_offsets(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Res
             .into_iter()
             .map(|(level, next)| (level, next as i64))
             .collect(),
+        data_version: Some(metadata_version()),
     };
     Ok(super::ok_with(cmd, table.to_json()))
 }

@@ -1,12 +1,15 @@
 //! The offset files a slave copies from its master (protocol.md §4.10, §9.1):
 //! GET_ALL_CONSUMER_OFFSET (43) answers consumerOffset.json, GET_ALL_DELAY_OFFSET (45)
-//! delayOffset.json. Written as Java writes the files (fastjson: integer keys unquoted); read in
-//! either form.
+//! delayOffset.json. Read in either form Java writes (fastjson: integer keys unquoted) or
+//! standard JSON; written as standard JSON with a `dataVersion`, as 5.x's wrappers carry one:
+//! Java's fastjson reads quoted integer keys, and rocketmq-rust's slaves (serde_json) need
+//! them, and the `dataVersion`, to take a sync at all.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::common::DataVersion;
 use super::fastjson::{self, JsonStyle};
 use super::{BodyError, JsonBody};
 
@@ -16,6 +19,8 @@ use super::{BodyError, JsonBody};
 pub struct ConsumerOffsetTable {
     #[serde(default)]
     pub offset_table: BTreeMap<String, BTreeMap<i32, i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<DataVersion>,
 }
 
 impl ConsumerOffsetTable {
@@ -36,13 +41,15 @@ impl ConsumerOffsetTable {
 pub struct DelayOffsetTable {
     #[serde(default)]
     pub offset_table: BTreeMap<i32, i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<DataVersion>,
 }
 
 macro_rules! fastjson_body {
     ($($ty:ty),*) => {$(
         impl JsonBody for $ty {
             fn to_json(&self) -> Vec<u8> {
-                fastjson::to_vec(self, JsonStyle::FASTJSON)
+                fastjson::to_vec(self, JsonStyle::STANDARD)
             }
             fn from_json(bytes: &[u8]) -> Result<Self, BodyError> {
                 fastjson::from_slice(bytes)
@@ -58,13 +65,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_as_java_writes_them_round_trip() {
+    fn files_as_java_writes_them_are_read_and_standard_json_written() {
         let java =
             br#"{"offsetTable":{"TopicTest@please_rename_unique_group_name_4":{0:250,1:248,2:251,3:251}}}"#;
-        let t = ConsumerOffsetTable::from_json(java).unwrap();
+        let mut t = ConsumerOffsetTable::from_json(java).unwrap();
         let per_queue = &t.offset_table["TopicTest@please_rename_unique_group_name_4"];
         assert_eq!(per_queue[&1], 248);
-        assert_eq!(t.to_json(), java.to_vec());
+        assert_eq!(t.data_version, None);
+        t.data_version = Some(DataVersion {
+            counter: 3,
+            state_version: 0,
+            timestamp: 7,
+        });
+        let written = String::from_utf8(t.to_json()).unwrap();
+        assert_eq!(
+            written,
+            r#"{"offsetTable":{"TopicTest@please_rename_unique_group_name_4":{"0":250,"1":248,"2":251,"3":251}},"dataVersion":{"counter":3,"stateVersion":0,"timestamp":7}}"#
+        );
+        assert_eq!(ConsumerOffsetTable::from_json(written.as_bytes()).unwrap(), t);
         assert_eq!(ConsumerOffsetTable::split_key("T@g"), Some(("T", "g")));
         let d = DelayOffsetTable::from_json(br#"{"offsetTable":{1:0,2:17}}"#).unwrap();
         assert_eq!(d.offset_table[&2], 17);
