@@ -7,9 +7,9 @@
 //! into pages that are already there. Nothing is dirtied: the disk sees each byte once.
 //!
 //! Behind the write position, more than [`KEEP_BEHIND`] back, pages are unmapped from the
-//! process ([`release_behind`], every 100 ms): they stay in the page cache, dirty ones are
-//! still written back by the flusher (unmapping hands the dirty bit to the page), consumers
-//! reading there map them again — but the broker's RSS stops growing with every byte it ever
+//! process ([`release_behind`], every 100 ms and each [`KEEP_BEHIND`] written): they stay in
+//! the page cache, dirty ones are still written back by the flusher (unmapping hands the dirty
+//! bit to the page), consumers reading there map them again — but the broker's RSS stops growing with every byte it ever
 //! wrote: it counts the heap plus the hot end of the log.
 //!
 //! Further behind, more than `commitLogPageCacheBytes` below the durable offset, pages leave
@@ -25,11 +25,15 @@ use std::sync::Arc;
 use crate::commitlog::CommitLog;
 use crate::segment::Segment;
 
-/// How far past the write position pages are kept populated.
-pub const AHEAD: u64 = 32 << 20;
+/// How far past the write position pages are kept populated: the thread tops it up every
+/// 10 ms, so this covers 800 MB/s of appends. Measured (1 KiB sends, 16×1 and 1×64): 8 MiB
+/// ahead and behind instead of 32 MiB each took the broker's peak RSS from 113–127 MiB to
+/// 66–77 MiB with the same msgs/s and p99.
+pub const AHEAD: u64 = 8 << 20;
 
-/// How much of the log below the write position stays mapped (consumers at the head read it).
-pub const KEEP_BEHIND: u64 = 32 << 20;
+/// How much of the log below the write position stays mapped (consumers at the head read it;
+/// one further behind maps its pages again from the page cache, a minor fault each).
+pub const KEEP_BEHIND: u64 = 8 << 20;
 
 /// Populated in steps of this many bytes (one `madvise` each).
 const STEP: u64 = 2 << 20;

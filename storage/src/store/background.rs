@@ -30,10 +30,17 @@ impl MessageStore {
         threads.push(spawn("prefault", move || {
             let mut ahead = crate::prefault::Prefault::default();
             let mut released_at = Instant::now();
+            let mut released_pos = 0;
             while !wait_stop(&stop, Duration::from_millis(10)) {
                 ahead.advance(&log);
-                if released_at.elapsed() >= Duration::from_millis(100) {
+                // Every 100 ms, and sooner when that much has been written since: a fast
+                // writer (batches at hundreds of MB/s) would otherwise hold 100 ms of log.
+                let written = log.write_pos().saturating_sub(released_pos);
+                if released_at.elapsed() >= Duration::from_millis(100)
+                    || written >= crate::prefault::KEEP_BEHIND
+                {
                     released_at = Instant::now();
+                    released_pos = log.write_pos();
                     crate::prefault::release_behind(&log);
                     let Some(store) = weak.upgrade() else { return };
                     let keep = store.config.commit_log_page_cache_bytes;
