@@ -247,6 +247,32 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     ns.join().await.unwrap();
 }
 
+/// Under SYNC_FLUSH a send goes through the pipeline's group commit, which waits for the flush
+/// and the slave: one that does not wait (`waitStoreMsgOK=false`) is answered once appended,
+/// SEND_OK with no slave, as 4.9 skips both waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_sync_master_answers_a_producer_that_does_not_wait_once_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, ns_stop, _, master) = with_master(
+        dir.path(),
+        "brokerRole=SYNC_MASTER\nflushDiskType=SYNC_FLUSH\nslaveTimeout=2000\n",
+    )
+    .await;
+    let c = master.client().await;
+    assert_eq!(send(&c, "Rep", 0, "waits").await, response::SLAVE_NOT_AVAILABLE);
+    let no_wait = send_cmd("Rep", 0, "no-wait", "TAGS\u{1}a\u{2}WAIT\u{1}false\u{2}");
+    assert_eq!(c.request(no_wait, T).await.unwrap().code, response::SUCCESS);
+    // Both stored (dispatch follows the group's flush, after the answer).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while master.store().max_queue_offset("Rep", 0) < 2 {
+        assert!(Instant::now() < deadline, "the two sends were not both stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_slave_starts_at_the_last_segment_and_a_restarted_one_resumes() {
     let dir = tempfile::tempdir().unwrap();

@@ -85,8 +85,9 @@ pub async fn store(state: &BrokerState, unit: Vec<MessageToStore>) -> Result<Sto
 }
 
 /// [`store`] for a producer that says whether it waits for the store's guarantee (`wait`:
-/// its `WAIT` property, `waitStoreMsgOK`). Without it a replicated master answers once the
-/// unit is appended, as 4.9 and 5.x skip their HA wait for it.
+/// its `WAIT` property, `waitStoreMsgOK`). Without it the unit is answered once appended —
+/// before its group is durable (SYNC_FLUSH) or a slave has it (SYNC_MASTER, controller
+/// mode) — as 4.9 and 5.x skip their flush and HA waits for it.
 pub async fn store_with(
     state: &BrokerState,
     unit: Vec<MessageToStore>,
@@ -126,6 +127,7 @@ async fn store_untraced(
         reply: Box::new(move |r| {
             let _ = tx.send(r);
         }),
+        wait,
     };
     state.submitter.put(req).map_err(|(e, _)| e)?;
     stored(rx.await.map_err(|_| PipelineError::Stopped))

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_storage::{FlushDiskType, MessageStore, MessageToStore};
+use sluice_storage::{FlushDiskType, MessageStore};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
@@ -122,8 +122,12 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
                             output.session(&time).give((epoch, work.appended_end));
                             continue;
                         }
-                        let (units, callbacks): (Vec<Vec<MessageToStore>>, Vec<ReplyFn>) =
-                            work.requests.into_iter().map(|r| (r.unit, r.reply)).unzip();
+                        let mut units = Vec::with_capacity(work.requests.len());
+                        let mut callbacks: Vec<(ReplyFn, bool)> = Vec::with_capacity(units.capacity());
+                        for r in work.requests {
+                            units.push(r.unit);
+                            callbacks.push((r.reply, r.wait));
+                        }
                         let replies: Vec<AppendReply> = match store.append(&units) {
                             Ok(outcome) => {
                                 let end = outcome.end_offset;
@@ -152,8 +156,12 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
                                 outcome
                                     .units
                                     .into_iter()
-                                    .map(|r| match r {
-                                        Ok(a) if replica == Some(false) => AppendReply::SlaveNotAvailable(a),
+                                    .zip(&callbacks)
+                                    .map(|(r, (_, wait))| match r {
+                                        // A unit that does not wait skips the slave's verdict.
+                                        Ok(a) if replica == Some(false) && *wait => {
+                                            AppendReply::SlaveNotAvailable(a)
+                                        }
                                         Ok(a) => AppendReply::Stored(a),
                                         Err(e) => AppendReply::Refused(e),
                                     })
@@ -165,8 +173,17 @@ impl<'scope> Append<'scope> for StreamVec<'scope, u64, u64> {
                                 units.iter().map(|_| AppendReply::Failed(e.to_string())).collect()
                             }
                         };
-                        acks.borrow_mut()
-                            .insert(epoch, callbacks.into_iter().zip(replies).collect());
+                        // Units whose producer does not wait are answered now, appended; the rest
+                        // when their group is as safe as promised.
+                        let mut filed = Vec::with_capacity(callbacks.len());
+                        for ((reply_fn, wait), reply) in callbacks.into_iter().zip(replies) {
+                            if wait || !matches!(reply, AppendReply::Stored(_)) {
+                                filed.push((reply_fn, reply));
+                            } else {
+                                reply_fn(reply);
+                            }
+                        }
+                        acks.borrow_mut().insert(epoch, filed);
                     }
                 });
                 // Release every group that is as safe as promised (or whose wait timed out), in
@@ -233,18 +250,36 @@ mod tests {
         bodies: &[&str],
         replication: Option<SyncReplication>,
     ) -> (Vec<(u64, u64)>, Vec<AppendReply>, Arc<MessageStore>) {
+        let units: Vec<(&str, bool)> = bodies.iter().map(|b| (*b, true)).collect();
+        let (emitted, filed, _, store) = one_epoch_with(flush, &units, replication);
+        (emitted, filed, store)
+    }
+
+    /// [`one_epoch_replicated`] with a `wait` flag per unit; also returns the replies the stage
+    /// gave at once (callbacks it ran instead of filing).
+    fn one_epoch_with(
+        flush: FlushDiskType,
+        units: &[(&str, bool)],
+        replication: Option<SyncReplication>,
+    ) -> (
+        Vec<(u64, u64)>,
+        Vec<AppendReply>,
+        Vec<AppendReply>,
+        Arc<MessageStore>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path(), flush);
         let (tx, rx) = mpsc::channel();
-        let requests: Vec<AppendRequest> = bodies
+        let requests: Vec<AppendRequest> = units
             .iter()
-            .map(|b| {
+            .map(|(b, wait)| {
                 let tx = tx.clone();
                 AppendRequest {
                     unit: vec![msg("T", 0, b)],
                     reply: Box::new(move |r| {
                         let _ = tx.send(r);
                     }),
+                    wait: *wait,
                 }
             })
             .collect();
@@ -280,9 +315,10 @@ mod tests {
                 .collect();
             (out, filed)
         });
-        drop(rx);
+        drop(tx);
+        let at_once: Vec<AppendReply> = rx.try_iter().collect();
         let emitted = captured(out);
-        (emitted, filed, store)
+        (emitted, filed, at_once, store)
     }
 
     /// A slave whose acknowledgements a test moves by hand.
@@ -383,6 +419,44 @@ mod tests {
         assert_eq!(emitted.len(), 1);
         assert!(
             filed.iter().all(|r| matches!(r, AppendReply::SlaveTimeout(_))),
+            "{filed:?}"
+        );
+    }
+
+    #[test]
+    fn a_unit_that_does_not_wait_is_answered_once_appended() {
+        // A slave that never reports: the waiting unit times out, the other does not wait.
+        let slave = Arc::new(FakeSlave {
+            connected: true,
+            ..FakeSlave::default()
+        });
+        let (emitted, filed, at_once, _) = one_epoch_with(
+            FlushDiskType::SyncFlush,
+            &[("waits", true), ("does-not", false)],
+            sync_master(&slave, 200),
+        );
+        assert_eq!(emitted.len(), 1);
+        assert!(
+            matches!(at_once.as_slice(), [AppendReply::Stored(a)] if a.len() == 1),
+            "{at_once:?}"
+        );
+        assert!(
+            matches!(filed.as_slice(), [AppendReply::SlaveTimeout(_)]),
+            "{filed:?}"
+        );
+        // Without a slave the one that does not wait is still SEND_OK (4.9 skips the HA check).
+        let gone = Arc::new(FakeSlave::default());
+        let (_, filed, at_once, _) = one_epoch_with(
+            FlushDiskType::SyncFlush,
+            &[("waits", true), ("does-not", false)],
+            sync_master(&gone, 60_000),
+        );
+        assert!(
+            matches!(at_once.as_slice(), [AppendReply::Stored(_)]),
+            "{at_once:?}"
+        );
+        assert!(
+            matches!(filed.as_slice(), [AppendReply::SlaveNotAvailable(_)]),
             "{filed:?}"
         );
     }

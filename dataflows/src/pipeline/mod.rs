@@ -99,6 +99,10 @@ impl AppendReply {
 pub struct AppendRequest {
     pub unit: Vec<MessageToStore>,
     pub reply: ReplyFn,
+    /// Whether the producer waits for the store's guarantee (its `WAIT` property,
+    /// `waitStoreMsgOK`): without it the unit is answered once appended, before its group is
+    /// durable (SYNC_FLUSH) or replicated (SYNC_MASTER), as 4.9 and 5.x skip both waits.
+    pub wait: bool,
 }
 
 impl std::fmt::Debug for AppendRequest {
@@ -330,6 +334,7 @@ mod tests {
                 reply: Box::new(move |r| {
                     let _ = tx.send((i, r));
                 }),
+                wait: true,
             };
             p.submit(req).map_err(|(e, _)| e).unwrap();
         }
@@ -392,6 +397,7 @@ mod tests {
             reply: Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            wait: true,
         };
         assert!(matches!(p.submit(late), Err((PipelineError::Stopped, _))));
     }
@@ -461,6 +467,7 @@ mod tests {
             reply: Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            wait: true,
         };
         assert!(matches!(
             sub.put(req),

@@ -125,7 +125,8 @@ impl Submitter {
         if let Err(e) = self.admit() {
             return Err((e, req));
         }
-        let AppendRequest { unit, reply } = req;
+        // Appended here, answered once appended: nothing further to wait for either way.
+        let AppendRequest { unit, reply, .. } = req;
         match self.append_admitted(unit) {
             Ok(r) => reply(r),
             Err(e) => reply(AppendReply::Failed(e.to_string())),
@@ -148,6 +149,7 @@ impl Submitter {
             reply: Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            wait: true,
         };
         let deadline = Instant::now() + timeout;
         self.put(req).map_err(|(e, _)| e)?;

@@ -149,6 +149,7 @@ impl Reentry {
                 reply: Box::new(move |r| {
                     let _ = tx.send((i, r));
                 }),
+                wait: true,
             };
             match self.submitter.put(req) {
                 Ok(()) => submitted += 1,
