@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sluice_remoting::batch::encode_record;
 use sluice_remoting::body::heartbeat::{HeartbeatData, SubscriptionData};
+use sluice_remoting::body::offsets::MessageRequestModeTable;
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::{request, response};
 use sluice_remoting::header::pull::PullMessageResponseHeader;
@@ -532,6 +533,13 @@ async fn group_and_settings_admin() {
         .unwrap();
     let all = SubscriptionGroupWrapper::from_json(&r.body).unwrap();
     assert!(!all.subscription_group_table.contains_key("g"));
+    // A 5.x slave's metadata sync also asks for the groups' request modes: all PULL, none listed.
+    let r = ask(req(request::GET_ALL_MESSAGE_REQUEST_MODE, &[]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    let modes = MessageRequestModeTable::from_json(&r.body).unwrap();
+    assert!(modes.message_request_mode_map.is_empty());
 
     // Settings: the ones in force as properties; an update to the same value is accepted, a
     // change or an unknown key refused with the reason.

@@ -116,6 +116,7 @@ pub fn needs(req: &Request, cluster: &str) -> Vec<Need> {
         | Request::AllGroups
         | Request::AllConsumerOffsets
         | Request::AllDelayOffsets
+        | Request::AllRequestModes
         | Request::HaStatus
         | Request::EpochCache => cluster_need(&[Get]),
         // Only makes the broker ask the controllers again, who are the authority.

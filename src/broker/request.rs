@@ -74,6 +74,8 @@ pub enum Request {
     AllGroups,
     AllConsumerOffsets,
     AllDelayOffsets,
+    /// GET_ALL_MESSAGE_REQUEST_MODE (402).
+    AllRequestModes,
     HaStatus,
     /// GET_BROKER_EPOCH_CACHE (1007, mqadmin getBrokerEpoch).
     EpochCache,
@@ -462,6 +464,9 @@ pub static ROUTES: &[Route] = &[
     route(code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, |_| Ok(Request::AllGroups)),
     route(code::GET_ALL_CONSUMER_OFFSET, |_| Ok(Request::AllConsumerOffsets)),
     route(code::GET_ALL_DELAY_OFFSET, |_| Ok(Request::AllDelayOffsets)),
+    route(code::GET_ALL_MESSAGE_REQUEST_MODE, |_| {
+        Ok(Request::AllRequestModes)
+    }),
     route(code::GET_BROKER_HA_STATUS, |_| Ok(Request::HaStatus)),
     route(code::GET_BROKER_EPOCH_CACHE, |_| Ok(Request::EpochCache)),
     route(code::NOTIFY_BROKER_ROLE_CHANGED, |_| Ok(Request::RoleChanged)),

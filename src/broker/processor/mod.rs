@@ -209,6 +209,7 @@ async fn handle(
         Request::AllGroups => consumer_admin::all_groups(state, cmd)?,
         Request::AllConsumerOffsets => offsets::all_consumer_offsets(state, cmd)?,
         Request::AllDelayOffsets => offsets::all_delay_offsets(state, cmd)?,
+        Request::AllRequestModes => offsets::all_request_modes(cmd),
         Request::HaStatus => ha::ha_status(state, cmd),
         Request::EpochCache => ha::epoch_cache(state, cmd)?,
         Request::RoleChanged => ha::role_changed(state, cmd),

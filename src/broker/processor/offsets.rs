@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sluice_remoting::body::offsets::{ConsumerOffsetTable, DelayOffsetTable};
+use sluice_remoting::body::offsets::{ConsumerOffsetTable, DelayOffsetTable, MessageRequestModeTable};
 use sluice_remoting::body::JsonBody;
 use sluice_remoting::codes::response;
 use sluice_remoting::header::offsets::{
@@ -181,4 +181,11 @@ pub fn all_delay_offsets(state: &Arc<BrokerState>, cmd: &RemotingCommand) -> Res
         data_version: Some(metadata_version()),
     };
     Ok(super::ok_with(cmd, table.to_json()))
+}
+
+/// GET_ALL_MESSAGE_REQUEST_MODE (402, 5.x; its slaves ask it with the other metadata): which
+/// groups consume a topic by POP. sluice serves no POP consumers (SET_MESSAGE_REQUEST_MODE is
+/// refused as unsupported), so every group pulls and the map is empty.
+pub fn all_request_modes(cmd: &RemotingCommand) -> Outbound {
+    super::ok_with(cmd, MessageRequestModeTable::default().to_json())
 }

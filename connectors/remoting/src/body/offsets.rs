@@ -58,7 +58,32 @@ macro_rules! fastjson_body {
     )*};
 }
 
-fastjson_body!(ConsumerOffsetTable, DelayOffsetTable);
+/// messageRequestMode.json (5.x, GET_ALL_MESSAGE_REQUEST_MODE 402): which consumer groups a
+/// topic serves by POP rather than PULL, per topic and group. 5.x slaves copy it with the
+/// other metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRequestModeTable {
+    #[serde(default)]
+    pub message_request_mode_map: BTreeMap<String, BTreeMap<String, MessageRequestModeEntry>>,
+}
+
+/// One group's mode on one topic (5.x's SetMessageRequestModeRequestBody).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRequestModeEntry {
+    #[serde(default)]
+    pub topic: String,
+    #[serde(default)]
+    pub consumer_group: String,
+    /// `PULL` or `POP`.
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub pop_share_queue_num: i32,
+}
+
+fastjson_body!(ConsumerOffsetTable, DelayOffsetTable, MessageRequestModeTable);
 
 #[cfg(test)]
 mod tests {
@@ -91,6 +116,17 @@ mod tests {
                 .unwrap()
                 .offset_table[&3],
             5
+        );
+    }
+
+    #[test]
+    fn request_modes_are_read_as_5x_writes_them() {
+        let java = br#"{"messageRequestModeMap":{"orders":{"g":{"consumerGroup":"g","mode":"POP","popShareQueueNum":-1,"topic":"orders"}}}}"#;
+        let t = MessageRequestModeTable::from_json(java).unwrap();
+        assert_eq!(t.message_request_mode_map["orders"]["g"].mode, "POP");
+        assert_eq!(
+            MessageRequestModeTable::default().to_json(),
+            br#"{"messageRequestModeMap":{}}"#.to_vec()
         );
     }
 }
