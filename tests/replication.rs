@@ -247,6 +247,72 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     ns.join().await.unwrap();
 }
 
+/// A slave that stays connected but stops reporting: a SYNC_MASTER's sends (ASYNC_FLUSH: each
+/// appended by its caller, answered when the slave's report comes) are stored and answered
+/// FLUSH_SLAVE_TIMEOUT once `slaveTimeout` has passed, without holding up each other; once the
+/// slave reports again the next send is SEND_OK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_answers_flush_slave_timeout_when_its_slave_goes_silent() {
+    use sluice_remoting::ha_stream::report;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, ns_stop, _, master) =
+        with_master(dir.path(), "brokerRole=SYNC_MASTER\nslaveTimeout=1000\n").await;
+    let c = master.client().await;
+    let Some(Ha::Master(m)) = &master.handle().state.ha else {
+        panic!("not a master")
+    };
+    // The silent slave: one report of the master's end, then nothing.
+    let mut slave = std::net::TcpStream::connect(m.local_addr()).unwrap();
+    let end = master.store().commitlog().write_pos();
+    slave.write_all(&report(end)).unwrap();
+    master.wait_slaves(1).await;
+    let started = Instant::now();
+    let (a, b) = tokio::join!(send(&c, "Rep", 0, "a"), send(&c, "Rep", 0, "b"));
+    let waited = started.elapsed();
+    assert_eq!(
+        (a, b),
+        (response::FLUSH_SLAVE_TIMEOUT, response::FLUSH_SLAVE_TIMEOUT)
+    );
+    assert!(
+        waited >= Duration::from_millis(1000) && waited < Duration::from_millis(2500),
+        "answered after {waited:?}"
+    );
+    // Stored all the same.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while master.store().max_queue_offset("Rep", 0) != 2 {
+        assert!(Instant::now() < deadline, "the two sends were not stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The slave reports what the next send appended: SEND_OK, long before the timeout.
+    let appended = master.store().commitlog().write_pos();
+    let started = Instant::now();
+    let next = tokio::spawn({
+        let c = c.clone();
+        async move { send(&c, "Rep", 0, "c").await }
+    });
+    while master.store().commitlog().write_pos() == appended {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the send was not appended"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    slave
+        .write_all(&report(master.store().commitlog().write_pos()))
+        .unwrap();
+    assert_eq!(next.await.unwrap(), response::SUCCESS);
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(slave);
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}
+
 /// Under SYNC_FLUSH a send goes through the pipeline's group commit, which waits for the flush
 /// and the slave: one that does not wait (`waitStoreMsgOK=false`) is answered once appended,
 /// SEND_OK with no slave, as 4.9 skips both waits for it.

@@ -535,6 +535,9 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
     if state.config.broker_role.is_slave() {
         tasks.push(tokio::spawn(ha::sync::run(state.clone(), shutdown.clone())));
     }
+    if let Some(m) = state.replica_wait.clone() {
+        tasks.push(tokio::spawn(expire_replica_waits(m, shutdown.clone())));
+    }
     tasks.push(tokio::spawn(expire_clients(state.clone(), shutdown)));
     tracing::info!(
         bind = %local_addr,
@@ -631,6 +634,19 @@ fn state_archiver(store: &Arc<MessageStore>, trace_topic: &str) -> Option<Arc<Ar
     store.set_segment_hold(archiver.clone());
     tracing::info!(dir = %config.archive_dir().display(), "segments are archived as Parquet before deletion");
     Some(archiver)
+}
+
+/// Answers FLUSH_SLAVE_TIMEOUT to the inline sends a slave has not reported within
+/// `slaveTimeout` (checked every 20 ms).
+async fn expire_replica_waits(master: Arc<ha::HaMaster>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => master.expire_waiters(),
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 async fn expire_clients(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {

@@ -23,6 +23,17 @@ pub struct Stored {
     pub code: i32,
 }
 
+impl Stored {
+    /// Where the unit's bytes end in the CommitLog (what a slave must report to cover it).
+    pub fn end(&self) -> u64 {
+        self.appended
+            .iter()
+            .map(|a| a.phys_offset + u64::from(a.size))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// NO_PERMISSION unless `brokerPermission` allows writes; SERVICE_NOT_AVAILABLE on a slave
 /// (its log is its master's: writes go to the master, as 4.9's store answers).
 pub fn check_writable(state: &BrokerState) -> Result<(), BrokerError> {
@@ -143,12 +154,7 @@ async fn store_replicated(
 ) -> Result<Stored, BrokerError> {
     use sluice_dataflows::ReplicaAcks;
     let mut stored = self::stored(state.submitter.append_here(unit))?;
-    let end = stored
-        .appended
-        .iter()
-        .map(|a| a.phys_offset + u64::from(a.size))
-        .max()
-        .unwrap_or(0);
+    let end = stored.end();
     if !master.available(end) {
         stored.code = response::SLAVE_NOT_AVAILABLE;
     } else {

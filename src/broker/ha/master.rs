@@ -73,7 +73,11 @@ struct Shared {
     /// Sends that await `acked` (a SYNC_MASTER's under ASYNC_FLUSH).
     waiters: super::waiters::AckWaiters,
     /// Bumped when new data waits for the slaves; writers sleep on it.
-    offered: Mutex<u64>,
+    offered: AtomicU64,
+    /// Writers asleep on `data` (under `sleep`): an offer takes the lock and notifies only
+    /// when one is, so a send made while the writers are busy costs no system call.
+    sleepers: std::sync::atomic::AtomicUsize,
+    sleep: Mutex<()>,
     data: Condvar,
     stop: AtomicBool,
     /// Connected slaves (their writers are what `offer` wakes).
@@ -90,13 +94,18 @@ impl Shared {
     }
 
     fn generation(&self) -> u64 {
-        *self.offered.lock().unwrap_or_else(|e| e.into_inner())
+        self.offered.load(Ordering::SeqCst)
     }
 
     fn wake_writers(&self) {
-        let mut g = self.offered.lock().unwrap_or_else(|e| e.into_inner());
-        *g = g.wrapping_add(1);
-        self.data.notify_all();
+        // SeqCst on both sides (here: bump, then look for sleepers; in `wait_for_data`: count
+        // in, then look at the generation): either this sees the sleeper, or the sleeper sees
+        // the new generation and does not sleep.
+        self.offered.fetch_add(1, Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            let _g = self.sleep.lock().unwrap_or_else(|e| e.into_inner());
+            self.data.notify_all();
+        }
     }
 
     fn reported(&self, id: u64, offset: u64) {
@@ -207,7 +216,9 @@ impl HaMaster {
             acked: AtomicU64::new(0),
             wakes: Mutex::new(Vec::new()),
             waiters: super::waiters::AckWaiters::default(),
-            offered: Mutex::new(0),
+            offered: AtomicU64::new(0),
+            sleepers: std::sync::atomic::AtomicUsize::new(0),
+            sleep: Mutex::new(()),
             data: Condvar::new(),
             stop: AtomicBool::new(false),
             links: std::sync::atomic::AtomicUsize::new(0),
@@ -259,6 +270,23 @@ impl HaMaster {
                 false
             }
         }
+    }
+
+    /// Answers a send whose bytes end at `end` once a slave has reported them (`answer(true)`),
+    /// or with `answer(false)` once `timeout` has passed ([`Self::expire_waiters`]). For a
+    /// SYNC_MASTER's inline sends under ASYNC_FLUSH (`processor/send.rs`): no task waits.
+    pub fn defer_ack(&self, end: u64, timeout: Duration, answer: super::waiters::Deferred) {
+        let acked = &self.shared.acked;
+        self.shared
+            .waiters
+            .defer(end, Instant::now() + timeout, answer, || {
+                acked.load(Ordering::Acquire)
+            });
+    }
+
+    /// Answers the deferred sends whose `slaveTimeout` has passed (called every few ms).
+    pub fn expire_waiters(&self) {
+        self.shared.waiters.expire(Instant::now());
     }
 
     /// Whether this master runs in controller mode (its confirm offset bounds dispatch).
@@ -314,6 +342,8 @@ impl HaMaster {
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake_writers();
+        // Deferred answers hold their connections (and the broker's state): answer them now.
+        self.shared.waiters.fail_all();
         if let Some(t) = self.accept.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
         }
@@ -675,8 +705,10 @@ fn write_both(mut stream: &TcpStream, head: &[u8], body: &[u8]) -> std::io::Resu
 /// Sleeps until the generation moves past `seen` (new data offered, a link closed, stop) or
 /// `timeout` passes.
 fn wait_for_data(shared: &Shared, seen: u64, timeout: Duration) {
-    let g = shared.offered.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = shared.data.wait_timeout_while(g, timeout, |now| {
-        *now == seen && !shared.stop.load(Ordering::Acquire)
+    let g = shared.sleep.lock().unwrap_or_else(|e| e.into_inner());
+    shared.sleepers.fetch_add(1, Ordering::SeqCst);
+    let _ = shared.data.wait_timeout_while(g, timeout, |_| {
+        shared.offered.load(Ordering::SeqCst) == seen && !shared.stop.load(Ordering::Acquire)
     });
+    shared.sleepers.fetch_sub(1, Ordering::SeqCst);
 }

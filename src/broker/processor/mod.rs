@@ -45,7 +45,7 @@ pub fn dispatch_now(
     let Some(route) = route_of(cmd.code).filter(|r| r.inline) else {
         return Err(cmd);
     };
-    if !state.submitter.appends_in_caller() || state.replica_wait.is_some() {
+    if !state.submitter.appends_in_caller() {
         return Err(cmd);
     }
     let started = state.stats.metrics().map(|_| Instant::now());
@@ -55,25 +55,44 @@ pub fn dispatch_now(
             let Request::Send(h) = req else {
                 return Err(cmd);
             };
-            allowed.and_then(|()| send::send_now(state, conn, &cmd, *h))
+            match &state.replica_wait {
+                None => allowed.and_then(|()| send::send_now(state, conn, &cmd, *h).map(Some)),
+                Some(master) => allowed.and_then(|()| {
+                    // Answered later, by the HA thread that reads the slave's report.
+                    // Weak: the answer waits in the HA master, which the state holds.
+                    let (state2, conn2) = (Arc::downgrade(state), conn.clone());
+                    let (code, opaque, oneway) = (cmd.code, cmd.opaque, cmd.is_oneway());
+                    let later = move |out: Outbound| {
+                        if let Some(state) = state2.upgrade() {
+                            observe(&state, code, out.cmd.code, started);
+                        }
+                        if !oneway {
+                            sluice_remoting::net::respond(&conn2, out, opaque);
+                        }
+                    };
+                    send::send_replicated_now(state, conn, &cmd, *h, master, later)
+                }),
+            }
         }
         Err(e) => authenticate(state, conn, &cmd).and(Err(e)),
     };
-    let out = reply(&cmd, out.map(Some));
-    observe(state, &cmd, &out, started);
+    let deferred = matches!(out, Ok(None));
+    let out = reply(&cmd, out);
+    if !deferred {
+        observe(state, cmd.code, out.as_ref().map_or(-1, |o| o.cmd.code), started);
+    }
     Ok(out)
 }
 
 /// `rocketmq_rpc_latency`: one request answered `started` ago (metrics on only).
-fn observe(state: &BrokerState, cmd: &RemotingCommand, out: &Option<Outbound>, started: Option<Instant>) {
+fn observe(state: &BrokerState, code: i32, response_code: i32, started: Option<Instant>) {
     let (Some(m), Some(started)) = (state.stats.metrics(), started) else {
         return;
     };
-    let response_code = out.as_ref().map_or(-1, |o| o.cmd.code);
-    let long_poll = cmd.code == sluice_remoting::codes::request::PULL_MESSAGE
-        || cmd.code == sluice_remoting::codes::request::LITE_PULL_MESSAGE;
+    let long_poll = code == sluice_remoting::codes::request::PULL_MESSAGE
+        || code == sluice_remoting::codes::request::LITE_PULL_MESSAGE;
     m.rpc(
-        cmd.code,
+        code,
         response_code,
         long_poll,
         started.elapsed().as_secs_f64() * 1000.0,
@@ -150,7 +169,7 @@ pub async fn dispatch(
         Err(e) => authenticate(state, conn, &cmd).and(Err(e)),
     };
     let out = reply(&cmd, handled);
-    observe(state, &cmd, &out, started);
+    observe(state, cmd.code, out.as_ref().map_or(-1, |o| o.cmd.code), started);
     out
 }
 

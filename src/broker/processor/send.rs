@@ -104,6 +104,67 @@ pub fn send_now(
     Ok(finish(state, cmd, plan, stored, arrived))
 }
 
+/// The same for a SYNC_MASTER (or a controller-mode master) under ASYNC_FLUSH: appended on
+/// the calling thread; answered at once when the producer does not wait (`WAIT=false`) or no
+/// slave can take it (SLAVE_NOT_AVAILABLE). Otherwise `Ok(None)`: `later` gets the answer once
+/// a slave reports the unit (SEND_OK), or FLUSH_SLAVE_TIMEOUT after `slaveTimeout` — run by
+/// the HA thread that read the report, so the send needs no task, timer or wake-up of its own
+/// until it is answered.
+pub fn send_replicated_now(
+    state: &Arc<BrokerState>,
+    conn: &Arc<Connection>,
+    cmd: &RemotingCommand,
+    h: SendMessageRequestHeader,
+    master: &crate::broker::ha::HaMaster,
+    later: impl FnOnce(Outbound) + Send + 'static,
+) -> Result<Option<Outbound>, BrokerError> {
+    use sluice_dataflows::ReplicaAcks;
+    let arrived = Instant::now();
+    let mut plan = prepare(state, conn, cmd, h)?;
+    let mut stored = put::store_now(state, std::mem::take(&mut plan.unit))?;
+    if !plan.wait {
+        return Ok(Some(finish(state, cmd, plan, stored, arrived)));
+    }
+    let end = stored.end();
+    if !master.available(end) {
+        stored.code = response::SLAVE_NOT_AVAILABLE;
+        return Ok(Some(finish(state, cmd, plan, stored, arrived)));
+    }
+    let mut out = success(
+        state,
+        cmd,
+        stored.code,
+        plan.queue_id,
+        &stored.appended,
+        plan.transaction_id.take(),
+    );
+    // Weak: the answer waits in the HA master, which the state holds.
+    let weak = Arc::downgrade(state);
+    master.offer(end);
+    master.defer_ack(
+        end,
+        state.config.ha.slave_timeout,
+        Box::new(move |replicated| {
+            if !replicated {
+                out.cmd.code = response::FLUSH_SLAVE_TIMEOUT;
+            }
+            if let Some(state) = weak.upgrade() {
+                count(&state, &plan, &stored.appended, arrived);
+            }
+            later(out);
+        }),
+    );
+    Ok(None)
+}
+
+/// Counts a stored unit in the broker's statistics (and metrics).
+fn count(state: &BrokerState, plan: &SendPlan, appended: &[Appended], arrived: Instant) {
+    put::count(state, &plan.topic, appended, arrived.elapsed());
+    if let (Some(group), Some(m)) = (&plan.dlq_of, state.stats.metrics()) {
+        m.sent_to_dlq(group, appended.len() as u64);
+    }
+}
+
 fn finish(
     state: &BrokerState,
     cmd: &RemotingCommand,
@@ -112,10 +173,7 @@ fn finish(
     arrived: Instant,
 ) -> Outbound {
     let code = stored.code;
-    put::count(state, &plan.topic, &stored.appended, arrived.elapsed());
-    if let (Some(group), Some(m)) = (&plan.dlq_of, state.stats.metrics()) {
-        m.sent_to_dlq(group, stored.appended.len() as u64);
-    }
+    count(state, &plan, &stored.appended, arrived);
     success(
         state,
         cmd,

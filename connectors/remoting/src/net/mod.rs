@@ -17,4 +17,4 @@ pub mod server;
 
 pub use connect::connect;
 pub use connection::{Connection, Outbound, RequestError};
-pub use server::{not_supported, serve, Handler};
+pub use server::{not_supported, respond, serve, Handler};

@@ -23,7 +23,8 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Option<Outbound>> + Send;
 
     /// Answers `cmd` at once on the reader's thread when that needs no waiting (`Ok`: the
-    /// reply, `None` for none); `Err` hands it back to [`Handler::handle`].
+    /// reply, `None` for none or for one the handler sends later with [`respond`]); `Err`
+    /// hands it back to [`Handler::handle`].
     fn handle_now(
         &self,
         _conn: &Arc<Connection>,
@@ -101,11 +102,17 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, mut shutd
 
 /// Sends a handler's answer as the response to request `opaque` (never to a oneway request).
 fn reply(conn: &Connection, out: Option<Outbound>, oneway: bool, opaque: i32) {
-    if let Some(mut out) = out.filter(|_| !oneway) {
-        out.cmd.opaque = opaque;
-        out.cmd.mark_response();
-        conn.send(out);
+    if let Some(out) = out.filter(|_| !oneway) {
+        respond(conn, out, opaque);
     }
+}
+
+/// Sends `out` as the response to request `opaque`: for a handler that answered
+/// [`Handler::handle_now`] with nothing and answers later, from any thread.
+pub fn respond(conn: &Connection, mut out: Outbound, opaque: i32) {
+    out.cmd.opaque = opaque;
+    out.cmd.mark_response();
+    conn.send(out);
 }
 
 /// The reply to a request code nobody handles (protocol.md §1.5).
