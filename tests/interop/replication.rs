@@ -182,6 +182,11 @@ fn replication_async_master_kill9_loss_bounded_by_lag() {
 
 /// Sends `n` messages with the Rust client and returns those answered SEND_OK (all must be).
 fn send_all(ctx: &mut Ctx, topic: &str, n: u64) -> Vec<Value> {
+    send_prefixed(ctx, topic, "x", n)
+}
+
+/// [`send_all`] with bodies `<prefix>-<i>`.
+fn send_prefixed(ctx: &mut Ctx, topic: &str, prefix: &str, n: u64) -> Vec<Value> {
     let n_s = n.to_string();
     let lines = ctx.run_ok(
         Client::Rust,
@@ -190,7 +195,7 @@ fn send_all(ctx: &mut Ctx, topic: &str, n: u64) -> Vec<Value> {
             "--topic",
             topic,
             "--prefix",
-            "x",
+            prefix,
             "--count",
             &n_s,
             "--timeout",
@@ -396,4 +401,88 @@ fn create_topic(ctx: &Ctx, addr: &str, topic: &str) {
         ),
         Err(e) => ctx.fail(&format!("running sluice admin: {e}"), &[]),
     }
+}
+
+/// RocketMQ issue #1094 end to end, with Apache RocketMQ's Java client: while the master is gone
+/// its consumers keep consuming from the slave, resuming from the offsets the slave synced, and
+/// commit there; the master that comes back (its store kept, `kill -9`) learns those offsets
+/// from its slave instead of sending the group back to its own older ones. Each message is
+/// consumed once across the master's loss and return.
+#[test]
+fn replication_offsets_committed_on_the_slave_survive_the_master_return() {
+    let test = "replication_offsets_committed_on_the_slave_survive_the_master_return";
+    let Some(mut ctx) = Ctx::start_cluster(test) else {
+        return;
+    };
+    let master = ctx.add_broker("master", &format!("{GROUP}brokerRole=SYNC_MASTER\nbrokerId=0\n"));
+    ctx.add_broker("slave", &format!("{GROUP}brokerRole=SLAVE\nbrokerId=1\n"));
+    wait_replicating(&ctx);
+    let topic = "InteropOffsetsFollow";
+    let group = "g_follow";
+
+    // A: consumed on the master, its offsets committed there.
+    let a = send_prefixed(&mut ctx, topic, "a", 30);
+    consume_exactly(&mut ctx, topic, group, &a, "A, from the master");
+    let b = send_prefixed(&mut ctx, topic, "b", 30);
+    // One metadata sync period (10 s) and a margin: the slave has the group's offsets for A.
+    thread::sleep(Duration::from_secs(12));
+
+    // B: the master dies; the group resumes on the slave where A ended and commits there.
+    ctx.nodes[master].kill9();
+    eprintln!("interop: {test}: master killed with SIGKILL (its store kept)");
+    consume_exactly(&mut ctx, topic, group, &b, "B, from the slave");
+
+    // The master returns and learns, from its slave, the offsets committed there.
+    ctx.nodes[master].start();
+    wait_replicating(&ctx);
+    let ns = ctx.namesrv();
+    let mut committed = 0;
+    for _ in 0..60 {
+        let out = std::process::Command::new(sluice_bin())
+            .args(["admin", "-n", &ns, "consumerProgress", "-g", group, "--json"])
+            .output();
+        let v: Value = out
+            .ok()
+            .and_then(|o| serde_json::from_slice(&o.stdout).ok())
+            .unwrap_or(Value::Null);
+        committed = v["queues"].as_array().map_or(0, |q| {
+            q.iter().filter_map(|r| r["consumerOffset"].as_i64()).sum::<i64>()
+        });
+        if committed == 60 {
+            break;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+    ctx.check(
+        committed == 60,
+        || format!("the returned master's offsets for {group} add up to {committed}, not 60"),
+        &[],
+    );
+
+    // C: the group goes on from the master with nothing of B again.
+    let c = send_prefixed(&mut ctx, topic, "c", 20);
+    consume_exactly(&mut ctx, topic, group, &c, "C, from the returned master");
+}
+
+/// A Java push consumer of `group` gets exactly `want` (and nothing else within 8 s of idleness).
+fn consume_exactly(ctx: &mut Ctx, topic: &str, group: &str, want: &[Value], what: &str) {
+    let count = want.len().to_string();
+    let args = consume_args(topic, group, &count, &["--idle", "8"]);
+    let mut c = ctx.spawn(Client::Java, "consume", &args);
+    let _ = c.wait(T_CONSUME);
+    let got = bodies(&c.events("recv"));
+    let want = bodies(want);
+    let lost = missing(&want, &got);
+    let extra: Vec<&String> = got.difference(&want).collect();
+    eprintln!(
+        "interop: {what}: {} received, {} missing, {} not expected",
+        got.len(),
+        lost.len(),
+        extra.len()
+    );
+    ctx.check(
+        lost.is_empty() && extra.is_empty(),
+        || format!("{what}: missing {lost:?}, consumed again {extra:?}"),
+        &[&c],
+    );
 }
