@@ -247,6 +247,37 @@ async fn sync_master_acks_once_its_slave_has_the_message() {
     ns.join().await.unwrap();
 }
 
+/// A slave started before its master (the NameServer names no master in its registration's
+/// answer) asks again every 2 s, not once per `registerNameServerPeriod` (30 s here): it
+/// replicates within seconds of the master's start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_started_before_its_master_finds_it_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, ns_stop) = namesrv().await;
+    let ns_addr = ns.local_addr().to_string();
+    let slave = Node::start(
+        &dir.path().join("s"),
+        &ns_addr,
+        "brokerRole=SLAVE\nbrokerId=1\nregisterNameServerPeriod=30000\n",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let master = Node::start(&dir.path().join("m"), &ns_addr, "brokerRole=SYNC_MASTER\n").await;
+    let started = Instant::now();
+    master.wait_slaves(1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let c = master.client().await;
+    assert_eq!(send(&c, "Rep", 0, "found").await, response::SUCCESS);
+    slave.stop().await;
+    master.stop().await;
+    let _ = ns_stop.send(true);
+    ns.join().await.unwrap();
+}
+
 /// A slave that stays connected but stops reporting: a SYNC_MASTER's sends (ASYNC_FLUSH: each
 /// appended by its caller, answered when the slave's report comes) are stored and answered
 /// FLUSH_SLAVE_TIMEOUT once `slaveTimeout` has passed, without holding up each other; once the

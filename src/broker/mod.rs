@@ -50,7 +50,7 @@ use sluice_parquet::{Archiver, ExportOptions};
 use sluice_remoting::{DecoderLimits, RemotingCommand};
 use sluice_storage::MessageStore;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use self::clients::ClientManager;
 use self::config::{BrokerConfig, BrokerRole};
@@ -74,9 +74,8 @@ pub struct BrokerState {
     pub clients: ClientManager,
     pub long_polls: Arc<LongPolls>,
     pub locks: QueueLocks,
-    /// Wakes the registration task (topic changes).
-    pub register_now: Notify,
-    /// Registration rounds completed (a topic change answers once the NameServers know it).
+    /// Registration rounds: asked for (topic changes), counted (a topic change answers once the
+    /// NameServers know it).
     pub rounds: register::Rounds,
     /// Put / get counters for the admin requests.
     pub stats: stats::BrokerStats,
@@ -438,7 +437,6 @@ pub async fn start(config: BrokerConfig, shutdown: watch::Receiver<bool>) -> any
         clients: ClientManager::default(),
         long_polls,
         locks: QueueLocks::default(),
-        register_now: Notify::new(),
         rounds: register::Rounds::default(),
         stats: stats::BrokerStats::new(
             prom.then(|| Arc::new(metrics::BrokerMetrics::new(&cluster, &node_id, weak.clone()))),

@@ -131,26 +131,36 @@ fn learn_master(state: &BrokerState, reply: &RemotingCommand) {
 
 /// Registration rounds with the NameServers, counted, so that a request that changed the
 /// topics can answer once the NameServers know (4.9 registers before it answers
-/// UPDATE_AND_CREATE_TOPIC: a script's next command finds the topic in the route).
+/// UPDATE_AND_CREATE_TOPIC: a script's next command finds the topic in the route); and the
+/// wake that starts one before the period is up.
 #[derive(Default)]
 pub struct Rounds {
     started: std::sync::atomic::AtomicU64,
     completed: tokio::sync::watch::Sender<u64>,
+    wake: tokio::sync::Notify,
 }
 
 impl Rounds {
-    /// Asks for a round (`notify`: the loop's wake) and waits, at most `timeout`, until one that
-    /// began after this call has completed. Rounds start one after another, so the first to
-    /// start after the call carries every change made before it.
-    pub async fn registered(&self, notify: &tokio::sync::Notify, timeout: Duration) -> bool {
+    /// Asks for a round soon (what the NameServers know changed: a topic, a group, a setting).
+    pub fn request(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Asks for a round and waits, at most `timeout`, until one that began after this call has
+    /// completed. Rounds start one after another, so the first to start after the call carries
+    /// every change made before it.
+    pub async fn registered(&self, timeout: Duration) -> bool {
         let after = self.started.load(std::sync::atomic::Ordering::Acquire);
         let mut rx = self.completed.subscribe();
-        notify.notify_one();
+        self.request();
         tokio::time::timeout(timeout, rx.wait_for(|done| *done > after))
             .await
             .is_ok_and(|r| r.is_ok())
     }
 }
+
+/// How soon a slave registers again while the NameServer names no master for it.
+const MASTERLESS_RETRY: Duration = Duration::from_secs(2);
 
 /// How long a topic change waits for the NameServers before answering anyway.
 pub const REGISTERED_WAIT: Duration = Duration::from_secs(3);
@@ -167,9 +177,18 @@ pub async fn run(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
             + 1;
         register_all(&state, &mut clients).await;
         state.rounds.completed.send_replace(round);
+        // A slave the NameServer named no master to asks again soon, not a period later: it
+        // replicates nothing until it knows one (a slave started just before its master).
+        let masterless =
+            state.config.broker_role.is_slave() && state.master_addr.lock().is_ok_and(|m| m.is_none());
+        let wait = if masterless {
+            period.min(MASTERLESS_RETRY)
+        } else {
+            period
+        };
         tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = state.register_now.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.rounds.wake.notified() => {}
             _ = shutdown.changed() => break,
         }
     }

@@ -79,10 +79,7 @@ pub async fn delete_topic(
 /// NameServer that does not answer within [`register::REGISTERED_WAIT`] only delays it).
 async fn registered(state: &BrokerState) {
     let rounds = &state.rounds;
-    if !rounds
-        .registered(&state.register_now, register::REGISTERED_WAIT)
-        .await
-    {
+    if !rounds.registered(register::REGISTERED_WAIT).await {
         tracing::warn!("the NameServers did not take the topic change within 3 s; answering anyway");
     }
 }

@@ -120,7 +120,7 @@ fn set_permission(state: &BrokerState, p: i32) {
         .swap(p, std::sync::atomic::Ordering::AcqRel);
     tracing::info!(from = old, to = p, "brokerPermission changed");
     state.topics.bump();
-    state.register_now.notify_one();
+    state.rounds.request();
 }
 
 /// Sets each `key=value` in the properties file at `path` (the key's line replaced, else one

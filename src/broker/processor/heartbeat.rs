@@ -89,7 +89,7 @@ pub fn heartbeat(
         );
     }
     if new_topics {
-        state.register_now.notify_one();
+        state.rounds.request();
     }
     Ok(super::ok(cmd))
 }

@@ -28,7 +28,7 @@ pub fn ensure_dlq(state: &BrokerState, group: &str) -> Result<String, StoreError
     let topic = format!("{DLQ_PREFIX}{group}");
     let (_, created) = state.topics.ensure(&topic, 1, perm::READ_WRITE)?;
     if created {
-        state.register_now.notify_one();
+        state.rounds.request();
     }
     Ok(topic)
 }
@@ -63,7 +63,7 @@ pub async fn send_back(
         )
         .map_err(BrokerError::system)?;
     if created {
-        state.register_now.notify_one();
+        state.rounds.request();
     }
     if t.perm & perm::WRITE == 0 {
         return Err(BrokerError::refused(

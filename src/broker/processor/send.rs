@@ -227,7 +227,7 @@ fn prepare(
         }
     };
     if created {
-        state.register_now.notify_one();
+        state.rounds.request();
     }
     let queues = topic_config.write_queue_nums.max(topic_config.read_queue_nums);
     let queue_id = if h.queue_id < 0 {
