@@ -251,8 +251,17 @@ mod tests {
         replication: Option<SyncReplication>,
     ) -> (Vec<(u64, u64)>, Vec<AppendReply>, Arc<MessageStore>) {
         let units: Vec<(&str, bool)> = bodies.iter().map(|b| (*b, true)).collect();
-        let (emitted, filed, _, store) = one_epoch_with(flush, &units, replication);
-        (emitted, filed, store)
+        let run = one_epoch_with(flush, &units, replication);
+        (run.emitted, run.filed, run.store)
+    }
+
+    /// What one epoch through the stage gave: the (epoch, end) pairs it emitted, the replies it
+    /// filed for the epoch's acks, those it gave at once, and the store.
+    struct EpochRun {
+        emitted: Vec<(u64, u64)>,
+        filed: Vec<AppendReply>,
+        at_once: Vec<AppendReply>,
+        store: Arc<MessageStore>,
     }
 
     /// [`one_epoch_replicated`] with a `wait` flag per unit; also returns the replies the stage
@@ -261,12 +270,7 @@ mod tests {
         flush: FlushDiskType,
         units: &[(&str, bool)],
         replication: Option<SyncReplication>,
-    ) -> (
-        Vec<(u64, u64)>,
-        Vec<AppendReply>,
-        Vec<AppendReply>,
-        Arc<MessageStore>,
-    ) {
+    ) -> EpochRun {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path(), flush);
         let (tx, rx) = mpsc::channel();
@@ -318,7 +322,12 @@ mod tests {
         drop(tx);
         let at_once: Vec<AppendReply> = rx.try_iter().collect();
         let emitted = captured(out);
-        (emitted, filed, at_once, store)
+        EpochRun {
+            emitted,
+            filed,
+            at_once,
+            store,
+        }
     }
 
     /// A slave whose acknowledgements a test moves by hand.
@@ -430,7 +439,12 @@ mod tests {
             connected: true,
             ..FakeSlave::default()
         });
-        let (emitted, filed, at_once, _) = one_epoch_with(
+        let EpochRun {
+            emitted,
+            filed,
+            at_once,
+            ..
+        } = one_epoch_with(
             FlushDiskType::SyncFlush,
             &[("waits", true), ("does-not", false)],
             sync_master(&slave, 200),
@@ -446,7 +460,7 @@ mod tests {
         );
         // Without a slave the one that does not wait is still SEND_OK (4.9 skips the HA check).
         let gone = Arc::new(FakeSlave::default());
-        let (_, filed, at_once, _) = one_epoch_with(
+        let EpochRun { filed, at_once, .. } = one_epoch_with(
             FlushDiskType::SyncFlush,
             &[("waits", true), ("does-not", false)],
             sync_master(&gone, 60_000),
