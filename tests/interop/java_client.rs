@@ -388,14 +388,30 @@ fn java_trace() {
             .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
             .unwrap_or(Value::Null)
     };
+    let has = |rows: &Value, kind: &str, group: &str| {
+        rows.as_array()
+            .is_some_and(|r| r.iter().any(|r| r["type"] == kind && r["group"] == group))
+    };
     for id in &ids {
-        let (rows, out) = trace_of(id);
-        let has = |kind: &str, group: &str| {
-            rows.as_array()
-                .is_some_and(|r| r.iter().any(|r| r["type"] == kind && r["group"] == group))
-        };
+        // The broker's own Pub record (traceTopicEnable) can make the topic read above look
+        // complete before the producer's trace dispatcher has sent its own: ask again a while.
+        let mut asked = trace_of(id);
+        for _ in 0..10 {
+            let rows = &asked.0;
+            if has(rows, "Pub", "interop_java_produce")
+                && has(rows, "SubBefore", group)
+                && has(rows, "SubAfter", group)
+            {
+                break;
+            }
+            thread::sleep(Duration::from_secs(1));
+            asked = trace_of(id);
+        }
+        let (rows, out) = asked;
         ctx.check(
-            has("Pub", "interop_java_produce") && has("SubBefore", group) && has("SubAfter", group),
+            has(&rows, "Pub", "interop_java_produce")
+                && has(&rows, "SubBefore", group)
+                && has(&rows, "SubAfter", group),
             || format!("queryMsgTraceById -i {id}: {rows} ({out:?})"),
             &[],
         );
