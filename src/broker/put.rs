@@ -152,16 +152,12 @@ async fn store_replicated(
     master: &super::ha::HaMaster,
     unit: Vec<MessageToStore>,
 ) -> Result<Stored, BrokerError> {
-    use sluice_dataflows::ReplicaAcks;
     let mut stored = self::stored(state.submitter.append_here(unit))?;
     let end = stored.end();
-    if !master.available(end) {
+    if !master.offer_put(end) {
         stored.code = response::SLAVE_NOT_AVAILABLE;
-    } else {
-        master.offer(end);
-        if !master.wait_acked(end, state.config.ha.slave_timeout).await {
-            stored.code = response::FLUSH_SLAVE_TIMEOUT;
-        }
+    } else if !master.wait_acked(end, state.config.ha.slave_timeout).await {
+        stored.code = response::FLUSH_SLAVE_TIMEOUT;
     }
     Ok(stored)
 }

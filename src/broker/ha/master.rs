@@ -284,6 +284,16 @@ impl HaMaster {
             });
     }
 
+    /// Offers a put ending at `end` to the slaves, unless none can take it (false: the put is
+    /// answered SLAVE_NOT_AVAILABLE at once, as 4.9 does, instead of waiting `slaveTimeout`).
+    pub fn offer_put(&self, end: u64) -> bool {
+        if !self.available(end) {
+            return false;
+        }
+        self.offer(end);
+        true
+    }
+
     /// Answers the deferred sends whose `slaveTimeout` has passed (called every few ms).
     pub fn expire_waiters(&self) {
         self.shared.waiters.expire(Instant::now());

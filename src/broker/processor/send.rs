@@ -118,7 +118,6 @@ pub fn send_replicated_now(
     master: &crate::broker::ha::HaMaster,
     later: impl FnOnce(Outbound) + Send + 'static,
 ) -> Result<Option<Outbound>, BrokerError> {
-    use sluice_dataflows::ReplicaAcks;
     let arrived = Instant::now();
     let mut plan = prepare(state, conn, cmd, h)?;
     let mut stored = put::store_now(state, std::mem::take(&mut plan.unit))?;
@@ -126,7 +125,7 @@ pub fn send_replicated_now(
         return Ok(Some(finish(state, cmd, plan, stored, arrived)));
     }
     let end = stored.end();
-    if !master.available(end) {
+    if !master.offer_put(end) {
         stored.code = response::SLAVE_NOT_AVAILABLE;
         return Ok(Some(finish(state, cmd, plan, stored, arrived)));
     }
@@ -140,7 +139,6 @@ pub fn send_replicated_now(
     );
     // Weak: the answer waits in the HA master, which the state holds.
     let weak = Arc::downgrade(state);
-    master.offer(end);
     master.defer_ack(
         end,
         state.config.ha.slave_timeout,
