@@ -11,7 +11,8 @@
 //!
 //! Public beyond the command line, for the tests: the broker benchmark's report schema
 //! (`report`), its SVG chart (`plot`), the machine facts every report records (`machine`) and
-//! the latency histogram every latency figure comes from (`latency`).
+//! the latency histogram every latency figure comes from (`latency`), and the per-thread CPU
+//! accounting a report's points carry (`threads`).
 
 mod analytics;
 mod archive;
@@ -29,6 +30,7 @@ mod schedule;
 mod storage;
 mod sweep;
 mod targets;
+pub mod threads;
 mod wire;
 
 use std::ffi::OsString;

@@ -378,6 +378,7 @@ mod tests {
             broker_peak_rss_anon_bytes: 0,
             round,
             start_to_first_ack_secs: None,
+            cpu_by_thread: Vec::new(),
         }
     }
 

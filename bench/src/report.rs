@@ -186,6 +186,11 @@ pub struct RunResult {
     /// the acknowledgement of a first send over a new connection (topic creation included).
     #[serde(default)]
     pub start_to_first_ack_secs: Option<f64>,
+    /// CPU per message of each thread (by name) of the target's processes and of the load
+    /// generator, over the warm-up and the measured window, per message sent (consumed, in
+    /// the consumer modes) meanwhile (`threads.rs`); empty in reports from before it.
+    #[serde(default)]
+    pub cpu_by_thread: Vec<crate::threads::ThreadCpu>,
 }
 
 impl BrokerReport {

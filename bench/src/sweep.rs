@@ -25,6 +25,7 @@ use crate::report::{
     unix_now, BrokerReport, Latency, Point, References, RunResult, CLIENT, JAVA_CLIENT, SCHEMA,
 };
 use crate::targets::{self, Running, Setup};
+use crate::threads;
 use crate::wire::{Client, Outgoing, SendOutcome};
 use bytes::Bytes;
 use sluice_storage::properties;
@@ -110,6 +111,10 @@ pub struct Args {
     /// are of the medians (a noisy shared machine then slows every target alike).
     #[arg(long, default_value_t = 1)]
     rounds: u32,
+    /// After each point, print where its CPU went: µs per message of each thread of the
+    /// target's processes and of the load generator (always in the JSON report).
+    #[arg(long)]
+    cpu_by_thread: bool,
     /// Wait up to this many seconds for compilers (rustc) to finish before measuring.
     #[arg(long, default_value_t = 0.0)]
     wait_idle: f64,
@@ -400,6 +405,9 @@ fn run_point(
         peak.clone(),
     );
     let cpu0 = running.cpu_secs();
+    let mut processes = running.processes();
+    processes.push(("load".to_owned(), std::process::id()));
+    let threads0 = threads::snapshot(&processes);
     let plan = Plan {
         addr: running.addr,
         point: p.clone(),
@@ -409,14 +417,20 @@ fn run_point(
     };
     let outcome = match p.load.as_str() {
         "java" => match targets::namesrv(target, setup) {
-            Some(ns) => java_load::run(&plan, ns, live),
+            Some(ns) => java_load::run(&plan, ns, live.clone()),
             None => Err(anyhow::anyhow!(
                 "load java routes through a NameServer and {target} has none"
             )),
         },
-        _ => rt.block_on(load::run(&plan, live)),
+        _ => rt.block_on(load::run(&plan, live.clone())),
     };
     let cpu = running.cpu_secs() - cpu0;
+    let threads1 = threads::snapshot(&processes);
+    // The snapshots span the warm-up too: divide by every message moved between them.
+    let moved = match p.mode.as_str() {
+        "consumer" | "consumer-sql92" => live.consumed.load(Ordering::Relaxed),
+        _ => live.sent.load(Ordering::Relaxed),
+    };
     done();
     let alive = running.check_alive();
     let end = running.memory();
@@ -445,6 +459,7 @@ fn run_point(
         broker_peak_rss_anon_bytes: peak_anon,
         round,
         start_to_first_ack_secs: Some(first_ack),
+        cpu_by_thread: threads::per_msg(&threads0, &threads1, moved),
     })
 }
 
@@ -716,6 +731,11 @@ pub fn run(args: Args) -> Result<()> {
                 match run_point(&rt, target, round, p, &args, &setup) {
                     Ok(r) => {
                         print_row(&r);
+                        if args.cpu_by_thread {
+                            for line in threads::describe(&r.cpu_by_thread) {
+                                println!("    {line}");
+                            }
+                        }
                         if let Some(e) = &r.first_error {
                             eprintln!("  {target}: {} errors, first: {e}", r.errors);
                         }

@@ -277,6 +277,18 @@ impl Running {
         }
     }
 
+    /// The target's processes, labelled for [`crate::threads`]: `target` (the one serving
+    /// `addr`), then `child<N>-<name>` for the others in the order they started.
+    pub fn processes(&self) -> Vec<(String, u32)> {
+        let mut out = vec![("target".to_owned(), self.pid)];
+        let others = self.children.iter().map(Child::id).filter(|&pid| pid != self.pid);
+        for (i, pid) in others.enumerate() {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            out.push((format!("child{}-{}", i + 1, name.trim()), pid));
+        }
+        out
+    }
+
     /// CPU seconds the broker process has used so far.
     pub fn cpu_secs(&self) -> f64 {
         broker::cpu_secs_of(self.pid)

@@ -45,6 +45,7 @@ fn run(target: &str, producers: usize, msgs_per_sec: f64, p99_ms: f64) -> RunRes
         broker_peak_rss_anon_bytes: 40 << 20,
         round: 0,
         start_to_first_ack_secs: None,
+        cpu_by_thread: Vec::new(),
         point,
     }
 }
