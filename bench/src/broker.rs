@@ -243,17 +243,8 @@ fn strip_ansi(line: &str) -> String {
 /// User + system CPU seconds process `pid` has used so far (0 once it is gone).
 pub fn cpu_secs_of(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // `rest` starts at field 3 (state), so field n is at index n - 3.
-    let total = ticks(14 - 3) + ticks(15 - 3);
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    total as f64 / if hz > 0 { hz as f64 } else { 100.0 }
+    let ticks = crate::threads::parse_stat(&stat).map_or(0, |(_, t)| t);
+    ticks as f64 / crate::threads::ticks_per_sec()
 }
 
 /// VmRSS and its parts of process `pid` (zeros once it is gone).

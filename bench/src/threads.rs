@@ -43,7 +43,7 @@ pub fn snapshot(processes: &[(String, u32)]) -> Snapshot {
     out
 }
 
-/// A `stat` line's thread name and its user + system ticks.
+/// A `stat` line's thread (or process) name and its user + system ticks.
 pub fn parse_stat(stat: &str) -> Option<(String, u64)> {
     let open = stat.find('(')?;
     let (head, rest) = stat.rsplit_once(')')?;
@@ -54,12 +54,21 @@ pub fn parse_stat(stat: &str) -> Option<(String, u64)> {
     Some((name, ticks(14)? + ticks(15)?))
 }
 
+/// The kernel's clock ticks per second (`stat`'s CPU unit).
+pub fn ticks_per_sec() -> f64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 {
+        hz as f64
+    } else {
+        100.0
+    }
+}
+
 /// CPU per message between two snapshots, busiest first within each process; threads that
 /// used nothing are left out.
 pub fn per_msg(before: &Snapshot, after: &Snapshot, msgs: u64) -> Vec<ThreadCpu> {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let hz = if hz > 0 { hz as f64 } else { 100.0 };
+    let hz = ticks_per_sec();
     let mut out: Vec<ThreadCpu> = after
         .iter()
         .filter_map(|(key, &t1)| {
@@ -121,8 +130,7 @@ mod tests {
             (key("target", "core"), 10),
             (key("load", "bench-load"), 50),
         ]);
-        // SAFETY: as above.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let hz = ticks_per_sec();
         let cpu = per_msg(&before, &after, 1000);
         let names: Vec<(&str, &str)> = cpu
             .iter()

@@ -392,16 +392,17 @@ fn java_trace() {
         rows.as_array()
             .is_some_and(|r| r.iter().any(|r| r["type"] == kind && r["group"] == group))
     };
+    let complete = |rows: &Value| {
+        has(rows, "Pub", "interop_java_produce")
+            && has(rows, "SubBefore", group)
+            && has(rows, "SubAfter", group)
+    };
     for id in &ids {
         // The broker's own Pub record (traceTopicEnable) can make the topic read above look
         // complete before the producer's trace dispatcher has sent its own: ask again a while.
         let mut asked = trace_of(id);
         for _ in 0..10 {
-            let rows = &asked.0;
-            if has(rows, "Pub", "interop_java_produce")
-                && has(rows, "SubBefore", group)
-                && has(rows, "SubAfter", group)
-            {
+            if complete(&asked.0) {
                 break;
             }
             thread::sleep(Duration::from_secs(1));
@@ -409,9 +410,7 @@ fn java_trace() {
         }
         let (rows, out) = asked;
         ctx.check(
-            has(&rows, "Pub", "interop_java_produce")
-                && has(&rows, "SubBefore", group)
-                && has(&rows, "SubAfter", group),
+            complete(&rows),
             || format!("queryMsgTraceById -i {id}: {rows} ({out:?})"),
             &[],
         );
